@@ -1,0 +1,79 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { Type } from 'typebox'
+import { databaseRoutes } from './catalog/database-routes.ts'
+import type { Store } from './db/types.ts'
+import { integrationRoutes } from './directory/integration-routes.ts'
+import { stripApiPrefix, trackRoutes } from './http/aliases.ts'
+import { installAuth } from './http/auth.ts'
+import { installErrorHandling } from './http/error-handler.ts'
+import { ErrorSchema } from './http/schemas.ts'
+
+export interface AppOptions {
+  store: Store
+  trustProxy?: boolean
+  logger?: FastifyServerOptions['logger']
+}
+
+export const BODY_LIMIT = 1024 * 1024
+
+/** Builds the HTTP app on an open store; never listens. The caller owns the store and closes it. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { store } = options
+  const app = Fastify({
+    logger: options.logger ?? false,
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: BODY_LIMIT,
+    rewriteUrl: (request) => stripApiPrefix(request.url ?? '/'),
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // JSON only: Fastify also reads text/plain by default, which would turn a 415 into a confusing 400.
+  app.removeContentTypeParser('text/plain')
+  installErrorHandling(app)
+  installAuth(app, store)
+  const routes = trackRoutes(app)
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'docent',
+        version: '0.1.0',
+        description:
+          'A self-hosted data catalog that speaks the Secoda REST API. Every path also answers under /api/v1.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  app.get(
+    '/healthcheck',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['health'],
+        summary: 'Is the server up and its store reachable',
+        security: [],
+        response: { 200: Type.Object({ status: Type.String() }), 503: ErrorSchema },
+      },
+    },
+    async (_request, reply) => {
+      try {
+        await store.db.selectFrom('docent_meta').select('key').limit(1).execute()
+      } catch {
+        return reply.code(503).send({ detail: 'The store is not reachable.', code: 'STORE_UNAVAILABLE' })
+      }
+      return { status: 'OK' }
+    },
+  )
+  await app.register(integrationRoutes(store))
+  await app.register(databaseRoutes(store))
+  routes.answerOtherMethods()
+  return app
+}

@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto'
+import { type Insertable, type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kysely'
+import type { DB, RelationTableName, ResourceTable } from '../db/types.ts'
+import { toCount, toIso } from '../db/values.ts'
+import type { Resource } from './resource-schema.ts'
+import { titleCased } from './titles.ts'
+
+/** Each id-list field of a resource and the table that holds it. */
+export const RELATION_TABLES = {
+  owners: 'resource_owners',
+  owners_groups: 'resource_owner_groups',
+  teams: 'resource_teams',
+  tags: 'resource_tags',
+  collections: 'resource_collections',
+  subscribers: 'resource_subscribers',
+  bookmarked_by: 'resource_bookmarks',
+  sources: 'resource_sources',
+  multiplayers: 'resource_multiplayers',
+  internal_users: 'resource_internal_users',
+  external_users: 'resource_external_users',
+} as const satisfies Record<string, RelationTableName>
+
+export type RelationField = keyof typeof RELATION_TABLES
+export type Relations = Record<RelationField, string[]>
+export const RELATION_FIELDS = Object.keys(RELATION_TABLES) as RelationField[]
+
+export type ResourceRow = Selectable<ResourceTable> & { children_count: number | string | bigint }
+export type Permissions = Resource['current_user_permissions']
+
+function selectResources(db: Kysely<DB>) {
+  return db
+    .selectFrom('resources')
+    .selectAll('resources')
+    .select((eb) =>
+      eb
+        .selectFrom('resources as child')
+        .select(eb.fn.countAll().as('n'))
+        .whereRef('child.parent_id', '=', 'resources.id')
+        .as('children_count'),
+    )
+}
+
+export async function findResourceRow(
+  db: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+  entityType?: string,
+): Promise<ResourceRow | undefined> {
+  let query = selectResources(db).where('resources.id', '=', id).where('resources.workspace_id', '=', workspaceId)
+  if (entityType !== undefined) {
+    query = query.where('resources.entity_type', '=', entityType)
+  }
+  return (await query.executeTakeFirst()) as ResourceRow | undefined
+}
+
+export interface TypedListFilter {
+  workspaceId: string
+  entityType: string
+  integrationId?: string | undefined
+  parentId?: string | undefined
+  title?: string | undefined
+}
+
+/** A page of one entity type in the typed lists' order (`title`, then `id`), and the total count. */
+export async function listResourceRows(
+  db: Kysely<DB>,
+  filter: TypedListFilter,
+  page: { offset: number; limit: number },
+): Promise<{ count: number; rows: ResourceRow[] }> {
+  const narrow = <Q extends SelectQueryBuilder<DB, 'resources', object>>(query: Q): Q => {
+    let q = query
+      .where('resources.workspace_id', '=', filter.workspaceId)
+      .where('resources.entity_type', '=', filter.entityType) as Q
+    if (filter.integrationId !== undefined) q = q.where('resources.integration_id', '=', filter.integrationId) as Q
+    if (filter.parentId !== undefined) q = q.where('resources.parent_id', '=', filter.parentId) as Q
+    if (filter.title !== undefined) q = q.where('resources.title', '=', filter.title) as Q
+    return q
+  }
+  const counted = await narrow(db.selectFrom('resources').select((eb) => eb.fn.countAll().as('n'))).executeTakeFirst()
+  const count = toCount(counted?.n as number | string | undefined)
+  if (count === 0 || page.offset >= count) {
+    return { count, rows: [] }
+  }
+  const rows = await narrow(selectResources(db))
+    .orderBy('resources.title')
+    .orderBy('resources.id')
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute()
+  return { count, rows: rows as ResourceRow[] }
+}
+
+/** Every id list of each resource, in one query over all relation tables. */
+export async function findRelations(db: Kysely<DB>, resourceIds: string[]): Promise<Map<string, Relations>> {
+  const byResource = new Map<string, Relations>()
+  for (const id of resourceIds) {
+    byResource.set(id, emptyRelations())
+  }
+  if (resourceIds.length === 0) {
+    return byResource
+  }
+  const selects = RELATION_FIELDS.map((field) =>
+    db
+      .selectFrom(RELATION_TABLES[field])
+      .select(['resource_id', 'target_id', 'position', sql.lit(field).as('field')])
+      .where('resource_id', 'in', resourceIds),
+  )
+  const [first, ...rest] = selects
+  if (first === undefined) {
+    return byResource
+  }
+  const rows = await rest.reduce((union, select) => union.unionAll(select), first).execute()
+  rows.sort((a, b) => a.position - b.position)
+  for (const row of rows) {
+    byResource.get(row.resource_id)?.[row.field as RelationField].push(row.target_id)
+  }
+  return byResource
+}
+
+export function emptyRelations(): Relations {
+  return Object.fromEntries(RELATION_FIELDS.map((f) => [f, []])) as unknown as Relations
+}
+
+export function toResource(row: ResourceRow, relations: Relations, permissions: Permissions): Resource {
+  return {
+    id: row.id,
+    created_at: toIso(row.created_at),
+    updated_at: toIso(row.updated_at),
+    entity_type: row.entity_type,
+    native_type: row.native_type,
+    icon: row.icon,
+    title: row.title,
+    title_full: row.title_full,
+    title_cased: titleCased(row.title),
+    description: row.description,
+    definition: row.definition,
+    definition_version: row.definition_version,
+    multiplayers: relations.multiplayers,
+    multiplayer_last_modified_by: row.multiplayer_last_modified_by,
+    multiplayer_last_modified: toIso(row.multiplayer_last_modified),
+    owners: relations.owners,
+    owners_groups: relations.owners_groups,
+    collections: relations.collections,
+    tags: relations.tags,
+    workspace_id: row.workspace_id,
+    published: Boolean(row.published),
+    archived: Boolean(row.archived),
+    archived_at: toIso(row.archived_at),
+    pii: Boolean(row.pii),
+    verified: Boolean(row.verified),
+    url: row.url,
+    parent: row.parent_id,
+    children_count: toCount(row.children_count),
+    bookmarked_by: relations.bookmarked_by,
+    integration: row.integration_id,
+    external_updated_at: toIso(row.external_updated_at),
+    internal_usage: Number(row.internal_usage),
+    internal_users: relations.internal_users,
+    external_users: relations.external_users,
+    external_usage: Number(row.external_usage),
+    databuilder_id: row.databuilder_id,
+    search_metadata: { database: row.search_database, schema: row.search_schema, type: row.entity_type },
+    sources: relations.sources,
+    subscribers: relations.subscribers,
+    teams: relations.teams,
+    stale: Boolean(row.stale),
+    stale_at: toIso(row.stale_at),
+    forced_unstale_by_user: Boolean(row.forced_unstale_by_user),
+    current_user_permissions: permissions,
+    row_count: row.row_count === null ? null : Number(row.row_count),
+    byte_size: row.byte_size === null ? null : Number(row.byte_size),
+    display_metadata: JSON.parse(row.display_metadata) as Record<string, unknown>,
+    question_status: row.question_status,
+    question_priority: row.question_priority,
+    question_answered_by: row.question_answered_by,
+    question_assigned_to: row.question_assigned_to,
+    total_usage: Number(row.internal_usage) + Number(row.external_usage),
+  }
+}
+
+export type ResourceValues = Omit<Insertable<ResourceTable>, 'id'>
+
+export async function insertResourceRow(
+  db: Kysely<DB>,
+  values: ResourceValues,
+  relations: Partial<Relations>,
+): Promise<string> {
+  const id = randomUUID()
+  await db
+    .insertInto('resources')
+    .values({ ...values, id })
+    .execute()
+  await replaceRelations(db, id, relations)
+  return id
+}
+
+/** Replaces each given list of a resource with the given ids, in order. */
+export async function replaceRelations(db: Kysely<DB>, resourceId: string, relations: Partial<Relations>) {
+  for (const field of RELATION_FIELDS) {
+    const ids = relations[field]
+    if (ids === undefined) {
+      continue
+    }
+    const table = RELATION_TABLES[field]
+    await db.deleteFrom(table).where('resource_id', '=', resourceId).execute()
+    if (ids.length > 0) {
+      await db
+        .insertInto(table)
+        .values(ids.map((targetId, position) => ({ resource_id: resourceId, target_id: targetId, position })))
+        .execute()
+    }
+  }
+}
+
+export async function updateResourceRow(db: Kysely<DB>, id: string, values: Partial<ResourceValues>): Promise<void> {
+  await db.updateTable('resources').set(values).where('id', '=', id).execute()
+}
+
+/** Deletes a resource; the foreign keys delete its subtree and its relation rows with it. */
+export async function deleteResourceRow(db: Kysely<DB>, workspaceId: string, id: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('resources')
+    .where('id', '=', id)
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows) > 0
+}
+
+/** After a rename, recomputes `title_full` and the search names of every descendant of `rootId`. */
+export async function refreshDescendantPlaces(db: Kysely<DB>, rootId: string): Promise<void> {
+  await sql`
+    with recursive place(id, title_full, search_database, search_schema) as (
+      select id, title_full, search_database, search_schema from resources where id = ${rootId}
+      union all
+      select child.id,
+             place.title_full || '.' || child.title,
+             case when child.entity_type = 'database' then child.title else place.search_database end,
+             case when child.entity_type = 'schema' then child.title else place.search_schema end
+      from resources child join place on child.parent_id = place.id
+    )
+    update resources
+    set title_full = place.title_full, search_database = place.search_database, search_schema = place.search_schema
+    from place
+    where resources.id = place.id and resources.id <> ${rootId}
+  `.execute(db)
+}

@@ -1,0 +1,118 @@
+import { type Static, Type } from 'typebox'
+import { IdListSchema, Nullable, TimestampSchema, UuidSchema } from '../http/schemas.ts'
+
+const Ids = Type.Array(Type.String())
+const Text = Type.String()
+const NullableText = Nullable(Type.String())
+
+/** The one JSON shape of every catalog entity (CONTRACT §3), fields in the reference's order. */
+export const ResourceSchema = Type.Object(
+  {
+    id: Text,
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
+    entity_type: Text,
+    native_type: NullableText,
+    icon: NullableText,
+    title: Text,
+    title_full: Text,
+    title_cased: Text,
+    description: Text,
+    definition: Text,
+    definition_version: Type.Integer(),
+    multiplayers: Ids,
+    multiplayer_last_modified_by: NullableText,
+    multiplayer_last_modified: NullableText,
+    owners: Ids,
+    owners_groups: Ids,
+    collections: Ids,
+    tags: Ids,
+    workspace_id: Text,
+    published: Type.Boolean(),
+    archived: Type.Boolean(),
+    archived_at: NullableText,
+    pii: Type.Boolean(),
+    verified: Type.Boolean(),
+    url: NullableText,
+    parent: NullableText,
+    children_count: Type.Integer(),
+    bookmarked_by: Ids,
+    integration: NullableText,
+    external_updated_at: NullableText,
+    internal_usage: Type.Integer(),
+    internal_users: Ids,
+    external_users: Ids,
+    external_usage: Type.Integer(),
+    databuilder_id: NullableText,
+    search_metadata: Type.Object({ database: NullableText, schema: NullableText, type: Text }),
+    sources: Ids,
+    subscribers: Ids,
+    teams: Ids,
+    stale: Type.Boolean(),
+    stale_at: NullableText,
+    forced_unstale_by_user: Type.Boolean(),
+    current_user_permissions: Type.Object({ read: Type.Boolean(), write: Type.Boolean(), execute: Type.Boolean() }),
+    row_count: Nullable(Type.Integer()),
+    byte_size: Nullable(Type.Integer()),
+    display_metadata: Type.Object({}, { additionalProperties: true }),
+    question_status: NullableText,
+    question_priority: NullableText,
+    question_answered_by: NullableText,
+    question_assigned_to: NullableText,
+    total_usage: Type.Integer(),
+  },
+  { description: 'A catalog resource (CONTRACT §3)' },
+)
+export type Resource = Static<typeof ResourceSchema>
+
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+
+/** What a client may set on any resource, on create and on update. */
+const WritableFields = {
+  title: Type.String({ minLength: 1, maxLength: 1024 }),
+  description: Type.String({ maxLength: 100_000 }),
+  definition: Type.String({ maxLength: 1_000_000 }),
+  pii: Type.Boolean(),
+  verified: Type.Boolean(),
+  published: Type.Boolean(),
+  archived: Type.Boolean(),
+  url: Nullable(Type.String({ maxLength: 2048 })),
+  icon: Nullable(Type.String({ maxLength: 2048 })),
+  native_type: Nullable(Type.String({ maxLength: 255 })),
+  teams: IdListSchema,
+  owners: IdListSchema,
+  owners_groups: IdListSchema,
+  collections: IdListSchema,
+  tags: IdListSchema,
+  subscribers: IdListSchema,
+  internal_users: IdListSchema,
+  external_users: Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 1000 }),
+  internal_usage: Count,
+  external_usage: Count,
+  row_count: Nullable(Count),
+  byte_size: Nullable(Count),
+  external_updated_at: Nullable(Type.String({ format: 'date-time' })),
+}
+
+const optional = <T extends Record<string, Parameters<typeof Type.Optional>[0]>>(fields: T) =>
+  Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])) as {
+    [K in keyof T]: ReturnType<typeof Type.Optional<T[K]>>
+  }
+
+const { title, ...otherWritable } = WritableFields
+
+export const ResourceCreateSchema = Type.Object({
+  title,
+  integration: UuidSchema,
+  ...optional(otherWritable),
+  parent: Type.Optional(Nullable(UuidSchema)),
+  databuilder_id: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1024 }))),
+})
+export type ResourceCreate = Static<typeof ResourceCreateSchema>
+
+export const ResourceUpdateSchema = Type.Object({
+  ...optional(WritableFields),
+  integration: Type.Optional(Nullable(UuidSchema)),
+  parent: Type.Optional(Nullable(UuidSchema)),
+})
+export type ResourceUpdate = Static<typeof ResourceUpdateSchema>

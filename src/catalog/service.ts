@@ -1,0 +1,313 @@
+import type { Kysely } from 'kysely'
+import { permissionsFor } from '../access/permissions.ts'
+import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
+import type { DB, Store } from '../db/types.ts'
+import { nowIso } from '../db/values.ts'
+import type { Principal } from '../directory/keys.ts'
+import { findDefaultTeamId } from '../directory/repository.ts'
+import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
+import { checkReferences } from './references.ts'
+import {
+  deleteResourceRow,
+  findRelations,
+  findResourceRow,
+  insertResourceRow,
+  listResourceRows,
+  type RelationField,
+  type Relations,
+  type ResourceRow,
+  type ResourceValues,
+  refreshDescendantPlaces,
+  replaceRelations,
+  type TypedListFilter,
+  toResource,
+  updateResourceRow,
+} from './repository.ts'
+import type { Resource, ResourceCreate, ResourceUpdate } from './resource-schema.ts'
+import { placeUnder } from './titles.ts'
+
+/** The lists a client may set; the others (bookmarks, sources, multiplayers) are kept by docent. */
+const WRITABLE_LISTS = [
+  'teams',
+  'owners',
+  'owners_groups',
+  'collections',
+  'tags',
+  'subscribers',
+  'internal_users',
+  'external_users',
+] as const satisfies readonly RelationField[]
+
+const SCALAR_FIELDS = [
+  'title',
+  'description',
+  'definition',
+  'pii',
+  'verified',
+  'published',
+  'archived',
+  'url',
+  'icon',
+  'native_type',
+  'internal_usage',
+  'external_usage',
+  'row_count',
+  'byte_size',
+  'external_updated_at',
+] as const
+
+export async function hydrate(db: Kysely<DB>, principal: Principal, rows: ResourceRow[]): Promise<Resource[]> {
+  const relations = await findRelations(
+    db,
+    rows.map((r) => r.id),
+  )
+  const permissions = permissionsFor(principal)
+  return rows.map((row) => toResource(row, relations.get(row.id) as Relations, permissions))
+}
+
+export async function getResource(
+  store: Store,
+  principal: Principal,
+  id: string,
+  entityType?: string,
+): Promise<Resource> {
+  const row = await findResourceRow(store.db, principal.workspaceId, id, entityType)
+  if (row === undefined) {
+    throw notFound()
+  }
+  const [resource] = await hydrate(store.db, principal, [row])
+  return resource as Resource
+}
+
+export async function listResources(
+  store: Store,
+  principal: Principal,
+  filter: Omit<TypedListFilter, 'workspaceId'>,
+  page: { offset: number; limit: number },
+): Promise<{ count: number; results: Resource[] }> {
+  const { count, rows } = await listResourceRows(store.db, { ...filter, workspaceId: principal.workspaceId }, page)
+  return { count, results: await hydrate(store.db, principal, rows) }
+}
+
+function requireWrite(principal: Principal): void {
+  if (!permissionsFor(principal).write) {
+    throw new ApiError('PERMISSION_DENIED', 'Your role may read the catalog but not change it.')
+  }
+}
+
+/** Keeps the first of each id, in order. */
+function dedupe(ids: string[]): string[] {
+  return [...new Set(ids.map((id) => id.toLowerCase()))]
+}
+
+function writableLists(body: ResourceCreate | ResourceUpdate): Partial<Relations> {
+  const lists: Partial<Relations> = {}
+  for (const field of WRITABLE_LISTS) {
+    const ids = body[field]
+    if (ids !== undefined) {
+      lists[field] = field === 'external_users' ? [...new Set(ids)] : dedupe(ids)
+    }
+  }
+  return lists
+}
+
+async function checkAll(
+  db: Kysely<DB>,
+  workspaceId: string,
+  integration: string | null | undefined,
+  lists: Partial<Relations>,
+) {
+  const errors = await checkReferences(db, workspaceId, { ...lists, integration })
+  if (errors.length > 0) {
+    throw validationFailed(errors)
+  }
+}
+
+/** Runs a write; a constraint that a concurrent change broke becomes a 409, not a 500. */
+async function write<T>(store: Store, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  try {
+    return await store.db.transaction().execute(work)
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ApiError('CONFLICT', 'Another resource of this workspace already has this databuilder_id.')
+    }
+    if (isForeignKeyViolation(error)) {
+      throw new ApiError('CONFLICT', 'Something this request refers to was deleted meanwhile; try again.')
+    }
+    throw error
+  }
+}
+
+export async function createResource(
+  store: Store,
+  principal: Principal,
+  entityType: string,
+  body: ResourceCreate,
+): Promise<Resource> {
+  requireWrite(principal)
+  if (entityType === 'database' && body.parent !== undefined && body.parent !== null) {
+    throw fieldError(
+      'parent',
+      "must be null or absent: a database sits at the top of its integration's hierarchy and has no parent",
+    )
+  }
+  const lists = writableLists(body)
+  const integration = body.integration.toLowerCase()
+  const id = await write(store, async (trx) => {
+    await checkAll(trx, principal.workspaceId, integration, lists)
+    if (lists.teams === undefined || lists.teams.length === 0) {
+      lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
+    }
+    const now = nowIso()
+    const values: ResourceValues = {
+      workspace_id: principal.workspaceId,
+      entity_type: entityType,
+      native_type: body.native_type ?? null,
+      icon: body.icon ?? null,
+      url: body.url ?? null,
+      title: body.title,
+      ...placeUnder(undefined, entityType, body.title),
+      description: body.description ?? '',
+      definition: body.definition ?? '',
+      definition_version: 1,
+      multiplayer_last_modified_by: principal.userId,
+      multiplayer_last_modified: now,
+      published: body.published ?? true,
+      archived: body.archived ?? false,
+      archived_at: body.archived === true ? now : null,
+      pii: body.pii ?? false,
+      verified: body.verified ?? false,
+      parent_id: null,
+      integration_id: integration,
+      external_updated_at: normalizeTimestamp(body.external_updated_at),
+      internal_usage: body.internal_usage ?? 0,
+      external_usage: body.external_usage ?? 0,
+      databuilder_id: body.databuilder_id ?? null,
+      row_count: body.row_count ?? null,
+      byte_size: body.byte_size ?? null,
+      stale: false,
+      stale_at: null,
+      forced_unstale_by_user: false,
+      display_metadata: '{}',
+      created_at: now,
+      updated_at: now,
+    }
+    return insertResourceRow(trx, values, { ...lists, multiplayers: [principal.userId] })
+  })
+  return getResource(store, principal, id)
+}
+
+function normalizeTimestamp(value: string | null | undefined): string | null {
+  return value === undefined || value === null ? null : new Date(value).toISOString()
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i])
+}
+
+export async function updateResource(
+  store: Store,
+  principal: Principal,
+  entityType: string,
+  id: string,
+  patch: ResourceUpdate,
+): Promise<Resource> {
+  requireWrite(principal)
+  const lists = writableLists(patch)
+  await write(store, async (trx) => {
+    const row = await lockResourceRow(store, trx, principal.workspaceId, id, entityType)
+    if (row === undefined) {
+      throw notFound()
+    }
+    if (patch.integration !== undefined && patch.integration?.toLowerCase() !== row.integration_id) {
+      throw fieldError('integration', 'cannot be changed: a resource stays in the integration it was created in')
+    }
+    if (patch.parent !== undefined && patch.parent?.toLowerCase() !== row.parent_id) {
+      throw fieldError('parent', 'cannot be changed: a resource stays where it was created in the hierarchy')
+    }
+    await checkAll(trx, principal.workspaceId, undefined, lists)
+    if (lists.teams !== undefined && lists.teams.length === 0) {
+      lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
+    }
+    const current = (await findRelations(trx, [id])).get(id) as Relations
+    const changedLists: Partial<Relations> = {}
+    for (const field of WRITABLE_LISTS) {
+      const next = lists[field]
+      if (next !== undefined && !sameList(next, current[field])) {
+        changedLists[field] = next
+      }
+    }
+    // Compared in their API form, so 0/1, Date and string timestamps all compare as the client sees them.
+    const stored = toResource(row, current, permissionsFor(principal))
+    const incoming = { ...patch, external_updated_at: normalizeTimestamp(patch.external_updated_at) }
+    const changes: Partial<ResourceValues> = {}
+    for (const field of SCALAR_FIELDS) {
+      if (patch[field] !== undefined && incoming[field] !== stored[field]) {
+        Object.assign(changes, { [field]: incoming[field] })
+      }
+    }
+    if (Object.keys(changes).length === 0 && Object.keys(changedLists).length === 0) {
+      return
+    }
+    const now = nowIso()
+    if (changes.definition !== undefined) {
+      changes.definition_version = row.definition_version + 1
+    }
+    if (changes.archived !== undefined) {
+      changes.archived_at = changes.archived ? now : null
+    }
+    if (changes.title !== undefined) {
+      const parent =
+        row.parent_id === null ? undefined : await findResourceRow(trx, principal.workspaceId, row.parent_id)
+      Object.assign(changes, placeUnder(parent, row.entity_type, changes.title))
+    }
+    changes.updated_at = now
+    changes.multiplayer_last_modified = now
+    changes.multiplayer_last_modified_by = principal.userId
+    await updateResourceRow(trx, id, changes)
+    if (changes.title !== undefined) {
+      await refreshDescendantPlaces(trx, id)
+    }
+    if (!current.multiplayers.includes(principal.userId)) {
+      changedLists.multiplayers = [...current.multiplayers, principal.userId]
+    }
+    await replaceRelations(trx, id, changedLists)
+  })
+  return getResource(store, principal, id)
+}
+
+/** Reads a resource for update: on PostgreSQL the row stays locked until the transaction ends. */
+async function lockResourceRow(store: Store, trx: Kysely<DB>, workspaceId: string, id: string, entityType: string) {
+  if (store.engine === 'postgres') {
+    const locked = await trx
+      .selectFrom('resources')
+      .select('id')
+      .where('id', '=', id)
+      .where('workspace_id', '=', workspaceId)
+      .forUpdate()
+      .executeTakeFirst()
+    if (locked === undefined) {
+      return undefined
+    }
+  }
+  return findResourceRow(trx, workspaceId, id, entityType)
+}
+
+export async function deleteResource(
+  store: Store,
+  principal: Principal,
+  entityType: string,
+  id: string,
+): Promise<void> {
+  const row = await findResourceRow(store.db, principal.workspaceId, id, entityType)
+  if (row === undefined) {
+    throw notFound()
+  }
+  if (!permissionsFor(principal).execute) {
+    throw new ApiError('PERMISSION_DENIED', 'Only an admin may delete catalog resources.')
+  }
+  const deleted = await write(store, (trx) => deleteResourceRow(trx, principal.workspaceId, id))
+  if (!deleted) {
+    throw notFound()
+  }
+}

@@ -1,0 +1,63 @@
+import { resolve } from 'node:path'
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  /** `sqlite:<path>` or `postgres://…` */
+  readonly databaseUrl: string
+  /** PostgreSQL schema to use instead of the connection's default (`search_path`). */
+  readonly databaseSchema: string | undefined
+  /** Folder for the first-start admin key file (and the default SQLite file). */
+  readonly dataDir: string
+  readonly adminApiKey: string | undefined
+  readonly trustProxy: boolean
+  readonly logLevel: string
+}
+
+export class ConfigError extends Error {}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === '') {
+    return 8080
+  }
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`PORT must be an integer from 0 to 65535, not '${value}'`)
+  }
+  return port
+}
+
+function parseBoolean(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === '0' || value === 'false') {
+    return false
+  }
+  if (value === '1' || value === 'true') {
+    return true
+  }
+  throw new ConfigError(`${name} must be true or false, not '${value}'`)
+}
+
+/** Reads every setting from an environment once; the result is frozen and passed down. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const dataDir = resolve(env.DOCENT_DATA_DIR || './data')
+  const adminApiKey = env.DOCENT_ADMIN_API_KEY || undefined
+  if (adminApiKey !== undefined && adminApiKey.length < 32) {
+    throw new ConfigError('DOCENT_ADMIN_API_KEY must be at least 32 characters long')
+  }
+  const logLevel = env.LOG_LEVEL || 'info'
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not '${logLevel}'`)
+  }
+  return Object.freeze({
+    port: parsePort(env.PORT),
+    host: env.HOST || '127.0.0.1',
+    databaseUrl: env.DOCENT_DATABASE_URL || `sqlite:${resolve(dataDir, 'docent.db')}`,
+    databaseSchema: env.DOCENT_DATABASE_SCHEMA || undefined,
+    dataDir,
+    adminApiKey,
+    trustProxy: parseBoolean('DOCENT_TRUST_PROXY', env.DOCENT_TRUST_PROXY),
+    logLevel,
+  })
+}

@@ -1,0 +1,120 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import SQLite from 'better-sqlite3'
+import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely'
+import { LRUCache } from 'lru-cache'
+import pg from 'pg'
+import type { DB, Store } from './types.ts'
+
+export class StoreError extends Error {}
+
+export interface StoreOptions {
+  /** PostgreSQL only: the schema to work in (created when missing). */
+  schema?: string | undefined
+  poolSize?: number
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+/** Opens `sqlite:<path>` or `postgres://…`; throws StoreError with a message a person can act on. */
+export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
+  if (url.startsWith('sqlite:')) {
+    return openSqlite(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''))
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return openPostgres(url, options)
+  }
+  throw new StoreError(
+    `unsupported DOCENT_DATABASE_URL '${redactUrl(url)}': use sqlite:<file path> or postgres://user@host:port/database`,
+  )
+}
+
+/** The URL with any password replaced, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@')
+}
+
+function openSqlite(path: string): Store {
+  if (path === '') {
+    throw new StoreError('DOCENT_DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/docent.db')
+  }
+  const file = path === ':memory:' ? path : resolve(path)
+  let sqlite: SQLite.Database
+  try {
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true })
+    }
+    sqlite = new SQLite(file)
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.pragma('synchronous = FULL')
+    sqlite.pragma('foreign_keys = ON')
+    sqlite.pragma('busy_timeout = 5000')
+  } catch (error) {
+    throw new StoreError(`cannot open the SQLite file ${file}: ${(error as Error).message}`)
+  }
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) })
+  return { db, engine: 'sqlite', close: () => db.destroy() }
+}
+
+/**
+ * Kysely prepares every statement anew; keeping the prepared statements of the most recent SQL texts roughly
+ * doubles read throughput. It also maps JS booleans to 0/1, which better-sqlite3 refuses to bind.
+ */
+function cachingDatabase(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new LRUCache<string, SqliteStatement>({ max: 1000 })
+  const bind = (parameters: ReadonlyArray<unknown>) =>
+    parameters.some((p) => typeof p === 'boolean')
+      ? parameters.map((p) => (typeof p === 'boolean' ? Number(p) : p))
+      : parameters
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string): SqliteStatement {
+      let statement = statements.get(sql)
+      if (statement === undefined) {
+        const prepared = sqlite.prepare(sql)
+        statement = {
+          reader: prepared.reader,
+          all: (parameters) => prepared.all(bind(parameters)),
+          run: (parameters) => prepared.run(bind(parameters)),
+          iterate: (parameters) => prepared.iterate(bind(parameters)),
+        }
+        statements.set(sql, statement)
+      }
+      return statement
+    },
+  }
+}
+
+async function openPostgres(url: string, options: StoreOptions): Promise<Store> {
+  const schema = options.schema
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new StoreError(`DOCENT_DATABASE_SCHEMA '${schema}' must be a lowercase SQL identifier`)
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5000,
+    options: schema === undefined ? undefined : `-c search_path=${schema}`,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  })
+  // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
+  pool.on('error', () => {})
+  try {
+    const client = await pool.connect()
+    try {
+      if (schema !== undefined) {
+        await client.query(`create schema if not exists ${schema}`)
+      }
+    } finally {
+      client.release()
+    }
+  } catch (error) {
+    await pool.end().catch(() => {})
+    throw new StoreError(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}`)
+  }
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  return { db, engine: 'postgres', close: () => db.destroy() }
+}

@@ -1,0 +1,187 @@
+import type { Kysely } from 'kysely'
+
+/**
+ * Timestamps are `text` (ISO 8601, millisecond precision, `Z`) on SQLite and `timestamptz(3)` on PostgreSQL;
+ * booleans are `integer` 0/1 on SQLite and `boolean` on PostgreSQL. Writes always pass ISO strings and JS
+ * booleans; mappers read both shapes back through `toIso` and `Boolean`.
+ */
+type Timestamp = string | Date
+type Flag = boolean | number
+
+export interface WorkspaceTable {
+  id: string
+  name: string
+  created_at: Timestamp
+}
+
+export interface TeamTable {
+  id: string
+  workspace_id: string
+  name: string
+  icon: string | null
+  description: string
+  type: string
+  is_default: Flag
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface UserTable {
+  id: string
+  workspace_id: string
+  email: string
+  first_name: string
+  last_name: string
+  role: string
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface TeamMemberTable {
+  team_id: string
+  user_id: string
+}
+
+export interface GroupTable {
+  id: string
+  workspace_id: string
+  name: string
+  icon: string | null
+  description: string
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface GroupMemberTable {
+  group_id: string
+  user_id: string
+}
+
+export interface TagTable {
+  id: string
+  workspace_id: string
+  name: string
+  description: string
+  color: string | null
+  integration_id: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface IntegrationTable {
+  id: string
+  workspace_id: string
+  name: string
+  type: string
+  credentials: string
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface IntegrationTeamTable {
+  integration_id: string
+  team_id: string
+  position: number
+}
+
+export interface ApiKeyTable {
+  id: string
+  workspace_id: string
+  user_id: string
+  key_hash: string
+  description: string
+  created_at: Timestamp
+  last_used_at: Timestamp | null
+  revoked_at: Timestamp | null
+}
+
+export interface MetaTable {
+  key: string
+  value: string
+}
+
+export interface ResourceTable {
+  id: string
+  workspace_id: string
+  entity_type: string
+  native_type: string | null
+  icon: string | null
+  url: string | null
+  title: string
+  title_full: string
+  description: string
+  definition: string
+  definition_version: number
+  multiplayer_last_modified_by: string | null
+  multiplayer_last_modified: Timestamp | null
+  published: Flag
+  archived: Flag
+  archived_at: Timestamp | null
+  pii: Flag
+  verified: Flag
+  parent_id: string | null
+  integration_id: string | null
+  external_updated_at: Timestamp | null
+  internal_usage: number
+  external_usage: number
+  databuilder_id: string | null
+  search_database: string | null
+  search_schema: string | null
+  stale: Flag
+  stale_at: Timestamp | null
+  forced_unstale_by_user: Flag
+  row_count: number | null
+  byte_size: number | null
+  display_metadata: string
+  question_status: string | null
+  question_priority: string | null
+  question_answered_by: string | null
+  question_assigned_to: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** Every id-list field of a resource lives in its own two-column table: (resource_id, target_id, position). */
+export interface RelationTable {
+  resource_id: string
+  target_id: string
+  position: number
+}
+
+export interface DB {
+  workspaces: WorkspaceTable
+  teams: TeamTable
+  users: UserTable
+  team_members: TeamMemberTable
+  groups: GroupTable
+  group_members: GroupMemberTable
+  tags: TagTable
+  integrations: IntegrationTable
+  integration_teams: IntegrationTeamTable
+  api_keys: ApiKeyTable
+  docent_meta: MetaTable
+  resources: ResourceTable
+  resource_owners: RelationTable
+  resource_owner_groups: RelationTable
+  resource_teams: RelationTable
+  resource_tags: RelationTable
+  resource_collections: RelationTable
+  resource_subscribers: RelationTable
+  resource_bookmarks: RelationTable
+  resource_sources: RelationTable
+  resource_multiplayers: RelationTable
+  resource_internal_users: RelationTable
+  resource_external_users: RelationTable
+}
+
+export type RelationTableName = {
+  [K in keyof DB]: DB[K] extends RelationTable ? K : never
+}[keyof DB]
+
+export type Engine = 'sqlite' | 'postgres'
+
+export interface Store {
+  readonly db: Kysely<DB>
+  readonly engine: Engine
+  close(): Promise<void>
+}

@@ -1,0 +1,187 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Kysely } from 'kysely'
+import { Type } from 'typebox'
+import { checkReferences } from '../catalog/references.ts'
+import type { DB, Store } from '../db/types.ts'
+import { nowIso } from '../db/values.ts'
+import { ApiError, notFound, validationFailed } from '../errors.ts'
+import { envelope, parsePageRequest } from '../http/pagination.ts'
+import { CommonErrors, IdListSchema, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
+import { isUuid } from '../http/uuid.ts'
+import {
+  deleteIntegrationRow,
+  findIntegration,
+  type Integration,
+  insertIntegration,
+  listIntegrations,
+  replaceIntegrationTeams,
+  updateIntegrationRow,
+} from './integrations.ts'
+import type { Principal } from './keys.ts'
+import { findDefaultTeamId } from './repository.ts'
+
+const tags = ['integrations']
+
+const IntegrationSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  type: Type.String(),
+  teams: Type.Array(Type.String()),
+  workspace_id: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+})
+
+const Name = Type.String({ minLength: 1, maxLength: 255 })
+const Kind = Type.String({ minLength: 1, maxLength: 64, description: 'the kind of source, e.g. postgres' })
+const Credentials = Type.Object({}, { additionalProperties: true, description: 'write-only; never returned' })
+
+const IntegrationCreateSchema = Type.Object({
+  name: Name,
+  type: Kind,
+  teams: Type.Optional(IdListSchema),
+  credentials: Type.Optional(Credentials),
+})
+
+const IntegrationUpdateSchema = Type.Object({
+  name: Type.Optional(Name),
+  type: Type.Optional(Kind),
+  teams: Type.Optional(IdListSchema),
+  credentials: Type.Optional(Credentials),
+})
+
+function requireAdmin(principal: Principal): void {
+  if (principal.role !== 'admin') {
+    throw new ApiError('PERMISSION_DENIED', 'Only an admin may manage integrations.')
+  }
+}
+
+function integrationId(id: string): string {
+  if (!isUuid(id)) {
+    throw notFound()
+  }
+  return id.toLowerCase()
+}
+
+/** Team ids in order without repeats, checked against the workspace; none means the default team. */
+async function resolveTeams(db: Kysely<DB>, workspaceId: string, teams: string[]): Promise<string[]> {
+  const ids = [...new Set(teams.map((t) => t.toLowerCase()))]
+  const errors = await checkReferences(db, workspaceId, { teams: ids })
+  if (errors.length > 0) {
+    throw validationFailed(errors)
+  }
+  return ids.length > 0 ? ids : [await findDefaultTeamId(db, workspaceId)]
+}
+
+async function getIntegration(store: Store, principal: Principal, id: string): Promise<Integration> {
+  const found = await findIntegration(store.db, principal.workspaceId, id)
+  if (found === undefined) {
+    throw notFound()
+  }
+  return found
+}
+
+export function integrationRoutes(store: Store): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/integration/integrations',
+      {
+        schema: {
+          tags,
+          summary: 'List integrations',
+          querystring: Type.Object(PageQuerySchema),
+          response: { 200: ListSchema(IntegrationSchema), ...CommonErrors },
+        },
+      },
+      async (request) => {
+        const pageRequest = parsePageRequest(request.query)
+        const { count, results } = await listIntegrations(store.db, request.principal.workspaceId, pageRequest)
+        return envelope(request, pageRequest, count, results)
+      },
+    )
+
+    app.post(
+      '/integration/integrations',
+      {
+        schema: {
+          tags,
+          summary: 'Create an integration',
+          body: IntegrationCreateSchema,
+          response: { 201: IntegrationSchema, ...CommonErrors },
+        },
+      },
+      async (request, reply) => {
+        const { principal, body } = request
+        requireAdmin(principal)
+        const id = await store.db.transaction().execute(async (trx) => {
+          const teams = await resolveTeams(trx, principal.workspaceId, body.teams ?? [])
+          const values = { name: body.name, type: body.type, credentials: body.credentials ?? {} }
+          return insertIntegration(trx, principal.workspaceId, values, teams, nowIso())
+        })
+        return reply.code(201).send(await getIntegration(store, principal, id))
+      },
+    )
+
+    app.get(
+      '/integration/integrations/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Get an integration',
+          params: IdParamsSchema,
+          response: { 200: IntegrationSchema, ...CommonErrors },
+        },
+      },
+      async (request) => {
+        return getIntegration(store, request.principal, integrationId(request.params.id))
+      },
+    )
+
+    app.patch(
+      '/integration/integrations/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Update an integration',
+          params: IdParamsSchema,
+          body: IntegrationUpdateSchema,
+          response: { 200: IntegrationSchema, ...CommonErrors },
+        },
+      },
+      async (request) => {
+        const { principal, body } = request
+        const id = integrationId(request.params.id)
+        await getIntegration(store, principal, id)
+        requireAdmin(principal)
+        await store.db.transaction().execute(async (trx) => {
+          const { teams, ...values } = body
+          if (teams !== undefined) {
+            await replaceIntegrationTeams(trx, id, await resolveTeams(trx, principal.workspaceId, teams))
+          }
+          await updateIntegrationRow(trx, id, values, nowIso())
+        })
+        return getIntegration(store, principal, id)
+      },
+    )
+
+    app.delete(
+      '/integration/integrations/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Delete an integration and every resource it holds',
+          params: IdParamsSchema,
+          response: { 204: Type.Null(), ...CommonErrors },
+        },
+      },
+      async (request, reply) => {
+        const { principal } = request
+        const id = integrationId(request.params.id)
+        await getIntegration(store, principal, id)
+        requireAdmin(principal)
+        await store.db.transaction().execute((trx) => deleteIntegrationRow(trx, principal.workspaceId, id))
+        return reply.code(204).send(null)
+      },
+    )
+  }
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto'
+import type { Kysely, Selectable } from 'kysely'
+import type { DB, IntegrationTable } from '../db/types.ts'
+import { toCount, toIso } from '../db/values.ts'
+
+export interface Integration {
+  id: string
+  name: string
+  type: string
+  teams: string[]
+  workspace_id: string
+  created_at: string
+  updated_at: string
+}
+
+// Credentials are written, never read back here: nothing that serves an answer selects them.
+const COLUMNS = ['id', 'name', 'type', 'workspace_id', 'created_at', 'updated_at'] as const
+type IntegrationRow = Omit<Selectable<IntegrationTable>, 'credentials'>
+
+function toIntegration(row: IntegrationRow, teams: string[]): Integration {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    teams,
+    workspace_id: row.workspace_id,
+    created_at: toIso(row.created_at),
+    updated_at: toIso(row.updated_at),
+  }
+}
+
+async function withTeams(db: Kysely<DB>, rows: IntegrationRow[]): Promise<Integration[]> {
+  if (rows.length === 0) {
+    return []
+  }
+  const links = await db
+    .selectFrom('integration_teams')
+    .select(['integration_id', 'team_id'])
+    .where(
+      'integration_id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .orderBy('position')
+    .execute()
+  return rows.map((row) =>
+    toIntegration(
+      row,
+      links.filter((l) => l.integration_id === row.id).map((l) => l.team_id),
+    ),
+  )
+}
+
+export async function findIntegration(
+  db: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+): Promise<Integration | undefined> {
+  const row = await db
+    .selectFrom('integrations')
+    .select(COLUMNS)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return row === undefined ? undefined : (await withTeams(db, [row]))[0]
+}
+
+export async function listIntegrations(
+  db: Kysely<DB>,
+  workspaceId: string,
+  page: { offset: number; limit: number },
+): Promise<{ count: number; results: Integration[] }> {
+  const counted = await db
+    .selectFrom('integrations')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirst()
+  const rows = await db
+    .selectFrom('integrations')
+    .select(COLUMNS)
+    .where('workspace_id', '=', workspaceId)
+    .orderBy('name')
+    .orderBy('id')
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute()
+  return { count: toCount(counted?.n as number | string | undefined), results: await withTeams(db, rows) }
+}
+
+export interface IntegrationValues {
+  name: string
+  type: string
+  credentials: object
+}
+
+export async function insertIntegration(
+  db: Kysely<DB>,
+  workspaceId: string,
+  values: IntegrationValues,
+  teamIds: string[],
+  now: string,
+): Promise<string> {
+  const id = randomUUID()
+  await db
+    .insertInto('integrations')
+    .values({
+      id,
+      workspace_id: workspaceId,
+      name: values.name,
+      type: values.type,
+      credentials: JSON.stringify(values.credentials),
+      created_at: now,
+      updated_at: now,
+    })
+    .execute()
+  await replaceIntegrationTeams(db, id, teamIds)
+  return id
+}
+
+export async function updateIntegrationRow(
+  db: Kysely<DB>,
+  id: string,
+  values: Partial<IntegrationValues>,
+  now: string,
+): Promise<void> {
+  const { credentials, ...rest } = values
+  await db
+    .updateTable('integrations')
+    .set({
+      ...rest,
+      ...(credentials === undefined ? {} : { credentials: JSON.stringify(credentials) }),
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .execute()
+}
+
+export async function replaceIntegrationTeams(db: Kysely<DB>, id: string, teamIds: string[]): Promise<void> {
+  await db.deleteFrom('integration_teams').where('integration_id', '=', id).execute()
+  if (teamIds.length > 0) {
+    await db
+      .insertInto('integration_teams')
+      .values(teamIds.map((teamId, position) => ({ integration_id: id, team_id: teamId, position })))
+      .execute()
+  }
+}
+
+/** Deletes an integration; its resources (and their subtrees) go with it through the foreign keys. */
+export async function deleteIntegrationRow(db: Kysely<DB>, workspaceId: string, id: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('integrations')
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows) > 0
+}
