@@ -1,0 +1,263 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import pg from 'pg'
+import { buildApp } from '../src/app.ts'
+import { insertResourceRow, type Relations } from '../src/catalog/repository.ts'
+import { placeUnder } from '../src/catalog/titles.ts'
+import { openStore } from '../src/db/connect.ts'
+import { migrateToLatest } from '../src/db/migrate.ts'
+import type { Engine, Store } from '../src/db/types.ts'
+import { nowIso } from '../src/db/values.ts'
+import { generateApiKey, insertApiKey } from '../src/directory/keys.ts'
+import {
+  createWorkspace,
+  insertGroup,
+  insertTag,
+  insertTeam,
+  insertUser,
+  type NewUser,
+  type Role,
+} from '../src/directory/repository.ts'
+
+export const POSTGRES_URL = process.env.DOCENT_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
+
+async function postgresProblem(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 })
+  try {
+    await client.connect()
+    await client.query('select 1')
+    return undefined
+  } catch (error) {
+    return (error as Error).message
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+const wanted = (process.env.DOCENT_TEST_ENGINES || 'sqlite,postgres').split(',').map((e) => e.trim())
+const problem = wanted.includes('postgres') ? await postgresProblem() : 'not selected by DOCENT_TEST_ENGINES'
+if (problem !== undefined && process.env.CI === 'true' && wanted.includes('postgres')) {
+  throw new Error(`PostgreSQL at ${POSTGRES_URL} is required under CI=true: ${problem}`)
+}
+
+/** Every engine a suite runs on; `skip` says why PostgreSQL is left out on a machine without it. */
+export const ENGINES: { engine: Engine; skip: string | false }[] = [
+  ...(wanted.includes('sqlite') ? [{ engine: 'sqlite' as const, skip: false as const }] : []),
+  {
+    engine: 'postgres',
+    skip:
+      problem === undefined
+        ? false
+        : `PostgreSQL skipped (${problem}); set DOCENT_TEST_POSTGRES_URL or run under CI=true to require it`,
+  },
+]
+
+/** A fresh, migrated store: a temporary SQLite file, or a PostgreSQL schema of its own. */
+export async function openTestStore(engine: Engine): Promise<{ store: Store; url: string; cleanup(): Promise<void> }> {
+  if (engine === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'docent-test-'))
+    const url = `sqlite:${join(dir, 'docent.db')}`
+    const store = await openStore(url)
+    await migrateToLatest(store.db)
+    return {
+      store,
+      url,
+      async cleanup() {
+        await store.close()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  }
+  const schema = `docent_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+  const store = await openStore(POSTGRES_URL, { schema, poolSize: 4 })
+  await migrateToLatest(store.db)
+  return {
+    store,
+    url: POSTGRES_URL,
+    async cleanup() {
+      await store.close()
+      const client = new pg.Client({ connectionString: POSTGRES_URL })
+      await client.connect()
+      await client.query(`drop schema if exists ${schema} cascade`)
+      await client.end()
+    },
+  }
+}
+
+export interface Harness {
+  engine: Engine
+  store: Store
+  app: FastifyInstance
+  workspaceId: string
+  defaultTeamId: string
+  adminUserId: string
+  adminKey: string
+  /** `app.inject` with the admin's key unless `headers.authorization` says otherwise. */
+  request(options: InjectOptions & { body?: unknown }): Promise<LightMyRequestResponse>
+  close(): Promise<void>
+}
+
+/** A store with one workspace (default team, admin and key) and an app on it. */
+export async function startHarness(engine: Engine): Promise<Harness> {
+  const { store, cleanup } = await openTestStore(engine)
+  const adminKey = generateApiKey()
+  const created = await createWorkspace(store.db, { name: 'Test', adminEmail: 'admin@example.com', adminKey })
+  const app = await buildApp({ store })
+  return {
+    engine,
+    store,
+    app,
+    ...created,
+    adminKey,
+    request(options) {
+      const headers: Record<string, string | string[] | undefined> = {
+        authorization: `Bearer ${adminKey}`,
+        ...(options.headers as Record<string, string | string[] | undefined>),
+      }
+      for (const [name, value] of Object.entries(headers)) {
+        if (value === undefined) delete headers[name]
+      }
+      const { body, ...rest } = options
+      return app.inject({
+        ...rest,
+        headers,
+        ...(body === undefined ? {} : typeof body === 'string' ? { payload: body } : { payload: body as object }),
+      })
+    },
+    async close() {
+      await app.close()
+      await cleanup()
+    },
+  }
+}
+
+// Factories: rows made through the repository functions, with overrides.
+
+let counter = 0
+const unique = (prefix: string) => `${prefix} ${++counter}`
+
+export function makeTeam(
+  h: Harness,
+  overrides: { name?: string; type?: 'OPEN' | 'CLOSED'; workspaceId?: string } = {},
+) {
+  return insertTeam(h.store.db, { workspaceId: h.workspaceId, name: unique('Team'), ...overrides })
+}
+
+export function makeUser(h: Harness, overrides: Partial<NewUser> & { role?: Role } = {}) {
+  return insertUser(h.store.db, {
+    workspaceId: h.workspaceId,
+    email: `${unique('user').replace(' ', '')}@example.com`,
+    role: 'editor',
+    ...overrides,
+  })
+}
+
+export function makeGroup(h: Harness, overrides: { name?: string; workspaceId?: string } = {}) {
+  return insertGroup(h.store.db, { workspaceId: h.workspaceId, name: unique('Group'), ...overrides })
+}
+
+export function makeTag(h: Harness, overrides: { name?: string; workspaceId?: string } = {}) {
+  return insertTag(h.store.db, { workspaceId: h.workspaceId, name: unique('Tag'), ...overrides })
+}
+
+/** A key for a user of the harness's workspace (or another), as a ready Authorization header value. */
+export async function makeKey(h: Harness, userId: string, workspaceId = h.workspaceId): Promise<string> {
+  const key = generateApiKey()
+  await insertApiKey(h.store.db, { workspaceId, userId, key })
+  return `Bearer ${key}`
+}
+
+/** An integration through the API; returns its id. */
+export async function makeIntegration(h: Harness, body: Record<string, unknown> = {}): Promise<string> {
+  const response = await h.request({
+    method: 'POST',
+    url: '/api/v1/integration/integrations',
+    body: { name: unique('Integration'), type: 'postgres', ...body },
+  })
+  if (response.statusCode !== 201) {
+    throw new Error(`makeIntegration: ${response.statusCode} ${response.body}`)
+  }
+  return response.json().id
+}
+
+/** A database through the API; returns the whole response body. */
+export async function makeDatabase(h: Harness, body: Record<string, unknown> = {}) {
+  const integration = body.integration ?? (await makeIntegration(h))
+  const response = await h.request({
+    method: 'POST',
+    url: '/api/v1/database/databases',
+    body: { title: unique('Database'), integration, ...body },
+  })
+  if (response.statusCode !== 201) {
+    throw new Error(`makeDatabase: ${response.statusCode} ${response.body}`)
+  }
+  return response.json()
+}
+
+/**
+ * A resource of any type straight through the repository (schemas, tables and collections have no routes yet).
+ * `parent` is a resource row id; title_full and the search names follow the parent's.
+ */
+export async function makeResource(
+  h: Harness,
+  input: { entityType: string; title?: string; parentId?: string; integrationId?: string | null; workspaceId?: string },
+  relations: Partial<Relations> = {},
+): Promise<string> {
+  const title = input.title ?? unique(input.entityType)
+  const parent =
+    input.parentId === undefined
+      ? undefined
+      : await h.store.db.selectFrom('resources').selectAll().where('id', '=', input.parentId).executeTakeFirstOrThrow()
+  const now = nowIso()
+  return insertResourceRow(
+    h.store.db,
+    {
+      workspace_id: input.workspaceId ?? h.workspaceId,
+      entity_type: input.entityType,
+      native_type: null,
+      icon: null,
+      url: null,
+      title,
+      ...placeUnder(parent, input.entityType, title),
+      description: '',
+      definition: '',
+      definition_version: 1,
+      multiplayer_last_modified_by: null,
+      multiplayer_last_modified: null,
+      published: true,
+      archived: false,
+      archived_at: null,
+      pii: false,
+      verified: false,
+      parent_id: input.parentId ?? null,
+      integration_id: input.integrationId ?? parent?.integration_id ?? null,
+      external_updated_at: null,
+      internal_usage: 0,
+      external_usage: 0,
+      databuilder_id: null,
+      row_count: null,
+      byte_size: null,
+      stale: false,
+      stale_at: null,
+      forced_unstale_by_user: false,
+      display_metadata: '{}',
+      created_at: now,
+      updated_at: now,
+    },
+    { teams: [h.defaultTeamId], ...relations },
+  )
+}
+
+/** How many rows a table holds, for "nothing was written" checks. */
+export async function countRows(
+  h: Harness,
+  table: 'resources' | 'integrations' | 'resource_owners' | 'resource_teams',
+) {
+  const row = await h.store.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
