@@ -3,7 +3,8 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { Type } from 'typebox'
-import { databaseRoutes } from './catalog/database-routes.ts'
+import { resourceRoutes } from './catalog/resource-routes.ts'
+import { catalogTypedRoutes } from './catalog/typed-routes.ts'
 import type { Store } from './db/types.ts'
 import { integrationRoutes } from './directory/integration-routes.ts'
 import { stripApiPrefix, trackRoutes } from './http/aliases.ts'
@@ -73,7 +74,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   )
   await app.register(integrationRoutes(store))
-  await app.register(databaseRoutes(store))
+  await app.register(catalogTypedRoutes(store))
+  await app.register(resourceRoutes(store))
   routes.answerOtherMethods()
   return app
 }

@@ -6,7 +6,8 @@ export interface FieldError {
 const STATUS = {
   VALIDATION_ERROR: 400,
   BAD_REQUEST: 400,
-  INVALID_PAGE_PARAMETER: 400,
+  INVALID_FILTER: 400,
+  INVALID_SORT: 400,
   MALFORMED_JSON: 400,
   NOT_AUTHENTICATED: 401,
   AUTHENTICATION_FAILED: 401,
@@ -45,7 +46,7 @@ export function validationFailed(errors: FieldError[]): ApiError {
   const first = errors[0]
   const detail =
     errors.length === 1 && first !== undefined
-      ? `Invalid request: ${first.field} ${first.message}.`
+      ? `${first.field}: ${first.message}.`
       : `Invalid request: ${errors.length} fields are invalid (see errors).`
   return new ApiError('VALIDATION_ERROR', detail, errors)
 }

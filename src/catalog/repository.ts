@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto'
-import { type Insertable, type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kysely'
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  type SelectQueryBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely'
 import type { DB, RelationTableName, ResourceTable } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
 import type { Resource } from './resource-schema.ts'
@@ -243,4 +252,56 @@ export async function refreshDescendantPlaces(db: Kysely<DB>, rootId: string): P
     from place
     where resources.id = place.id and resources.id <> ${rootId}
   `.execute(db)
+}
+
+export const CATALOG_CAP = 10_000
+
+export interface CatalogQuery {
+  workspaceId: string
+  /** The condition of a parsed filter, if any. */
+  where?: (eb: ExpressionBuilder<DB, 'resources'>) => Expression<SqlBool>
+  /** Only resources of this team. */
+  teamId?: string | undefined
+  order: (query: SelectQueryBuilder<DB, 'resources', ResourceRow>) => SelectQueryBuilder<DB, 'resources', ResourceRow>
+}
+
+/** A page of List Resources; `count` stops at CATALOG_CAP and no page reaches past it. */
+export async function listCatalogRows(
+  db: Kysely<DB>,
+  query: CatalogQuery,
+  page: { offset: number; limit: number },
+): Promise<{ count: number; rows: ResourceRow[] }> {
+  const narrow = <Q extends SelectQueryBuilder<DB, 'resources', object>>(q: Q): Q => {
+    let narrowed = q.where('resources.workspace_id', '=', query.workspaceId) as Q
+    if (query.where !== undefined) narrowed = narrowed.where(query.where) as Q
+    if (query.teamId !== undefined) {
+      const teamId = query.teamId
+      narrowed = narrowed.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('resource_teams')
+            .select(sql.lit(1).as('one'))
+            .whereRef('resource_teams.resource_id', '=', 'resources.id')
+            .where('resource_teams.target_id', '=', teamId),
+        ),
+      ) as Q
+    }
+    return narrowed
+  }
+  const capped = narrow(db.selectFrom('resources').select(sql.lit(1).as('one'))).limit(CATALOG_CAP)
+  const counted = await db
+    .selectFrom(capped.as('capped'))
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirst()
+  const count = toCount(counted?.n as number | string | undefined)
+  const limit = Math.min(page.limit, CATALOG_CAP - page.offset)
+  if (count === 0 || page.offset >= count || limit <= 0) {
+    return { count, rows: [] }
+  }
+  const rows = await query
+    .order(narrow(selectResources(db)) as SelectQueryBuilder<DB, 'resources', ResourceRow>)
+    .limit(limit)
+    .offset(page.offset)
+    .execute()
+  return { count, rows }
 }

@@ -103,7 +103,7 @@ const { title, ...otherWritable } = WritableFields
 
 export const ResourceCreateSchema = Type.Object({
   title,
-  integration: UuidSchema,
+  integration: Type.Optional(Nullable(UuidSchema)),
   ...optional(otherWritable),
   parent: Type.Optional(Nullable(UuidSchema)),
   databuilder_id: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1024 }))),

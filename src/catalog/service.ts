@@ -6,12 +6,15 @@ import { nowIso } from '../db/values.ts'
 import type { Principal } from '../directory/keys.ts'
 import { findDefaultTeamId } from '../directory/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
+import { compileFilter, parseFilter } from './filter.ts'
+import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import { checkReferences } from './references.ts'
 import {
   deleteResourceRow,
   findRelations,
   findResourceRow,
   insertResourceRow,
+  listCatalogRows,
   listResourceRows,
   type RelationField,
   type Relations,
@@ -24,6 +27,7 @@ import {
   updateResourceRow,
 } from './repository.ts'
 import type { Resource, ResourceCreate, ResourceUpdate } from './resource-schema.ts'
+import { applySort, DEFAULT_SORT, parseSort } from './sort.ts'
 import { placeUnder } from './titles.ts'
 
 /** The lists a client may set; the others (bookmarks, sources, multiplayers) are kept by docent. */
@@ -138,6 +142,38 @@ async function write<T>(store: Store, work: (trx: Kysely<DB>) => Promise<T>): Pr
   }
 }
 
+/** The parent and integration a new resource gets, after the hierarchy rules of CONTRACT §6. */
+async function placeNewResource(
+  db: Kysely<DB>,
+  workspaceId: string,
+  entityType: string,
+  body: ResourceCreate,
+): Promise<{ parent: ResourceRow | undefined; integration: string | null }> {
+  const parentId = body.parent?.toLowerCase() ?? undefined
+  const parent = parentId === undefined ? undefined : await findResourceRow(db, workspaceId, parentId)
+  if (parentId !== undefined && parent === undefined) {
+    throw fieldError('parent', `refers to ${parentId}, which is not a resource of this workspace`)
+  }
+  const problem = placementProblem(entityType, parent?.entity_type)
+  if (problem !== undefined) {
+    throw fieldError('parent', problem)
+  }
+  const given = body.integration?.toLowerCase() ?? undefined
+  if (parent !== undefined && HIERARCHY[entityType]?.integrated) {
+    if (given !== undefined && given !== parent.integration_id) {
+      throw fieldError('integration', `must be absent or the parent's integration (${parent.integration_id})`)
+    }
+    return { parent, integration: parent.integration_id }
+  }
+  if (given === undefined && parent === undefined && HIERARCHY[entityType]?.integrated) {
+    throw fieldError(
+      'integration',
+      `is required: ${entityType === 'database' ? 'a database' : `a top-level ${entityType}`} belongs to an integration`,
+    )
+  }
+  return { parent, integration: given ?? parent?.integration_id ?? null }
+}
+
 export async function createResource(
   store: Store,
   principal: Principal,
@@ -145,15 +181,9 @@ export async function createResource(
   body: ResourceCreate,
 ): Promise<Resource> {
   requireWrite(principal)
-  if (entityType === 'database' && body.parent !== undefined && body.parent !== null) {
-    throw fieldError(
-      'parent',
-      "must be null or absent: a database sits at the top of its integration's hierarchy and has no parent",
-    )
-  }
   const lists = writableLists(body)
-  const integration = body.integration.toLowerCase()
   const id = await write(store, async (trx) => {
+    const { parent, integration } = await placeNewResource(trx, principal.workspaceId, entityType, body)
     await checkAll(trx, principal.workspaceId, integration, lists)
     if (lists.teams === undefined || lists.teams.length === 0) {
       lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
@@ -166,7 +196,7 @@ export async function createResource(
       icon: body.icon ?? null,
       url: body.url ?? null,
       title: body.title,
-      ...placeUnder(undefined, entityType, body.title),
+      ...placeUnder(parent, entityType, body.title),
       description: body.description ?? '',
       definition: body.definition ?? '',
       definition_version: 1,
@@ -177,7 +207,7 @@ export async function createResource(
       archived_at: body.archived === true ? now : null,
       pii: body.pii ?? false,
       verified: body.verified ?? false,
-      parent_id: null,
+      parent_id: parent?.id ?? null,
       integration_id: integration,
       external_updated_at: normalizeTimestamp(body.external_updated_at),
       internal_usage: body.internal_usage ?? 0,
@@ -208,7 +238,7 @@ function sameList(a: string[], b: string[]): boolean {
 export async function updateResource(
   store: Store,
   principal: Principal,
-  entityType: string,
+  entityType: string | undefined,
   id: string,
   patch: ResourceUpdate,
 ): Promise<Resource> {
@@ -277,7 +307,13 @@ export async function updateResource(
 }
 
 /** Reads a resource for update: on PostgreSQL the row stays locked until the transaction ends. */
-async function lockResourceRow(store: Store, trx: Kysely<DB>, workspaceId: string, id: string, entityType: string) {
+async function lockResourceRow(
+  store: Store,
+  trx: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+  entityType: string | undefined,
+) {
   if (store.engine === 'postgres') {
     const locked = await trx
       .selectFrom('resources')
@@ -296,7 +332,7 @@ async function lockResourceRow(store: Store, trx: Kysely<DB>, workspaceId: strin
 export async function deleteResource(
   store: Store,
   principal: Principal,
-  entityType: string,
+  entityType: string | undefined,
   id: string,
 ): Promise<void> {
   const row = await findResourceRow(store.db, principal.workspaceId, id, entityType)
@@ -310,4 +346,32 @@ export async function deleteResource(
   if (!deleted) {
     throw notFound()
   }
+}
+
+export interface CatalogParams {
+  filter?: string | undefined
+  sort?: string | undefined
+  teamId?: string | undefined
+}
+
+/** List Resources (CONTRACT §5): filter, sort and team, capped at 10,000 matches. */
+export async function listCatalog(
+  store: Store,
+  principal: Principal,
+  params: CatalogParams,
+  page: { offset: number; limit: number },
+): Promise<{ count: number; results: Resource[] }> {
+  const filter = params.filter?.trim() ? parseFilter(params.filter) : undefined
+  const sort = params.sort?.trim() ? parseSort(params.sort) : DEFAULT_SORT
+  const { count, rows } = await listCatalogRows(
+    store.db,
+    {
+      workspaceId: principal.workspaceId,
+      where: filter === undefined ? undefined : (eb) => compileFilter(eb, filter, store.engine),
+      teamId: params.teamId,
+      order: (query) => applySort(query, sort),
+    },
+    page,
+  )
+  return { count, results: await hydrate(store.db, principal, rows) }
 }

@@ -49,6 +49,10 @@ function openSqlite(path: string): Store {
     sqlite.pragma('synchronous = FULL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 5000')
+    // SQLite's own lower() folds ASCII only; PostgreSQL's folds every letter. This makes them agree.
+    sqlite.function('lower', { deterministic: true }, (text: unknown) =>
+      typeof text === 'string' ? text.toLowerCase() : text,
+    )
   } catch (error) {
     throw new StoreError(`cannot open the SQLite file ${file}: ${(error as Error).message}`)
   }

@@ -22,6 +22,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   const big = pg ? sql`bigint` : sql`integer`
   const falsy = pg ? sql`false` : sql`0`
   const truthy = pg ? sql`true` : sql`1`
+  // Sorted text compares bytewise on both engines (SQLite's BINARY), whatever the PostgreSQL database's locale.
+  const sortable = pg ? sql`text collate "C"` : sql`text`
   const cascade = (col: ColumnDefinitionBuilder) => col.onDelete('cascade')
 
   await db.schema
@@ -144,12 +146,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('resources')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('workspace_id', 'text', (c) => cascade(c.notNull().references('workspaces.id')))
-    .addColumn('entity_type', 'text', (c) => c.notNull())
-    .addColumn('native_type', 'text')
+    .addColumn('entity_type', sortable, (c) => c.notNull())
+    .addColumn('native_type', sortable)
     .addColumn('icon', 'text')
     .addColumn('url', 'text')
-    .addColumn('title', 'text', (c) => c.notNull())
-    .addColumn('title_full', 'text', (c) => c.notNull())
+    .addColumn('title', sortable, (c) => c.notNull())
+    .addColumn('title_full', sortable, (c) => c.notNull())
     .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('definition', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('definition_version', 'integer', (c) => c.notNull().defaultTo(1))
@@ -166,8 +168,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('internal_usage', big, (c) => c.notNull().defaultTo(0))
     .addColumn('external_usage', big, (c) => c.notNull().defaultTo(0))
     .addColumn('databuilder_id', 'text')
-    .addColumn('search_database', 'text')
-    .addColumn('search_schema', 'text')
+    .addColumn('search_database', sortable)
+    .addColumn('search_schema', sortable)
     .addColumn('stale', flag, (c) => c.notNull().defaultTo(falsy))
     .addColumn('stale_at', ts)
     .addColumn('forced_unstale_by_user', flag, (c) => c.notNull().defaultTo(falsy))

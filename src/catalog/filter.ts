@@ -1,0 +1,299 @@
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
+import { foldCase } from '../db/dialect.ts'
+import type { DB, Engine } from '../db/types.ts'
+import { ApiError } from '../errors.ts'
+import { RELATION_TABLES } from './repository.ts'
+
+/** What a filter may compare a field with; decides the operators and value types it accepts. */
+type Kind = 'text' | 'boolean' | 'number' | 'timestamp' | 'list'
+
+type Column =
+  | 'id'
+  | 'entity_type'
+  | 'native_type'
+  | 'title'
+  | 'title_full'
+  | 'description'
+  | 'definition'
+  | 'integration_id'
+  | 'parent_id'
+  | 'databuilder_id'
+  | 'url'
+  | 'pii'
+  | 'verified'
+  | 'published'
+  | 'archived'
+  | 'stale'
+  | 'created_at'
+  | 'updated_at'
+  | 'external_updated_at'
+  | 'external_usage'
+  | 'internal_usage'
+  | 'row_count'
+  | 'byte_size'
+
+type ListField = 'owners' | 'owners_groups' | 'teams' | 'tags' | 'collections' | 'subscribers'
+
+type FieldSpec = { kind: Exclude<Kind, 'list'>; column: Column } | { kind: 'list'; list: ListField }
+
+const scalar = (kind: Exclude<Kind, 'list'>, column: Column): FieldSpec => ({ kind, column })
+const list = (field: ListField): FieldSpec => ({ kind: 'list', list: field })
+
+/** The fields a filter may name (CONTRACT §5), and what each one is. */
+export const FILTER_FIELDS: Record<string, FieldSpec> = {
+  id: scalar('text', 'id'),
+  type: scalar('text', 'entity_type'),
+  entity_type: scalar('text', 'entity_type'),
+  native_type: scalar('text', 'native_type'),
+  title: scalar('text', 'title'),
+  title_full: scalar('text', 'title_full'),
+  description: scalar('text', 'description'),
+  definition: scalar('text', 'definition'),
+  integration_id: scalar('text', 'integration_id'),
+  integration: scalar('text', 'integration_id'),
+  parent_id: scalar('text', 'parent_id'),
+  parent: scalar('text', 'parent_id'),
+  databuilder_id: scalar('text', 'databuilder_id'),
+  url: scalar('text', 'url'),
+  pii: scalar('boolean', 'pii'),
+  verified: scalar('boolean', 'verified'),
+  published: scalar('boolean', 'published'),
+  archived: scalar('boolean', 'archived'),
+  stale: scalar('boolean', 'stale'),
+  created_at: scalar('timestamp', 'created_at'),
+  updated_at: scalar('timestamp', 'updated_at'),
+  external_updated_at: scalar('timestamp', 'external_updated_at'),
+  external_usage: scalar('number', 'external_usage'),
+  internal_usage: scalar('number', 'internal_usage'),
+  row_count: scalar('number', 'row_count'),
+  byte_size: scalar('number', 'byte_size'),
+  owners: list('owners'),
+  owners_groups: list('owners_groups'),
+  teams: list('teams'),
+  tags: list('tags'),
+  collections: list('collections'),
+  subscribers: list('subscribers'),
+}
+
+export const MAX_DEPTH = 8
+export const MAX_OPERANDS = 100
+export const MAX_IN_VALUES = 1000
+/** Bounds the whole tree, so that depth × operands cannot build a statement of millions of terms. */
+export const MAX_NODES = 1000
+
+type Value = string | number | boolean
+
+export type Filter =
+  | { operator: 'and' | 'or'; operands: Filter[] }
+  | { operator: 'not'; operand: Filter }
+  | { operator: 'exact'; field: string; spec: FieldSpec; value: Value }
+  | { operator: 'in'; field: string; spec: FieldSpec; values: Value[] }
+  | { operator: 'contains'; field: string; spec: FieldSpec; value: string }
+  | { operator: 'is_set'; field: string; spec: FieldSpec }
+
+const LEAF_OPERATORS = ['exact', 'contains', 'in', 'is_set']
+const LOGICAL_OPERATORS = ['and', 'or', 'not']
+
+class FilterError extends ApiError {
+  constructor(where: string, message: string) {
+    super('INVALID_FILTER', where === '' ? `filter: ${message}` : `${where}: ${message}`)
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`
+}
+
+const join = (path: string, key: string) =>
+  path === '' ? key : key.startsWith('[') ? `${path}${key}` : `${path}.${key}`
+
+/** A value of the field's kind; timestamps are normalized to the stored ISO form. */
+function checkValue(spec: FieldSpec, field: string, value: unknown, where: string): Value {
+  const kind = spec.kind
+  if (kind === 'boolean') {
+    if (typeof value !== 'boolean')
+      throw new FilterError(where, `field '${field}' takes true or false, not ${describe(value)}`)
+    return value
+  }
+  if (kind === 'number') {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+      throw new FilterError(where, `field '${field}' takes a whole number, not ${describe(value)}`)
+    }
+    return value
+  }
+  if (typeof value !== 'string') {
+    throw new FilterError(where, `field '${field}' takes a string, not ${describe(value)}`)
+  }
+  if (kind === 'timestamp') {
+    const time = Date.parse(value)
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time)) {
+      throw new FilterError(
+        where,
+        `field '${field}' takes an ISO 8601 timestamp such as 2026-01-31T12:00:00Z, not ${describe(value)}`,
+      )
+    }
+    return new Date(time).toISOString()
+  }
+  return value
+}
+
+interface Budget {
+  nodes: number
+}
+
+function checkNode(input: unknown, where: string, depth: number, budget: Budget): Filter {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new FilterError(where, `a filter must be a JSON object, not ${describe(input)}`)
+  }
+  budget.nodes += 1
+  if (budget.nodes > MAX_NODES) {
+    throw new FilterError(where, `a filter may have at most ${MAX_NODES} conditions in all`)
+  }
+  const node = input as Record<string, unknown>
+  const operator = node.operator
+  if (typeof operator !== 'string') {
+    throw new FilterError(
+      join(where, 'operator'),
+      `is required and must be one of ${[...LEAF_OPERATORS, ...LOGICAL_OPERATORS].join(', ')}`,
+    )
+  }
+  if (LOGICAL_OPERATORS.includes(operator)) {
+    if (depth >= MAX_DEPTH) {
+      throw new FilterError(where, `filters may nest and/or/not at most ${MAX_DEPTH} deep`)
+    }
+    const operands = node.operands
+    const at = join(where, 'operands')
+    if (!Array.isArray(operands)) {
+      throw new FilterError(at, `'${operator}' needs an array of filters, not ${describe(operands)}`)
+    }
+    if (operator === 'not') {
+      if (operands.length !== 1) {
+        throw new FilterError(at, `'not' takes exactly one operand, not ${operands.length}`)
+      }
+      return { operator, operand: checkNode(operands[0], join(at, '[0]'), depth + 1, budget) }
+    }
+    if (operands.length === 0) {
+      throw new FilterError(at, `'${operator}' needs at least one operand`)
+    }
+    if (operands.length > MAX_OPERANDS) {
+      throw new FilterError(at, `'${operator}' takes at most ${MAX_OPERANDS} operands, not ${operands.length}`)
+    }
+    return {
+      operator: operator as 'and' | 'or',
+      operands: operands.map((operand, i) => checkNode(operand, join(at, `[${i}]`), depth + 1, budget)),
+    }
+  }
+  if (!LEAF_OPERATORS.includes(operator)) {
+    throw new FilterError(
+      join(where, 'operator'),
+      `unknown operator '${operator}'; use one of ${[...LEAF_OPERATORS, ...LOGICAL_OPERATORS].join(', ')}`,
+    )
+  }
+  const field = node.field
+  if (typeof field !== 'string') {
+    throw new FilterError(join(where, 'field'), `'${operator}' needs a field name, not ${describe(field)}`)
+  }
+  const spec = Object.hasOwn(FILTER_FIELDS, field) ? FILTER_FIELDS[field] : undefined
+  if (spec === undefined) {
+    throw new FilterError(join(where, 'field'), `unknown field '${field}'`)
+  }
+  const at = join(where, 'value')
+  switch (operator) {
+    case 'is_set':
+      return { operator, field, spec }
+    case 'contains':
+      if (spec.kind !== 'text') {
+        throw new FilterError(
+          join(where, 'operator'),
+          `'contains' applies to text fields, and '${field}' is a ${spec.kind} field`,
+        )
+      }
+      return { operator, field, spec, value: checkValue(spec, field, node.value, at) as string }
+    case 'exact':
+      return { operator, field, spec, value: checkValue(spec, field, node.value, at) }
+    default: {
+      const values = node.value
+      if (!Array.isArray(values)) {
+        throw new FilterError(at, `'in' takes an array of values, not ${describe(values)}`)
+      }
+      if (values.length === 0) {
+        throw new FilterError(at, `'in' needs at least one value`)
+      }
+      if (values.length > MAX_IN_VALUES) {
+        throw new FilterError(at, `'in' takes at most ${MAX_IN_VALUES} values, not ${values.length}`)
+      }
+      return {
+        operator: 'in',
+        field,
+        spec,
+        values: values.map((value, i) => checkValue(spec, field, value, join(at, `[${i}]`))),
+      }
+    }
+  }
+}
+
+/** Parses the `filter` query parameter (JSON text) into a checked tree; 400 INVALID_FILTER says where it fails. */
+export function parseFilter(text: string): Filter {
+  let input: unknown
+  try {
+    input = JSON.parse(text)
+  } catch (error) {
+    throw new FilterError('', `is not valid JSON (${(error as Error).message})`)
+  }
+  return checkNode(input, '', 0, { nodes: 0 })
+}
+
+type Builder = ExpressionBuilder<DB, 'resources'>
+
+/** `%`, `_` and the escape character itself match only themselves. */
+export function likePattern(value: string): string {
+  return `%${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+}
+
+function compileLeaf(
+  eb: Builder,
+  node: Exclude<Filter, { operator: 'and' | 'or' | 'not' }>,
+  engine: Engine,
+): Expression<SqlBool> {
+  const spec = node.spec
+  if (spec.kind === 'list') {
+    const table = RELATION_TABLES[spec.list]
+    const members = eb
+      .selectFrom(table)
+      .select(sql.lit(1).as('one'))
+      .whereRef(`${table}.resource_id`, '=', 'resources.id')
+    if (node.operator === 'is_set') return eb.exists(members)
+    if (node.operator === 'exact') return eb.exists(members.where(`${table}.target_id`, '=', String(node.value)))
+    if (node.operator === 'in') return eb.exists(members.where(`${table}.target_id`, 'in', node.values.map(String)))
+    throw new Error('contains on a list field is refused by parseFilter')
+  }
+  const column = eb.ref(`resources.${spec.column}`)
+  // `column is not null and …` keeps every leaf true or false, never NULL, so `not` means what it says.
+  const present = eb(column, 'is not', null)
+  switch (node.operator) {
+    case 'is_set':
+      return spec.kind === 'text' ? eb.and([present, eb(column, '<>', '')]) : present
+    case 'exact':
+      return eb.and([present, eb(column, '=', node.value)])
+    case 'in':
+      return eb.and([present, eb(column, 'in', node.values)])
+    case 'contains':
+      return eb.and([present, sql<SqlBool>`${foldCase(engine, column)} like ${likePattern(node.value)} escape '\\'`])
+  }
+}
+
+/** The filter as a SQL condition on `resources`, with every value bound as a parameter. */
+export function compileFilter(eb: Builder, node: Filter, engine: Engine): Expression<SqlBool> {
+  switch (node.operator) {
+    case 'and':
+      return eb.and(node.operands.map((operand) => compileFilter(eb, operand, engine)))
+    case 'or':
+      return eb.or(node.operands.map((operand) => compileFilter(eb, operand, engine)))
+    case 'not':
+      return eb.not(compileFilter(eb, node.operand, engine))
+    default:
+      return compileLeaf(eb, node, engine)
+  }
+}

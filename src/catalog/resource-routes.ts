@@ -1,0 +1,122 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Store } from '../db/types.ts'
+import { fieldError } from '../errors.ts'
+import { envelope, parsePageRequest } from '../http/pagination.ts'
+import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
+import { isUuid } from '../http/uuid.ts'
+import { ENTITY_TYPES } from './hierarchy.ts'
+import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
+import { createResource, deleteResource, getResource, listCatalog, updateResource } from './service.ts'
+import { resourceId } from './typed-routes.ts'
+
+const tags = ['resources']
+
+const CatalogQuerySchema = Type.Object({
+  ...PageQuerySchema,
+  filter: Type.Optional(
+    Type.String({
+      description:
+        'URL-encoded JSON: {"operator": "exact"|"contains"|"in"|"is_set", "field": ..., "value": ...} or {"operator": "and"|"or"|"not", "operands": [...]}',
+    }),
+  ),
+  sort: Type.Optional(
+    Type.String({ description: 'URL-encoded JSON: {"field": ..., "order": "asc"|"desc", "tie_breaker": <sort>|null}' }),
+  ),
+  teams: Type.Optional(Type.String({ description: 'a team id: only resources of that team' })),
+})
+
+const CatalogCreateSchema = Type.Object({
+  ...ResourceCreateSchema.properties,
+  entity_type: Type.String({ enum: ENTITY_TYPES, description: 'the kind of resource to create' }),
+})
+
+/** List Resources and the routes that work on one resource of any type (CONTRACT §5). */
+export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    for (const path of ['/resource/catalog', '/resource/all']) {
+      app.get(
+        path,
+        {
+          schema: {
+            tags,
+            summary: 'List Resources',
+            hide: path !== '/resource/catalog',
+            querystring: CatalogQuerySchema,
+            response: { 200: ListSchema(ResourceSchema), ...CommonErrors },
+          },
+        },
+        async (request) => {
+          const pageRequest = parsePageRequest(request.query)
+          const { filter, sort, teams } = request.query
+          if (teams !== undefined && !isUuid(teams)) {
+            throw fieldError('teams', 'must be a team id (a UUID)')
+          }
+          const params = { filter, sort, teamId: teams?.toLowerCase() }
+          const { count, results } = await listCatalog(store, request.principal, params, pageRequest)
+          return envelope(request, pageRequest, count, results)
+        },
+      )
+    }
+
+    app.post(
+      '/resource/catalog',
+      {
+        schema: {
+          tags,
+          summary: 'Create a resource of any type',
+          body: CatalogCreateSchema,
+          response: { 201: ResourceSchema, ...CommonErrors },
+        },
+      },
+      async (request, reply) => {
+        const created = await createResource(store, request.principal, request.body.entity_type, request.body)
+        return reply.code(201).send(created)
+      },
+    )
+
+    app.get(
+      '/resource/all/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Get a resource of any type',
+          params: IdParamsSchema,
+          response: { 200: ResourceSchema, ...CommonErrors },
+        },
+      },
+      async (request) => getResource(store, request.principal, resourceId(request.params.id)),
+    )
+
+    app.patch(
+      '/resource/all/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Update a resource of any type',
+          params: IdParamsSchema,
+          body: ResourceUpdateSchema,
+          response: { 200: ResourceSchema, ...CommonErrors },
+        },
+      },
+      async (request) =>
+        updateResource(store, request.principal, undefined, resourceId(request.params.id), request.body),
+    )
+
+    app.delete(
+      '/resource/all/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a resource of any type and everything under it',
+          params: IdParamsSchema,
+          response: { 204: Type.Null(), ...CommonErrors },
+        },
+      },
+      async (request, reply) => {
+        await deleteResource(store, request.principal, undefined, resourceId(request.params.id))
+        return reply.code(204).send(null)
+      },
+    )
+  }
+}

@@ -1,0 +1,215 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { Type } from 'typebox'
+import type { Store } from '../db/types.ts'
+import { fieldError, notFound } from '../errors.ts'
+import { envelope, parsePageRequest } from '../http/pagination.ts'
+import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
+import { isUuid } from '../http/uuid.ts'
+import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
+import { createResource, deleteResource, getResource, listResources, updateResource } from './service.ts'
+
+const SUCCESSOR = '</api/v1/resource/catalog>; rel="successor-version"'
+
+/** A path id: anything but a UUID cannot name a resource, so it is 404 like a missing one. */
+export function resourceId(id: string): string {
+  if (!isUuid(id)) {
+    throw notFound()
+  }
+  return id.toLowerCase()
+}
+
+function uuidFilter(name: string, value: string | undefined): string | undefined {
+  if (value !== undefined && !isUuid(value)) {
+    throw fieldError(name, 'must be a UUID such as 3b2c7185-fb5d-4d94-89d4-3dae08e093a9')
+  }
+  return value?.toLowerCase()
+}
+
+export interface TypedRoutesOptions {
+  /** e.g. `/database/databases` */
+  path: string
+  /** More paths for the same routes, e.g. `/table/column`. */
+  aliases?: string[]
+  entityType: string
+  /** For the OpenAPI document: "a database", "databases". */
+  noun: string
+  nouns: string
+  /** Lists also filter on `parent_id`. */
+  parentFilter: boolean
+  /** The reference marks list and get as deprecated in favour of List Resources. */
+  deprecated: boolean
+}
+
+/** The five routes of one entity type, shaped like the Databases routes of CONTRACT §4. */
+export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyPluginAsyncTypebox {
+  const { entityType, noun, nouns, deprecated } = options
+  const tags = [nouns]
+  const ListQuerySchema = Type.Object({
+    ...PageQuerySchema,
+    integration_id: Type.Optional(Type.String({ description: `only ${nouns} of this integration` })),
+    ...(options.parentFilter
+      ? { parent_id: Type.Optional(Type.String({ description: `only ${nouns} directly under this parent` })) }
+      : {}),
+    title: Type.Optional(Type.String({ description: `only ${nouns} with exactly this title` })),
+  })
+  const deprecation = (reply: FastifyReply) => {
+    if (deprecated) {
+      reply.header('Deprecation', 'true').header('Link', SUCCESSOR)
+    }
+  }
+  return async (app) => {
+    for (const base of [options.path, ...(options.aliases ?? [])]) {
+      const hide = base !== options.path
+      app.get(
+        base,
+        {
+          schema: {
+            hide,
+            tags,
+            summary: `List ${nouns}`,
+            ...(deprecated ? { description: `Deprecated: use List Resources, filtered on type ${entityType}.` } : {}),
+            deprecated,
+            querystring: ListQuerySchema,
+            response: { 200: ListSchema(ResourceSchema), ...CommonErrors },
+          },
+        },
+        async (request, reply) => {
+          const pageRequest = parsePageRequest(request.query)
+          const query = request.query as { integration_id?: string; parent_id?: string; title?: string }
+          const filter = {
+            entityType,
+            integrationId: uuidFilter('integration_id', query.integration_id),
+            parentId: uuidFilter('parent_id', query.parent_id),
+            title: query.title,
+          }
+          const { count, results } = await listResources(store, request.principal, filter, pageRequest)
+          deprecation(reply)
+          return envelope(request, pageRequest, count, results)
+        },
+      )
+
+      app.post(
+        base,
+        {
+          schema: {
+            hide,
+            tags,
+            summary: `Create ${noun}`,
+            body: ResourceCreateSchema,
+            response: { 201: ResourceSchema, ...CommonErrors },
+          },
+        },
+        async (request, reply) => {
+          const created = await createResource(store, request.principal, entityType, request.body)
+          return reply.code(201).send(created)
+        },
+      )
+
+      app.get(
+        `${base}/:id`,
+        {
+          schema: {
+            hide,
+            tags,
+            summary: `Get ${noun}`,
+            ...(deprecated ? { description: 'Deprecated: use List Resources, filtered on id.' } : {}),
+            deprecated,
+            params: IdParamsSchema,
+            response: { 200: ResourceSchema, ...CommonErrors },
+          },
+        },
+        async (request, reply) => {
+          const found = await getResource(store, request.principal, resourceId(request.params.id), entityType)
+          deprecation(reply)
+          return found
+        },
+      )
+
+      app.patch(
+        `${base}/:id`,
+        {
+          schema: {
+            hide,
+            tags,
+            summary: `Update ${noun}`,
+            params: IdParamsSchema,
+            body: ResourceUpdateSchema,
+            response: { 200: ResourceSchema, ...CommonErrors },
+          },
+        },
+        async (request) =>
+          updateResource(store, request.principal, entityType, resourceId(request.params.id), request.body),
+      )
+
+      app.delete(
+        `${base}/:id`,
+        {
+          schema: {
+            hide,
+            tags,
+            summary: `Delete ${noun} and everything under it`,
+            params: IdParamsSchema,
+            response: { 204: Type.Null(), ...CommonErrors },
+          },
+        },
+        async (request, reply) => {
+          await deleteResource(store, request.principal, entityType, resourceId(request.params.id))
+          return reply.code(204).send(null)
+        },
+      )
+    }
+  }
+}
+
+/** The typed routes of CONTRACT §4 and §6. */
+export function catalogTypedRoutes(store: Store): FastifyPluginAsyncTypebox {
+  const all: TypedRoutesOptions[] = [
+    {
+      path: '/database/databases',
+      entityType: 'database',
+      noun: 'a database',
+      nouns: 'databases',
+      parentFilter: false,
+      deprecated: true,
+    },
+    {
+      path: '/database/schemas',
+      entityType: 'schema',
+      noun: 'a schema',
+      nouns: 'schemas',
+      parentFilter: true,
+      deprecated: true,
+    },
+    {
+      path: '/table/tables',
+      entityType: 'table',
+      noun: 'a table',
+      nouns: 'tables',
+      parentFilter: true,
+      deprecated: true,
+    },
+    {
+      path: '/table/columns',
+      aliases: ['/table/column'],
+      entityType: 'column',
+      noun: 'a column',
+      nouns: 'columns',
+      parentFilter: true,
+      deprecated: true,
+    },
+    {
+      path: '/collection/collections',
+      entityType: 'collection',
+      noun: 'a collection',
+      nouns: 'collections',
+      parentFilter: true,
+      deprecated: true,
+    },
+  ]
+  return async (app) => {
+    for (const options of all) {
+      await app.register(typedRoutes(store, options))
+    }
+  }
+}
