@@ -115,13 +115,20 @@ function writableLists(body: ResourceCreate | ResourceUpdate): Partial<Relations
   return lists
 }
 
+/** Checks every id the body refers to; errors name elements by their index in the body as sent. */
 async function checkAll(
   db: Kysely<DB>,
   workspaceId: string,
   integration: string | null | undefined,
-  lists: Partial<Relations>,
+  body: ResourceCreate | ResourceUpdate,
 ) {
-  const errors = await checkReferences(db, workspaceId, { ...lists, integration })
+  const sent: Partial<Record<RelationField, string[]>> = {}
+  for (const field of WRITABLE_LISTS) {
+    if (field !== 'external_users') {
+      sent[field] = body[field]?.map((id) => id.toLowerCase())
+    }
+  }
+  const errors = await checkReferences(db, workspaceId, { ...sent, integration })
   if (errors.length > 0) {
     throw validationFailed(errors)
   }
@@ -184,7 +191,7 @@ export async function createResource(
   const lists = writableLists(body)
   const id = await write(store, async (trx) => {
     const { parent, integration } = await placeNewResource(trx, principal.workspaceId, entityType, body)
-    await checkAll(trx, principal.workspaceId, integration, lists)
+    await checkAll(trx, principal.workspaceId, integration, body)
     if (lists.teams === undefined || lists.teams.length === 0) {
       lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
     }
@@ -249,13 +256,13 @@ export async function updateResource(
     if (row === undefined) {
       throw notFound()
     }
-    if (patch.integration !== undefined && patch.integration?.toLowerCase() !== row.integration_id) {
+    if (patch.integration !== undefined && (patch.integration?.toLowerCase() ?? null) !== row.integration_id) {
       throw fieldError('integration', 'cannot be changed: a resource stays in the integration it was created in')
     }
-    if (patch.parent !== undefined && patch.parent?.toLowerCase() !== row.parent_id) {
+    if (patch.parent !== undefined && (patch.parent?.toLowerCase() ?? null) !== row.parent_id) {
       throw fieldError('parent', 'cannot be changed: a resource stays where it was created in the hierarchy')
     }
-    await checkAll(trx, principal.workspaceId, undefined, lists)
+    await checkAll(trx, principal.workspaceId, undefined, patch)
     if (lists.teams !== undefined && lists.teams.length === 0) {
       lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
     }

@@ -154,11 +154,11 @@ export function integrationRoutes(store: Store): FastifyPluginAsyncTypebox {
         await getIntegration(store, principal, id)
         requireAdmin(principal)
         await store.db.transaction().execute(async (trx) => {
-          const { teams, ...values } = body
+          const { teams, name, type, credentials } = body
           if (teams !== undefined) {
             await replaceIntegrationTeams(trx, id, await resolveTeams(trx, principal.workspaceId, teams))
           }
-          await updateIntegrationRow(trx, id, values, nowIso())
+          await updateIntegrationRow(trx, id, { name, type, credentials }, nowIso())
         })
         return getIntegration(store, principal, id)
       },

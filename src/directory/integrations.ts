@@ -123,11 +123,13 @@ export async function updateIntegrationRow(
   values: Partial<IntegrationValues>,
   now: string,
 ): Promise<void> {
-  const { credentials, ...rest } = values
+  // Each column named: a body with extra keys must never reach the SET list.
+  const { name, type, credentials } = values
   await db
     .updateTable('integrations')
     .set({
-      ...rest,
+      ...(name === undefined ? {} : { name }),
+      ...(type === undefined ? {} : { type }),
       ...(credentials === undefined ? {} : { credentials: JSON.stringify(credentials) }),
       updated_at: now,
     })

@@ -21,8 +21,8 @@ export const ErrorSchema = Type.Object(
 export const IdParamsSchema = Type.Object({ id: Type.String() })
 
 export const PageQuerySchema = {
-  page: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'page number, from 1' })),
-  page_size: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: '1 to 100; default 50' })),
+  page: Type.Optional(Type.String({ description: 'page number, from 1' })),
+  page_size: Type.Optional(Type.String({ description: '1 to 100; default 50' })),
 }
 
 export function ListSchema<T extends TSchema>(item: T) {
