@@ -261,3 +261,59 @@ export async function countRows(
     .executeTakeFirstOrThrow()
   return Number(row.n)
 }
+
+/** A second workspace (its own default team, admin and key) in the harness's store. */
+export async function makeWorkspace(h: Harness) {
+  const adminKey = generateApiKey()
+  const created = await createWorkspace(h.store.db, {
+    name: unique('Workspace'),
+    adminEmail: 'admin@other.example.com',
+    adminKey,
+  })
+  return { ...created, authorization: `Bearer ${adminKey}` }
+}
+
+const LEAKS =
+  /\bstack\b|\.ts:\d+|node_modules|SQLITE_|sqlite3|\bselect\b.*\bfrom\b|\binsert into\b|violates|duplicate key/i
+
+/**
+ * Checks an error answer (CONTRACT §1): the status, JSON with `detail` and `code` strings (and `errors` only on a
+ * validation failure), nothing else, and no stack trace, SQL or driver text. Returns the parsed body.
+ */
+export function assertErrorBody(response: LightMyRequestResponse, status: number, code: string) {
+  if (response.statusCode !== status) {
+    throw new Error(`expected ${status} ${code}, got ${response.statusCode}: ${response.body}`)
+  }
+  if (!String(response.headers['content-type']).startsWith('application/json')) {
+    throw new Error(`error body is not JSON: ${response.headers['content-type']}`)
+  }
+  const body = response.json()
+  if (typeof body.detail !== 'string' || body.detail === '' || body.code !== code) {
+    throw new Error(`expected {detail, code: ${code}}, got ${response.body}`)
+  }
+  const extra = Object.keys(body).filter((k) => k !== 'detail' && k !== 'code' && k !== 'errors')
+  if (extra.length > 0 || (body.errors !== undefined && code !== 'VALIDATION_ERROR')) {
+    throw new Error(`unexpected keys in an error body: ${response.body}`)
+  }
+  if (LEAKS.test(response.body)) {
+    throw new Error(`error body leaks internals: ${response.body}`)
+  }
+  return body as { detail: string; code: string; errors?: { field: string; message: string }[] }
+}
+
+/** A 400 VALIDATION_ERROR whose `errors` name `field` (with a message matching `message`, when given). */
+export function assertFieldError(response: LightMyRequestResponse, field: string, message?: RegExp) {
+  const body = assertErrorBody(response, 400, 'VALIDATION_ERROR')
+  const errors = body.errors ?? []
+  if (errors.length === 0 || errors.some((e) => typeof e.field !== 'string' || typeof e.message !== 'string')) {
+    throw new Error(`expected errors [{field, message}], got ${response.body}`)
+  }
+  const entry = errors.find((e) => e.field === field)
+  if (entry === undefined) {
+    throw new Error(`expected an error for ${field}, got ${response.body}`)
+  }
+  if (message !== undefined && !message.test(entry.message)) {
+    throw new Error(`expected the message for ${field} to match ${message}, got ${response.body}`)
+  }
+  return body
+}
