@@ -72,18 +72,20 @@ export async function openTestStore(engine: Engine): Promise<{ store: Store; url
   }
   const schema = `docent_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
   const store = await openStore(POSTGRES_URL, { schema, poolSize: 4 })
-  await migrateToLatest(store.db)
-  return {
-    store,
-    url: POSTGRES_URL,
-    async cleanup() {
-      await store.close()
-      const client = new pg.Client({ connectionString: POSTGRES_URL })
-      await client.connect()
-      await client.query(`drop schema if exists ${schema} cascade`)
-      await client.end()
-    },
+  const cleanup = async () => {
+    await store.close()
+    const client = new pg.Client({ connectionString: POSTGRES_URL })
+    await client.connect()
+    await client.query(`drop schema if exists ${schema} cascade`)
+    await client.end()
   }
+  try {
+    await migrateToLatest(store.db)
+  } catch (error) {
+    await cleanup()
+    throw error
+  }
+  return { store, url: POSTGRES_URL, cleanup }
 }
 
 export interface Harness {
