@@ -90,13 +90,13 @@ export async function listResourceRows(
   if (count === 0 || page.offset >= count) {
     return { count, rows: [] }
   }
-  const rows = await narrow(selectResources(db))
+  const keys = await narrow(db.selectFrom('resources').select('resources.id'))
     .orderBy('resources.title')
     .orderBy('resources.id')
     .limit(page.limit)
     .offset(page.offset)
     .execute()
-  return { count, rows: rows as ResourceRow[] }
+  return { count, rows: await findRowsInOrder(db, keys.map((k) => k.id)) }
 }
 
 /** Every id list of each resource, in one query over all relation tables. */
@@ -262,20 +262,23 @@ export interface CatalogQuery {
   where?: (eb: ExpressionBuilder<DB, 'resources'>) => Expression<SqlBool>
   /** Only resources of this team. */
   teamId?: string | undefined
-  order: (query: SelectQueryBuilder<DB, 'resources', ResourceRow>) => SelectQueryBuilder<DB, 'resources', ResourceRow>
+  order: <O>(query: SelectQueryBuilder<DB, 'resources', O>) => SelectQueryBuilder<DB, 'resources', O>
 }
 
-/** A page of List Resources; `count` stops at CATALOG_CAP and no page reaches past it. */
+/**
+ * A page of List Resources; `count` stops at CATALOG_CAP and no page reaches past it. The page's ids are found
+ * first, sorting only ids and sort keys, and then only those rows are read whole.
+ */
 export async function listCatalogRows(
   db: Kysely<DB>,
   query: CatalogQuery,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; rows: ResourceRow[] }> {
-  const narrow = <Q extends SelectQueryBuilder<DB, 'resources', object>>(q: Q): Q => {
-    let narrowed = q.where('resources.workspace_id', '=', query.workspaceId) as Q
-    if (query.where !== undefined) narrowed = narrowed.where(query.where) as Q
-    if (query.teamId !== undefined) {
-      const teamId = query.teamId
+  const narrow = <O>(q: SelectQueryBuilder<DB, 'resources', O>): SelectQueryBuilder<DB, 'resources', O> => {
+    let narrowed = q.where('resources.workspace_id', '=', query.workspaceId)
+    if (query.where !== undefined) narrowed = narrowed.where(query.where)
+    const teamId = query.teamId
+    if (teamId !== undefined) {
       narrowed = narrowed.where((eb) =>
         eb.exists(
           eb
@@ -284,7 +287,7 @@ export async function listCatalogRows(
             .whereRef('resource_teams.resource_id', '=', 'resources.id')
             .where('resource_teams.target_id', '=', teamId),
         ),
-      ) as Q
+      )
     }
     return narrowed
   }
@@ -298,10 +301,20 @@ export async function listCatalogRows(
   if (count === 0 || page.offset >= count || limit <= 0) {
     return { count, rows: [] }
   }
-  const rows = await query
-    .order(narrow(selectResources(db)) as SelectQueryBuilder<DB, 'resources', ResourceRow>)
+  const keys = await query
+    .order(narrow(db.selectFrom('resources').select('resources.id')))
     .limit(limit)
     .offset(page.offset)
     .execute()
-  return { count, rows }
+  return { count, rows: await findRowsInOrder(db, keys.map((k) => k.id)) }
+}
+
+/** Whole rows for the given ids, in the order of the ids. */
+async function findRowsInOrder(db: Kysely<DB>, ids: string[]): Promise<ResourceRow[]> {
+  if (ids.length === 0) {
+    return []
+  }
+  const rows = (await selectResources(db).where('resources.id', 'in', ids).execute()) as ResourceRow[]
+  const byId = new Map(rows.map((row) => [row.id, row]))
+  return ids.map((id) => byId.get(id)).filter((row) => row !== undefined)
 }
