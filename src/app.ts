@@ -10,6 +10,7 @@ import { integrationRoutes } from './directory/integration-routes.ts'
 import { stripApiPrefix, trackRoutes } from './http/aliases.ts'
 import { installAuth } from './http/auth.ts'
 import { installErrorHandling } from './http/error-handler.ts'
+import { refuseNulCharacters } from './http/nul.ts'
 import { ErrorSchema } from './http/schemas.ts'
 
 export interface AppOptions {
@@ -19,6 +20,8 @@ export interface AppOptions {
 }
 
 export const BODY_LIMIT = 1024 * 1024
+/** Room for a filter whose `in` lists name 1,000 ids in the URL (Node's default is 16 KiB). */
+export const MAX_HEADER_SIZE = 128 * 1024
 
 /** Builds the HTTP app on an open store; never listens. The caller owns the store and closes it. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -27,6 +30,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? false,
     trustProxy: options.trustProxy ?? false,
     bodyLimit: BODY_LIMIT,
+    http: { maxHeaderSize: MAX_HEADER_SIZE },
     rewriteUrl: (request) => stripApiPrefix(request.url ?? '/'),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
@@ -35,6 +39,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // JSON only: Fastify also reads text/plain by default, which would turn a 415 into a confusing 400.
   app.removeContentTypeParser('text/plain')
   installErrorHandling(app)
+  refuseNulCharacters(app)
   installAuth(app, store)
   const routes = trackRoutes(app)
 

@@ -319,3 +319,32 @@ export function assertFieldError(response: LightMyRequestResponse, field: string
   }
   return body
 }
+
+/** A resource through a typed route (`/database/schemas`, `/table/tables`, ...) or `/resource/catalog`; the body. */
+export async function makeVia(
+  h: Harness,
+  path: string,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown> & { id: string }> {
+  const response = await h.request({
+    method: 'POST',
+    url: `/api/v1${path}`,
+    body: { title: unique('Resource'), ...body },
+  })
+  if (response.statusCode !== 201) {
+    throw new Error(`makeVia ${path}: ${response.statusCode} ${response.body}`)
+  }
+  return response.json()
+}
+
+/** Rows of `resources` whose parent_id names no resource: there must never be any. */
+export async function findOrphans(h: Harness): Promise<string[]> {
+  const rows = await h.store.db
+    .selectFrom('resources as child')
+    .leftJoin('resources as parent', 'parent.id', 'child.parent_id')
+    .select('child.id')
+    .where('child.parent_id', 'is not', null)
+    .where('parent.id', 'is', null)
+    .execute()
+  return rows.map((r) => r.id)
+}

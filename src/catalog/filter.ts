@@ -1,6 +1,7 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
 import { foldCase } from '../db/dialect.ts'
 import type { DB, Engine } from '../db/types.ts'
+import { isStorableTime } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
 import { RELATION_TABLES } from './repository.ts'
 
@@ -126,9 +127,12 @@ function checkValue(spec: FieldSpec, field: string, value: unknown, where: strin
   if (typeof value !== 'string') {
     throw new FilterError(where, `field '${field}' takes a string, not ${describe(value)}`)
   }
+  if (value.includes('\u0000')) {
+    throw new FilterError(where, 'text values must not contain NUL characters')
+  }
   if (kind === 'timestamp') {
     const time = Date.parse(value)
-    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time)) {
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || !isStorableTime(time)) {
       throw new FilterError(
         where,
         `field '${field}' takes an ISO 8601 timestamp such as 2026-01-31T12:00:00Z, not ${describe(value)}`,

@@ -96,7 +96,13 @@ export async function listResourceRows(
     .limit(page.limit)
     .offset(page.offset)
     .execute()
-  return { count, rows: await findRowsInOrder(db, keys.map((k) => k.id)) }
+  return {
+    count,
+    rows: await findRowsInOrder(
+      db,
+      keys.map((k) => k.id),
+    ),
+  }
 }
 
 /** Every id list of each resource, in one query over all relation tables. */
@@ -306,7 +312,13 @@ export async function listCatalogRows(
     .limit(limit)
     .offset(page.offset)
     .execute()
-  return { count, rows: await findRowsInOrder(db, keys.map((k) => k.id)) }
+  return {
+    count,
+    rows: await findRowsInOrder(
+      db,
+      keys.map((k) => k.id),
+    ),
+  }
 }
 
 /** Whole rows for the given ids, in the order of the ids. */
@@ -317,4 +329,34 @@ async function findRowsInOrder(db: Kysely<DB>, ids: string[]): Promise<ResourceR
   const rows = (await selectResources(db).where('resources.id', 'in', ids).execute()) as ResourceRow[]
   const byId = new Map(rows.map((row) => [row.id, row]))
   return ids.map((id) => byId.get(id)).filter((row) => row !== undefined)
+}
+
+export interface RelationRow {
+  field: RelationField
+  resource_id: string
+  target_id: string
+  position: number
+}
+
+/** Many resources and their list entries at once: for bulk loads (extraction, benchmarks). */
+export async function insertResourceRows(
+  db: Kysely<DB>,
+  rows: (ResourceValues & { id: string })[],
+  relations: RelationRow[],
+): Promise<void> {
+  if (rows.length > 0) {
+    await db.insertInto('resources').values(rows).execute()
+  }
+  const byTable = new Map<RelationField, RelationRow[]>()
+  for (const relation of relations) {
+    const list = byTable.get(relation.field) ?? []
+    list.push(relation)
+    byTable.set(relation.field, list)
+  }
+  for (const [field, list] of byTable) {
+    await db
+      .insertInto(RELATION_TABLES[field])
+      .values(list.map(({ resource_id, target_id, position }) => ({ resource_id, target_id, position })))
+      .execute()
+  }
 }

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import { permissionsFor } from '../access/permissions.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import type { DB, Store } from '../db/types.ts'
-import { nowIso } from '../db/values.ts'
+import { isStorableTime, nowIso } from '../db/values.ts'
 import type { Principal } from '../directory/keys.ts'
 import { findDefaultTeamId } from '../directory/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
@@ -235,7 +235,14 @@ export async function createResource(
 }
 
 function normalizeTimestamp(value: string | null | undefined): string | null {
-  return value === undefined || value === null ? null : new Date(value).toISOString()
+  if (value === undefined || value === null) {
+    return null
+  }
+  const time = Date.parse(value)
+  if (!isStorableTime(time)) {
+    throw fieldError('external_updated_at', 'must be a time between the years 1 and 9999')
+  }
+  return new Date(time).toISOString()
 }
 
 function sameList(a: string[], b: string[]): boolean {

@@ -16,3 +16,12 @@ export function toIso(value: string | Date | null): string | null {
 export function toCount(value: string | number | bigint | undefined): number {
   return value === undefined ? 0 : Number(value)
 }
+
+/** Years 1 to 9999: what both engines store and ISO 8601 writes with four digits (PostgreSQL has no year 0). */
+export function isStorableTime(time: number): boolean {
+  if (Number.isNaN(time)) {
+    return false
+  }
+  const year = new Date(time).getUTCFullYear()
+  return year >= 1 && year <= 9999
+}

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { RELATION_TABLES } from '../../src/catalog/repository.ts'
-import { ENGINES, type Harness, makeGroup, makeIntegration, makeTag, makeTeam, makeUser, startHarness } from '../helpers.ts'
+import {
+  ENGINES,
+  type Harness,
+  makeGroup,
+  makeIntegration,
+  makeTag,
+  makeTeam,
+  makeUser,
+  startHarness,
+} from '../helpers.ts'
 
 // A small deterministic generator, so a failure can be replayed from its seed.
 function rng(seed: number) {
@@ -31,18 +40,65 @@ function rng(seed: number) {
 
 type Model = Record<string, unknown> & { id: string }
 
-const WORDS = ['customers', 'Customers', 'orders', 'ÉCOLE', 'école', 'straße', 'sales_2024', 'a%b', 'a_b', 'ab', 'raw', 'x']
+const WORDS = [
+  'customers',
+  'Customers',
+  'orders',
+  'ÉCOLE',
+  'école',
+  'straße',
+  'sales_2024',
+  'a%b',
+  'a_b',
+  'ab',
+  'raw',
+  'x',
+]
 const NATIVE = ['table', 'view', 'BASE TABLE', 'VIEW', 'Dataset', '', null]
 const TYPES = ['database', 'schema', 'table', 'column', 'collection', 'dashboard']
-const TIMES = ['2025-01-01T00:00:00.000Z', '2025-06-15T12:30:00.000Z', '2026-02-28T23:59:59.999Z', '2024-12-31T08:00:00.000Z']
+const TIMES = [
+  '2025-01-01T00:00:00.000Z',
+  '2025-06-15T12:30:00.000Z',
+  '2026-02-28T23:59:59.999Z',
+  '2024-12-31T08:00:00.000Z',
+]
 
-const TEXT = ['id', 'type', 'entity_type', 'native_type', 'title', 'title_full', 'description', 'definition', 'integration_id', 'integration', 'parent_id', 'parent', 'databuilder_id', 'url']
+const TEXT = [
+  'id',
+  'type',
+  'entity_type',
+  'native_type',
+  'title',
+  'title_full',
+  'description',
+  'definition',
+  'integration_id',
+  'integration',
+  'parent_id',
+  'parent',
+  'databuilder_id',
+  'url',
+]
 const BOOL = ['pii', 'verified', 'published', 'archived', 'stale']
 const NUMBER = ['external_usage', 'internal_usage', 'row_count', 'byte_size']
 const TIME = ['created_at', 'updated_at', 'external_updated_at']
 const LISTS = ['owners', 'owners_groups', 'teams', 'tags', 'collections', 'subscribers'] as const
 const COLUMN: Record<string, string> = { type: 'entity_type', integration: 'integration_id', parent: 'parent_id' }
-const SORTS = ['title', 'title_full', 'entity_type', 'native_type', 'created_at', 'updated_at', 'external_updated_at', 'externally_updated_at', 'external_usage', 'internal_usage', 'total_usage', 'row_count', 'byte_size']
+const SORTS = [
+  'title',
+  'title_full',
+  'entity_type',
+  'native_type',
+  'created_at',
+  'updated_at',
+  'external_updated_at',
+  'externally_updated_at',
+  'external_usage',
+  'internal_usage',
+  'total_usage',
+  'row_count',
+  'byte_size',
+]
 
 type Filter = { operator: string; field?: string; value?: unknown; operands?: Filter[] }
 
@@ -188,7 +244,8 @@ for (const { engine, skip } of ENGINES) {
 
     function valueFor(field: string): unknown {
       const column = COLUMN[field] ?? field
-      if ((LISTS as readonly string[]).includes(field)) return r.chance(0.9) ? r.pick(pools[field] as string[]) : randomUUID()
+      if ((LISTS as readonly string[]).includes(field))
+        return r.chance(0.9) ? r.pick(pools[field] as string[]) : randomUUID()
       const existing = model.map((m) => m[column]).filter((v) => v !== null)
       if (BOOL.includes(field)) return r.chance(0.5)
       if (existing.length > 0 && r.chance(0.85)) return r.pick(existing)
@@ -202,7 +259,8 @@ for (const { engine, skip } of ENGINES) {
       const operators = ['exact', 'in', 'is_set', ...(TEXT.includes(field) ? ['contains'] : [])]
       const operator = r.pick(operators)
       if (operator === 'is_set') return { operator, field }
-      if (operator === 'in') return { operator, field, value: Array.from({ length: 1 + r.int(3) }, () => valueFor(field)) }
+      if (operator === 'in')
+        return { operator, field, value: Array.from({ length: 1 + r.int(3) }, () => valueFor(field)) }
       if (operator === 'contains') {
         const base = String(valueFor(field) ?? 'a')
         const start = r.int(Math.max(1, base.length))
@@ -221,13 +279,20 @@ for (const { engine, skip } of ENGINES) {
 
     function randomSort(depth = 0): Sort | null {
       if (depth > 0 && r.chance(0.6)) return null
-      return { field: r.pick(SORTS), order: r.pick(['asc', 'desc'] as const), tie_breaker: depth < 2 ? randomSort(depth + 1) : null }
+      return {
+        field: r.pick(SORTS),
+        order: r.pick(['asc', 'desc'] as const),
+        tie_breaker: depth < 2 ? randomSort(depth + 1) : null,
+      }
     }
 
     async function fetchAll(query: string): Promise<string[]> {
       const ids: string[] = []
       for (let page = 1; ; page++) {
-        const response = await h.request({ method: 'GET', url: `/api/v1/resource/catalog?${query}&page_size=100&page=${page}` })
+        const response = await h.request({
+          method: 'GET',
+          url: `/api/v1/resource/catalog?${query}&page_size=100&page=${page}`,
+        })
         assert.equal(response.statusCode, 200, response.body)
         const body = response.json()
         ids.push(...body.results.map((x: { id: string }) => x.id))

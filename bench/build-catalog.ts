@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto'
+import { insertResourceRows, type RelationRow, type ResourceValues } from '../src/catalog/repository.ts'
+import { placeUnder } from '../src/catalog/titles.ts'
+import type { Store } from '../src/db/types.ts'
+import { ensureFirstStart } from '../src/directory/bootstrap.ts'
+import { insertIntegration } from '../src/directory/integrations.ts'
+import { findDefaultTeamId, insertTag, insertTeam, insertUser } from '../src/directory/repository.ts'
+
+/** What a benchmark needs to know about a catalog it built (kept in docent_meta, so a rerun can reuse it). */
+export interface CatalogInfo {
+  resources: number
+  workspaceId: string
+  adminKey: string
+  integrations: string[]
+  schemas: { id: string; integration: string }[]
+  tables: string[]
+  buildSeconds: number
+}
+
+const META_KEY = 'bench_catalog'
+const BATCH = 500
+
+/** Sizes in the proportions of the default catalog: 20 integrations, 100 databases, 1,000 schemas, 50,000 tables. */
+export function catalogShape(resources: number) {
+  const tables = Math.max(1, Math.round(resources / 20))
+  const schemas = Math.max(1, Math.round(tables / 50))
+  const databases = Math.max(1, Math.round(schemas / 10))
+  const integrations = Math.min(20, databases)
+  const columns = Math.max(0, resources - databases - schemas - tables)
+  return { integrations, databases, schemas, tables, columns }
+}
+
+export async function findCatalog(store: Store, resources: number): Promise<CatalogInfo | undefined> {
+  const row = await store.db.selectFrom('docent_meta').select('value').where('key', '=', META_KEY).executeTakeFirst()
+  const info = row === undefined ? undefined : (JSON.parse(row.value) as CatalogInfo)
+  return info?.resources === resources ? info : undefined
+}
+
+// A small deterministic generator, so two builds of one size are the same catalog.
+function generator(seed: number) {
+  let state = seed >>> 0
+  return (n: number) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    return state % n
+  }
+}
+
+const TABLE_WORDS = ['customers', 'customers', 'customers', 'orders', 'payments', 'events']
+const NATIVE_TYPES = ['table', 'table', 'table', 'table', 'table', 'table', 'table', 'view', 'view', 'BASE TABLE']
+const DATA_TYPES = ['integer', 'bigint', 'text', 'varchar', 'timestamp', 'boolean', 'numeric']
+
+/**
+ * Builds a catalog of `resources` resources through the repository layer in batches, on an empty store:
+ * databases › schemas › tables › columns, with teams on every resource and owners and tags on a share.
+ */
+export async function buildCatalog(
+  store: Store,
+  resources: number,
+  progress: (done: number) => void = () => {},
+): Promise<CatalogInfo> {
+  const started = performance.now()
+  const adminKey = `bench-admin-key-${randomUUID()}`
+  const first = await ensureFirstStart(store.db, { adminApiKey: adminKey, dataDir: '/nonexistent' })
+  if (first.kind !== 'created') {
+    throw new Error('the benchmark catalog must be built on an empty store')
+  }
+  const db = store.db
+  const workspaceId = first.workspaceId
+  const shape = catalogShape(resources)
+  const random = generator(resources)
+  const defaultTeam = await findDefaultTeamId(db, workspaceId)
+  const teams = [defaultTeam]
+  for (let i = 0; i < 9; i++) teams.push(await insertTeam(db, { workspaceId, name: `Team ${i}` }))
+  const users: string[] = []
+  for (let i = 0; i < 50; i++) {
+    users.push(await insertUser(db, { workspaceId, email: `user${i}@bench.example`, role: 'editor' }))
+  }
+  const tags: string[] = []
+  for (let i = 0; i < 30; i++) tags.push(await insertTag(db, { workspaceId, name: `tag ${i}` }))
+  const now = new Date().toISOString()
+  const integrations: string[] = []
+  for (let i = 0; i < shape.integrations; i++) {
+    integrations.push(
+      await insertIntegration(
+        db,
+        workspaceId,
+        { name: `warehouse ${i}`, type: 'postgres', credentials: {} },
+        [defaultTeam],
+        now,
+      ),
+    )
+  }
+
+  let done = 0
+  let rows: (ResourceValues & { id: string })[] = []
+  let relations: RelationRow[] = []
+  const flush = async () => {
+    if (rows.length === 0) return
+    const batch = rows
+    const batchRelations = relations
+    rows = []
+    relations = []
+    await db.transaction().execute((trx) => insertResourceRows(trx, batch, batchRelations))
+    done += batch.length
+    progress(done)
+  }
+  type Parent = {
+    id: string
+    entity_type: string
+    title: string
+    title_full: string
+    search_database: string | null
+    search_schema: string | null
+    integration_id: string | null
+  }
+  const add = async (
+    entityType: string,
+    title: string,
+    parent: Parent | undefined,
+    integration: string,
+    nativeType: string | null,
+  ): Promise<Parent> => {
+    const id = randomUUID()
+    const place = placeUnder(parent, entityType, title)
+    const usage = random(1000)
+    rows.push({
+      id,
+      workspace_id: workspaceId,
+      entity_type: entityType,
+      native_type: nativeType,
+      icon: null,
+      url: null,
+      title,
+      ...place,
+      description: random(4) === 0 ? `About ${title}` : '',
+      definition: '',
+      definition_version: 1,
+      multiplayer_last_modified_by: null,
+      multiplayer_last_modified: null,
+      published: random(10) !== 0,
+      archived: false,
+      archived_at: null,
+      pii: random(20) === 0,
+      verified: random(5) === 0,
+      parent_id: parent?.id ?? null,
+      integration_id: integration,
+      external_updated_at: null,
+      internal_usage: random(100),
+      external_usage: usage,
+      databuilder_id: null,
+      row_count: entityType === 'table' ? random(1_000_000) : null,
+      byte_size: entityType === 'table' ? random(1_000_000_000) : null,
+      stale: false,
+      stale_at: null,
+      forced_unstale_by_user: false,
+      display_metadata: '{}',
+      created_at: now,
+      updated_at: now,
+    })
+    relations.push({ field: 'teams', resource_id: id, target_id: teams[random(teams.length)] as string, position: 0 })
+    if (random(5) === 0) {
+      relations.push({
+        field: 'owners',
+        resource_id: id,
+        target_id: users[random(users.length)] as string,
+        position: 0,
+      })
+    }
+    if (random(10) === 0) {
+      relations.push({ field: 'tags', resource_id: id, target_id: tags[random(tags.length)] as string, position: 0 })
+    }
+    if (rows.length >= BATCH) await flush()
+    return { id, entity_type: entityType, title, ...place, integration_id: integration }
+  }
+
+  const schemas: { id: string; integration: string }[] = []
+  const tables: string[] = []
+  let columnsLeft = shape.columns
+  let tablesLeft = shape.tables
+  for (let d = 0; d < shape.databases; d++) {
+    const integration = integrations[d % integrations.length] as string
+    const database = await add('database', `warehouse_${d}`, undefined, integration, 'database')
+    const schemasHere =
+      Math.round((shape.schemas * (d + 1)) / shape.databases) - Math.round((shape.schemas * d) / shape.databases)
+    for (let s = 0; s < schemasHere; s++) {
+      const schema = await add('schema', `schema_${s}`, database, integration, 'schema')
+      schemas.push({ id: schema.id, integration })
+      const remainingSchemas = shape.schemas - schemas.length + 1
+      const tablesHere = Math.round(tablesLeft / remainingSchemas)
+      tablesLeft -= tablesHere
+      for (let t = 0; t < tablesHere; t++) {
+        const word = TABLE_WORDS[random(TABLE_WORDS.length)]
+        const table = await add(
+          'table',
+          `${word}_${t}`,
+          schema,
+          integration,
+          NATIVE_TYPES[random(NATIVE_TYPES.length)] as string,
+        )
+        tables.push(table.id)
+        const remainingTables = shape.tables - tables.length + 1
+        const columnsHere = Math.round(columnsLeft / remainingTables)
+        columnsLeft -= columnsHere
+        for (let c = 0; c < columnsHere; c++) {
+          await add('column', `column_${c}`, table, integration, DATA_TYPES[random(DATA_TYPES.length)] as string)
+        }
+      }
+    }
+  }
+  await flush()
+  const info: CatalogInfo = {
+    resources: done,
+    workspaceId,
+    adminKey,
+    integrations,
+    schemas,
+    tables,
+    buildSeconds: (performance.now() - started) / 1000,
+  }
+  // The reuse record is written last: a build that stopped half-way is never mistaken for a whole one.
+  await db
+    .insertInto('docent_meta')
+    .values({ key: META_KEY, value: JSON.stringify({ ...info, resources }) })
+    .execute()
+  return info
+}
