@@ -55,7 +55,9 @@ export const ENGINES: { engine: Engine; skip: string | false }[] = [
 ]
 
 /** A fresh, migrated store: a temporary SQLite file, or a PostgreSQL schema of its own. */
-export async function openTestStore(engine: Engine): Promise<{ store: Store; url: string; cleanup(): Promise<void> }> {
+export async function openTestStore(
+  engine: Engine,
+): Promise<{ store: Store; url: string; openPeer(): Promise<Store>; cleanup(): Promise<void> }> {
   if (engine === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'docent-test-'))
     const url = `sqlite:${join(dir, 'docent.db')}`
@@ -64,6 +66,7 @@ export async function openTestStore(engine: Engine): Promise<{ store: Store; url
     return {
       store,
       url,
+      openPeer: () => openStore(url),
       async cleanup() {
         await store.close()
         rmSync(dir, { recursive: true, force: true })
@@ -85,7 +88,7 @@ export async function openTestStore(engine: Engine): Promise<{ store: Store; url
     await cleanup()
     throw error
   }
-  return { store, url: POSTGRES_URL, cleanup }
+  return { store, url: POSTGRES_URL, openPeer: () => openStore(POSTGRES_URL, { schema, poolSize: 2 }), cleanup }
 }
 
 export interface Harness {
@@ -96,6 +99,8 @@ export interface Harness {
   defaultTeamId: string
   adminUserId: string
   adminKey: string
+  /** Another connection to the same data, as a second docent instance (or a CLI process) would have. */
+  openPeer(): Promise<Store>
   /** `app.inject` with the admin's key unless `headers.authorization` says otherwise. */
   request(options: InjectOptions & { body?: unknown }): Promise<LightMyRequestResponse>
   close(): Promise<void>
@@ -103,7 +108,7 @@ export interface Harness {
 
 /** A store with one workspace (default team, admin and key) and an app on it. */
 export async function startHarness(engine: Engine): Promise<Harness> {
-  const { store, cleanup } = await openTestStore(engine)
+  const { store, cleanup, openPeer } = await openTestStore(engine)
   const adminKey = generateApiKey()
   const created = await createWorkspace(store.db, { name: 'Test', adminEmail: 'admin@example.com', adminKey })
   const app = await buildApp({ store })
@@ -113,6 +118,7 @@ export async function startHarness(engine: Engine): Promise<Harness> {
     app,
     ...created,
     adminKey,
+    openPeer,
     request(options) {
       const headers: Record<string, string | string[] | undefined> = {
         authorization: `Bearer ${adminKey}`,

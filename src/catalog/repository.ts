@@ -9,7 +9,8 @@ import {
   type SqlBool,
   sql,
 } from 'kysely'
-import type { DB, RelationTableName, ResourceTable } from '../db/types.ts'
+import { dataVersion } from '../db/dialect.ts'
+import type { DB, RelationTableName, ResourceTable, Store } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
 import type { Resource } from './resource-schema.ts'
 import { titleCased } from './titles.ts'
@@ -272,16 +273,15 @@ export interface CatalogQuery {
 }
 
 /**
- * A page of List Resources; `count` stops at CATALOG_CAP and no page reaches past it. The page's ids are found
- * first, sorting only ids and sort keys, and then only those rows are read whole.
+ * Every id List Resources matches, in order, up to CATALOG_CAP, with the data version they were read at: one
+ * pass that both counts and orders, so that every page of the same list can be cut from it.
  */
-export async function listCatalogRows(
-  db: Kysely<DB>,
-  query: CatalogQuery,
-  page: { offset: number; limit: number },
-): Promise<{ count: number; rows: ResourceRow[] }> {
-  const narrow = <O>(q: SelectQueryBuilder<DB, 'resources', O>): SelectQueryBuilder<DB, 'resources', O> => {
-    let narrowed = q.where('resources.workspace_id', '=', query.workspaceId)
+export async function findCatalogIds(store: Store, query: CatalogQuery): Promise<{ version: string; ids: string[] }> {
+  const select = (db: Kysely<DB>) => {
+    let narrowed = db
+      .selectFrom('resources')
+      .select('resources.id')
+      .where('resources.workspace_id', '=', query.workspaceId)
     if (query.where !== undefined) narrowed = narrowed.where(query.where)
     const teamId = query.teamId
     if (teamId !== undefined) {
@@ -295,34 +295,27 @@ export async function listCatalogRows(
         ),
       )
     }
-    return narrowed
+    return query.order(narrowed).limit(CATALOG_CAP)
   }
-  const capped = narrow(db.selectFrom('resources').select(sql.lit(1).as('one'))).limit(CATALOG_CAP)
-  const counted = await db
-    .selectFrom(capped.as('capped'))
-    .select((eb) => eb.fn.countAll().as('n'))
-    .executeTakeFirst()
-  const count = toCount(counted?.n as number | string | undefined)
-  const limit = Math.min(page.limit, CATALOG_CAP - page.offset)
-  if (count === 0 || page.offset >= count || limit <= 0) {
-    return { count, rows: [] }
+  if (store.engine === 'postgres') {
+    // The version is the snapshot the ids were read in, so the pair is exact.
+    return store.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        const version = await dataVersion(store.engine, trx)
+        const rows = await select(trx).execute()
+        return { version, ids: rows.map((r) => r.id) }
+      })
   }
-  const keys = await query
-    .order(narrow(db.selectFrom('resources').select('resources.id')))
-    .limit(limit)
-    .offset(page.offset)
-    .execute()
-  return {
-    count,
-    rows: await findRowsInOrder(
-      db,
-      keys.map((k) => k.id),
-    ),
-  }
+  // One connection: a write that lands between these two reads only makes the ids newer than their version.
+  const version = await dataVersion(store.engine, store.db)
+  const rows = await select(store.db).execute()
+  return { version, ids: rows.map((r) => r.id) }
 }
 
 /** Whole rows for the given ids, in the order of the ids. */
-async function findRowsInOrder(db: Kysely<DB>, ids: string[]): Promise<ResourceRow[]> {
+export async function findRowsInOrder(db: Kysely<DB>, ids: string[]): Promise<ResourceRow[]> {
   if (ids.length === 0) {
     return []
   }

@@ -7,6 +7,7 @@ import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../ht
 import { isUuid } from '../http/uuid.ts'
 import { ENTITY_TYPES } from './hierarchy.ts'
 import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
+import { CatalogResultCache } from './result-cache.ts'
 import { createResource, deleteResource, getResource, listCatalog, updateResource } from './service.ts'
 import { resourceId } from './typed-routes.ts'
 
@@ -33,6 +34,7 @@ const CatalogCreateSchema = Type.Object({
 
 /** List Resources and the routes that work on one resource of any type (CONTRACT §5). */
 export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
+  const cache = new CatalogResultCache()
   return async (app) => {
     for (const path of ['/resource/catalog', '/resource/all']) {
       app.get(
@@ -53,7 +55,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
             throw fieldError('teams', 'must be a team id (a UUID)')
           }
           const params = { filter, sort, teamId: teams?.toLowerCase() }
-          const { count, results } = await listCatalog(store, request.principal, params, pageRequest)
+          const { count, results } = await listCatalog(store, cache, request.principal, params, pageRequest)
           return envelope(request, pageRequest, count, results)
         },
       )

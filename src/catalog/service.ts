@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { permissionsFor } from '../access/permissions.ts'
+import { dataVersion } from '../db/dialect.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import type { DB, Store } from '../db/types.ts'
 import { isStorableTime, nowIso } from '../db/values.ts'
@@ -11,10 +12,11 @@ import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import { checkReferences } from './references.ts'
 import {
   deleteResourceRow,
+  findCatalogIds,
   findRelations,
   findResourceRow,
+  findRowsInOrder,
   insertResourceRow,
-  listCatalogRows,
   listResourceRows,
   type RelationField,
   type Relations,
@@ -27,6 +29,7 @@ import {
   updateResourceRow,
 } from './repository.ts'
 import type { Resource, ResourceCreate, ResourceUpdate } from './resource-schema.ts'
+import type { CatalogResultCache } from './result-cache.ts'
 import { applySort, DEFAULT_SORT, parseSort } from './sort.ts'
 import { placeUnder } from './titles.ts'
 
@@ -371,21 +374,26 @@ export interface CatalogParams {
 /** List Resources (CONTRACT §5): filter, sort and team, capped at 10,000 matches. */
 export async function listCatalog(
   store: Store,
+  cache: CatalogResultCache,
   principal: Principal,
   params: CatalogParams,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Resource[] }> {
   const filter = params.filter?.trim() ? parseFilter(params.filter) : undefined
   const sort = params.sort?.trim() ? parseSort(params.sort) : DEFAULT_SORT
-  const { count, rows } = await listCatalogRows(
-    store.db,
-    {
+  // The parsed forms are canonical: two spellings of one filter share an entry.
+  const key = JSON.stringify([principal.workspaceId, params.teamId ?? null, filter ?? null, sort])
+  let ids = cache.get(key, await dataVersion(store.engine, store.db))
+  if (ids === undefined) {
+    const found = await findCatalogIds(store, {
       workspaceId: principal.workspaceId,
       where: filter === undefined ? undefined : (eb) => compileFilter(eb, filter, store.engine),
       teamId: params.teamId,
       order: (query) => applySort(query, sort),
-    },
-    page,
-  )
-  return { count, results: await hydrate(store.db, principal, rows) }
+    })
+    cache.set(key, found.version, found.ids)
+    ids = found.ids
+  }
+  const rows = await findRowsInOrder(store.db, ids.slice(page.offset, page.offset + page.limit))
+  return { count: ids.length, results: await hydrate(store.db, principal, rows) }
 }

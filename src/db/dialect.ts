@@ -1,5 +1,5 @@
-import { type Expression, type RawBuilder, sql } from 'kysely'
-import type { Engine } from './types.ts'
+import { type Expression, type Kysely, type RawBuilder, sql } from 'kysely'
+import type { DB, Engine } from './types.ts'
 
 /**
  * Text folded to lower case, the same on both engines: SQLite's lower() is replaced at connect time by one that
@@ -7,4 +7,20 @@ import type { Engine } from './types.ts'
  */
 export function foldCase(engine: Engine, text: Expression<unknown>): RawBuilder<string> {
   return engine === 'postgres' ? sql<string>`lower(${text} collate "default")` : sql<string>`lower(${text})`
+}
+
+/**
+ * A token that changes whenever committed data may have changed, for caches that must never serve stale data.
+ * SQLite: this connection's change counter and the file's data version (bumped by other connections' commits).
+ * PostgreSQL: the current snapshot (xmin:xmax:in-progress ids); two equal snapshots see exactly the same rows.
+ */
+export async function dataVersion(engine: Engine, db: Kysely<DB>): Promise<string> {
+  if (engine === 'postgres') {
+    const { rows } = await sql<{ v: string }>`select pg_current_snapshot()::text as v`.execute(db)
+    return `pg:${rows[0]?.v}`
+  }
+  const { rows } = await sql<{ t: number; v: number }>`
+    select total_changes() as t, data_version as v from pragma_data_version
+  `.execute(db)
+  return `sqlite:${rows[0]?.t}:${rows[0]?.v}`
 }
