@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import {
+  CompiledQuery,
   type Expression,
   type ExpressionBuilder,
   type Insertable,
@@ -9,7 +10,7 @@ import {
   type SqlBool,
   sql,
 } from 'kysely'
-import { dataVersion } from '../db/dialect.ts'
+import { dataVersion, engineOf, inIds } from '../db/dialect.ts'
 import type { DB, RelationTableName, ResourceTable, Store } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
 import type { Resource } from './resource-schema.ts'
@@ -106,6 +107,21 @@ export async function listResourceRows(
   }
 }
 
+/**
+ * The one statement that reads every list of a page of resources: a UNION ALL over the relation tables. Its text
+ * is built once per engine from the table names above (no input reaches it); the ids are one bound parameter.
+ */
+const RELATIONS_SQL = {
+  sqlite: RELATION_FIELDS.map(
+    (field) =>
+      `select resource_id, target_id, position, '${field}' as field from ${RELATION_TABLES[field]} where resource_id in (select value from json_each(?))`,
+  ).join(' union all '),
+  postgres: RELATION_FIELDS.map(
+    (field) =>
+      `select resource_id, target_id, position, '${field}' as field from ${RELATION_TABLES[field]} where resource_id = any($1::text[])`,
+  ).join(' union all '),
+}
+
 /** Every id list of each resource, in one query over all relation tables. */
 export async function findRelations(db: Kysely<DB>, resourceIds: string[]): Promise<Map<string, Relations>> {
   const byResource = new Map<string, Relations>()
@@ -115,20 +131,17 @@ export async function findRelations(db: Kysely<DB>, resourceIds: string[]): Prom
   if (resourceIds.length === 0) {
     return byResource
   }
-  const selects = RELATION_FIELDS.map((field) =>
-    db
-      .selectFrom(RELATION_TABLES[field])
-      .select(['resource_id', 'target_id', 'position', sql.lit(field).as('field')])
-      .where('resource_id', 'in', resourceIds),
-  )
-  const [first, ...rest] = selects
-  if (first === undefined) {
-    return byResource
-  }
-  const rows = await rest.reduce((union, select) => union.unionAll(select), first).execute()
-  rows.sort((a, b) => a.position - b.position)
-  for (const row of rows) {
-    byResource.get(row.resource_id)?.[row.field as RelationField].push(row.target_id)
+  const engine = engineOf(db)
+  const parameters = engine === 'postgres' ? [resourceIds] : RELATION_FIELDS.map(() => JSON.stringify(resourceIds))
+  const { rows } = await db.executeQuery<{
+    resource_id: string
+    target_id: string
+    position: number
+    field: RelationField
+  }>(CompiledQuery.raw(RELATIONS_SQL[engine], parameters))
+  const sorted = [...rows].sort((a, b) => a.position - b.position)
+  for (const row of sorted) {
+    byResource.get(row.resource_id)?.[row.field].push(row.target_id)
   }
   return byResource
 }
@@ -319,7 +332,9 @@ export async function findRowsInOrder(db: Kysely<DB>, ids: string[]): Promise<Re
   if (ids.length === 0) {
     return []
   }
-  const rows = (await selectResources(db).where('resources.id', 'in', ids).execute()) as ResourceRow[]
+  const rows = (await selectResources(db)
+    .where((eb) => inIds(db, eb.ref('resources.id'), ids))
+    .execute()) as ResourceRow[]
   const byId = new Map(rows.map((row) => [row.id, row]))
   return ids.map((id) => byId.get(id)).filter((row) => row !== undefined)
 }

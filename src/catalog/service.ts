@@ -379,12 +379,14 @@ export async function listCatalog(
   params: CatalogParams,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Resource[] }> {
-  const filter = params.filter?.trim() ? parseFilter(params.filter) : undefined
-  const sort = params.sort?.trim() ? parseSort(params.sort) : DEFAULT_SORT
-  // The parsed forms are canonical: two spellings of one filter share an entry.
-  const key = JSON.stringify([principal.workspaceId, params.teamId ?? null, filter ?? null, sort])
+  const filterText = params.filter?.trim() || undefined
+  const sortText = params.sort?.trim() || undefined
+  // Keyed by the texts as sent: only a text that parsed and ran once can be found here, so a hit skips both.
+  const key = JSON.stringify([principal.workspaceId, params.teamId ?? null, filterText ?? null, sortText ?? null])
   let ids = cache.get(key, await dataVersion(store.engine, store.db))
   if (ids === undefined) {
+    const filter = filterText === undefined ? undefined : parseFilter(filterText)
+    const sort = sortText === undefined ? DEFAULT_SORT : parseSort(sortText)
     const found = await findCatalogIds(store, {
       workspaceId: principal.workspaceId,
       where: filter === undefined ? undefined : (eb) => compileFilter(eb, filter, store.engine),
