@@ -1,29 +1,42 @@
 import { LRUCache } from 'lru-cache'
+import type { Resource } from './resource-schema.ts'
 
-interface Entry {
+interface Entry<T> {
   version: string
-  ids: string[]
+  value: T
 }
 
 /**
- * The ordered ids of recent List Resources queries, each with the data version it was read at. An entry is used
- * only while the store's version is unchanged, so it can never show data that a commit has changed; every page
- * of a list (and every repeat of it) is then cut from one query instead of re-running filter and sort.
+ * Recent List Resources answers, each with the data version it was read at: the ordered ids of a list, and the
+ * hydrated resources of its recently read pages. An entry is used only while the store's version is unchanged,
+ * so it never shows data that a commit has changed; every page and every repeat of a list is then cut from one
+ * query instead of re-running filter and sort, and a page read again is not read again.
  */
 export class CatalogResultCache {
-  readonly #entries: LRUCache<string, Entry>
+  readonly #lists: LRUCache<string, Entry<string[]>>
+  readonly #pages: LRUCache<string, Entry<Resource[]>>
 
-  /** `maxIds` bounds the memory: about 100 bytes per id held. */
-  constructor(maxIds = 200_000) {
-    this.#entries = new LRUCache<string, Entry>({ maxSize: maxIds, sizeCalculation: (entry) => entry.ids.length + 1 })
+  /** `maxIds` bounds the memory of lists (about 100 bytes an id), `maxResources` that of pages (about 2 KB each). */
+  constructor(maxIds = 200_000, maxResources = 10_000) {
+    this.#lists = new LRUCache({ maxSize: maxIds, sizeCalculation: (entry) => entry.value.length + 1 })
+    this.#pages = new LRUCache({ maxSize: maxResources, sizeCalculation: (entry) => entry.value.length + 1 })
   }
 
-  get(key: string, version: string): string[] | undefined {
-    const entry = this.#entries.get(key)
-    return entry?.version === version ? entry.ids : undefined
+  getIds(key: string, version: string): string[] | undefined {
+    const entry = this.#lists.get(key)
+    return entry?.version === version ? entry.value : undefined
   }
 
-  set(key: string, version: string, ids: string[]): void {
-    this.#entries.set(key, { version, ids })
+  setIds(key: string, version: string, ids: string[]): void {
+    this.#lists.set(key, { version, value: ids })
+  }
+
+  getPage(key: string, version: string): Resource[] | undefined {
+    const entry = this.#pages.get(key)
+    return entry?.version === version ? entry.value : undefined
+  }
+
+  setPage(key: string, version: string, resources: Resource[]): void {
+    this.#pages.set(key, { version, value: resources })
   }
 }

@@ -383,7 +383,9 @@ export async function listCatalog(
   const sortText = params.sort?.trim() || undefined
   // Keyed by the texts as sent: only a text that parsed and ran once can be found here, so a hit skips both.
   const key = JSON.stringify([principal.workspaceId, params.teamId ?? null, filterText ?? null, sortText ?? null])
-  let ids = cache.get(key, await dataVersion(store.engine, store.db))
+  const version = await dataVersion(store.engine, store.db)
+  let ids = cache.getIds(key, version)
+  let idsVersion = version
   if (ids === undefined) {
     const filter = filterText === undefined ? undefined : parseFilter(filterText)
     const sort = sortText === undefined ? DEFAULT_SORT : parseSort(sortText)
@@ -393,9 +395,17 @@ export async function listCatalog(
       teamId: params.teamId,
       order: (query) => applySort(query, sort),
     })
-    cache.set(key, found.version, found.ids)
+    cache.setIds(key, found.version, found.ids)
     ids = found.ids
+    idsVersion = found.version
   }
-  const rows = await findRowsInOrder(store.db, ids.slice(page.offset, page.offset + page.limit))
-  return { count: ids.length, results: await hydrate(store.db, principal, rows) }
+  // Resources carry the caller's permissions, so a page is kept per role.
+  const pageKey = JSON.stringify([key, principal.role, page.offset, page.limit])
+  let results = cache.getPage(pageKey, idsVersion)
+  if (results === undefined) {
+    const rows = await findRowsInOrder(store.db, ids.slice(page.offset, page.offset + page.limit))
+    results = await hydrate(store.db, principal, rows)
+    cache.setPage(pageKey, idsVersion, results)
+  }
+  return { count: ids.length, results }
 }
