@@ -263,14 +263,13 @@ function compileLeaf(
 ): Expression<SqlBool> {
   const spec = node.spec
   if (spec.kind === 'list') {
+    // `id in (select resource_id … where target_id …)` lets the planner start from the relation's target index.
     const table = RELATION_TABLES[spec.list]
-    const members = eb
-      .selectFrom(table)
-      .select(sql.lit(1).as('one'))
-      .whereRef(`${table}.resource_id`, '=', 'resources.id')
-    if (node.operator === 'is_set') return eb.exists(members)
-    if (node.operator === 'exact') return eb.exists(members.where(`${table}.target_id`, '=', String(node.value)))
-    if (node.operator === 'in') return eb.exists(members.where(`${table}.target_id`, 'in', node.values.map(String)))
+    const members = eb.selectFrom(table).select(`${table}.resource_id`)
+    const id = eb.ref('resources.id')
+    if (node.operator === 'is_set') return eb(id, 'in', members)
+    if (node.operator === 'exact') return eb(id, 'in', members.where(`${table}.target_id`, '=', String(node.value)))
+    if (node.operator === 'in') return eb(id, 'in', members.where(`${table}.target_id`, 'in', node.values.map(String)))
     throw new Error('contains on a list field is refused by parseFilter')
   }
   const column = eb.ref(`resources.${spec.column}`)

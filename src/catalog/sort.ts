@@ -34,6 +34,9 @@ const SORT_FIELDS: Record<string, SortColumn | 'total_usage'> = {
 
 export const MAX_SORT_KEYS = 5
 
+/** Columns that can be null: only these need `nulls last`, so the others can be read in index order. */
+const NULLABLE = new Set(['native_type', 'external_updated_at', 'row_count', 'byte_size'])
+
 export interface SortKey {
   field: string
   key: SortColumn | 'total_usage'
@@ -105,7 +108,8 @@ export function applySort<O>(
 ): SelectQueryBuilder<DB, 'resources', O> {
   let sorted = query
   for (const { key, order } of keys) {
-    sorted = sorted.orderBy((eb) => sql`${sortExpression(eb, key)} ${sql.raw(order)} nulls last`)
+    const nulls = NULLABLE.has(key) ? sql` nulls last` : sql``
+    sorted = sorted.orderBy((eb) => sql`${sortExpression(eb, key)} ${sql.raw(order)}${nulls}`)
   }
   return sorted.orderBy('resources.id')
 }

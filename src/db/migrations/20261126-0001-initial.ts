@@ -188,6 +188,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('resources')
     .columns(['workspace_id', 'entity_type', 'title', 'id'])
     .execute()
+  // List Resources' default order (external_usage desc, id), over everything and over one entity type.
+  await db.schema
+    .createIndex('resources_usage')
+    .on('resources')
+    .columns(['workspace_id', 'external_usage desc', 'id'])
+    .execute()
+  await db.schema
+    .createIndex('resources_type_usage')
+    .on('resources')
+    .columns(['workspace_id', 'entity_type', 'external_usage desc', 'id'])
+    .execute()
   await db.schema.createIndex('resources_parent').on('resources').columns(['parent_id', 'entity_type']).execute()
   await db.schema
     .createIndex('resources_integration')
