@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { insertResourceRows, type RelationRow, type ResourceValues } from '../src/catalog/repository.ts'
+import {
+  insertResourceRows,
+  newResourceValues,
+  type RelationRow,
+  type ResourceValues,
+} from '../src/catalog/repository.ts'
 import { placeUnder } from '../src/catalog/titles.ts'
 import type { Store } from '../src/db/types.ts'
 import { ensureFirstStart } from '../src/directory/bootstrap.ts'
@@ -124,38 +129,17 @@ export async function buildCatalog(
     const place = placeUnder(parent, entityType, title)
     const usage = random(1000)
     rows.push({
+      ...newResourceValues({ workspaceId, entityType, title, parent, integrationId: integration, now }),
       id,
-      workspace_id: workspaceId,
-      entity_type: entityType,
       native_type: nativeType,
-      icon: null,
-      url: null,
-      title,
-      ...place,
       description: random(4) === 0 ? `About ${title}` : '',
-      definition: '',
-      definition_version: 1,
-      multiplayer_last_modified_by: null,
-      multiplayer_last_modified: null,
       published: random(10) !== 0,
-      archived: false,
-      archived_at: null,
       pii: random(20) === 0,
       verified: random(5) === 0,
-      parent_id: parent?.id ?? null,
-      integration_id: integration,
-      external_updated_at: null,
       internal_usage: random(100),
       external_usage: usage,
-      databuilder_id: null,
       row_count: entityType === 'table' ? random(1_000_000) : null,
       byte_size: entityType === 'table' ? random(1_000_000_000) : null,
-      stale: false,
-      stale_at: null,
-      forced_unstale_by_user: false,
-      display_metadata: '{}',
-      created_at: now,
-      updated_at: now,
     })
     relations.push({ field: 'teams', resource_id: id, target_id: teams[random(teams.length)] as string, position: 0 })
     if (random(5) === 0) {

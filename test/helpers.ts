@@ -4,8 +4,7 @@ import { join } from 'node:path'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import { buildApp } from '../src/app.ts'
-import { insertResourceRow, type Relations } from '../src/catalog/repository.ts'
-import { placeUnder } from '../src/catalog/titles.ts'
+import { insertResourceRow, newResourceValues, type Relations } from '../src/catalog/repository.ts'
 import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Engine, Store } from '../src/db/types.ts'
@@ -218,42 +217,16 @@ export async function makeResource(
     input.parentId === undefined
       ? undefined
       : await h.store.db.selectFrom('resources').selectAll().where('id', '=', input.parentId).executeTakeFirstOrThrow()
-  const now = nowIso()
   return insertResourceRow(
     h.store.db,
-    {
-      workspace_id: input.workspaceId ?? h.workspaceId,
-      entity_type: input.entityType,
-      native_type: null,
-      icon: null,
-      url: null,
+    newResourceValues({
+      workspaceId: input.workspaceId ?? h.workspaceId,
+      entityType: input.entityType,
       title,
-      ...placeUnder(parent, input.entityType, title),
-      description: '',
-      definition: '',
-      definition_version: 1,
-      multiplayer_last_modified_by: null,
-      multiplayer_last_modified: null,
-      published: true,
-      archived: false,
-      archived_at: null,
-      pii: false,
-      verified: false,
-      parent_id: input.parentId ?? null,
-      integration_id: input.integrationId ?? parent?.integration_id ?? null,
-      external_updated_at: null,
-      internal_usage: 0,
-      external_usage: 0,
-      databuilder_id: null,
-      row_count: null,
-      byte_size: null,
-      stale: false,
-      stale_at: null,
-      forced_unstale_by_user: false,
-      display_metadata: '{}',
-      created_at: now,
-      updated_at: now,
-    },
+      parent,
+      integrationId: input.integrationId ?? parent?.integration_id ?? null,
+      now: nowIso(),
+    }),
     { teams: [h.defaultTeamId], ...relations },
   )
 }

@@ -14,7 +14,7 @@ import { dataVersion, engineOf, inIds } from '../db/dialect.ts'
 import type { DB, RelationTableName, ResourceTable, Store } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
 import type { Resource } from './resource-schema.ts'
-import { titleCased } from './titles.ts'
+import { placeUnder, titleCased } from './titles.ts'
 
 /** Each id-list field of a resource and the table that holds it. */
 export const RELATION_TABLES = {
@@ -208,6 +208,52 @@ export function toResource(row: ResourceRow, relations: Relations, permissions: 
 }
 
 export type ResourceValues = Omit<Insertable<ResourceTable>, 'id'>
+
+type ParentPlace = Parameters<typeof placeUnder>[0]
+
+/** A new resource with nothing set but what places it: callers spread it and override what they know. */
+export function newResourceValues(input: {
+  workspaceId: string
+  entityType: string
+  title: string
+  parent: (ParentPlace & { id: string }) | undefined
+  integrationId: string | null
+  now: string
+}): ResourceValues {
+  return {
+    workspace_id: input.workspaceId,
+    entity_type: input.entityType,
+    native_type: null,
+    icon: null,
+    url: null,
+    title: input.title,
+    ...placeUnder(input.parent, input.entityType, input.title),
+    description: '',
+    definition: '',
+    definition_version: 1,
+    multiplayer_last_modified_by: null,
+    multiplayer_last_modified: null,
+    published: true,
+    archived: false,
+    archived_at: null,
+    pii: false,
+    verified: false,
+    parent_id: input.parent?.id ?? null,
+    integration_id: input.integrationId,
+    external_updated_at: null,
+    internal_usage: 0,
+    external_usage: 0,
+    databuilder_id: null,
+    row_count: null,
+    byte_size: null,
+    stale: false,
+    stale_at: null,
+    forced_unstale_by_user: false,
+    display_metadata: '{}',
+    created_at: input.now,
+    updated_at: input.now,
+  }
+}
 
 export async function insertResourceRow(
   db: Kysely<DB>,

@@ -18,6 +18,7 @@ import {
   findRowsInOrder,
   insertResourceRow,
   listResourceRows,
+  newResourceValues,
   type RelationField,
   type Relations,
   type ResourceRow,
@@ -200,16 +201,19 @@ export async function createResource(
     }
     const now = nowIso()
     const values: ResourceValues = {
-      workspace_id: principal.workspaceId,
-      entity_type: entityType,
+      ...newResourceValues({
+        workspaceId: principal.workspaceId,
+        entityType,
+        title: body.title,
+        parent,
+        integrationId: integration,
+        now,
+      }),
       native_type: body.native_type ?? null,
       icon: body.icon ?? null,
       url: body.url ?? null,
-      title: body.title,
-      ...placeUnder(parent, entityType, body.title),
       description: body.description ?? '',
       definition: body.definition ?? '',
-      definition_version: 1,
       multiplayer_last_modified_by: principal.userId,
       multiplayer_last_modified: now,
       published: body.published ?? true,
@@ -217,20 +221,12 @@ export async function createResource(
       archived_at: body.archived === true ? now : null,
       pii: body.pii ?? false,
       verified: body.verified ?? false,
-      parent_id: parent?.id ?? null,
-      integration_id: integration,
       external_updated_at: normalizeTimestamp(body.external_updated_at),
       internal_usage: body.internal_usage ?? 0,
       external_usage: body.external_usage ?? 0,
       databuilder_id: body.databuilder_id ?? null,
       row_count: body.row_count ?? null,
       byte_size: body.byte_size ?? null,
-      stale: false,
-      stale_at: null,
-      forced_unstale_by_user: false,
-      display_metadata: '{}',
-      created_at: now,
-      updated_at: now,
     }
     return insertResourceRow(trx, values, { ...lists, multiplayers: [principal.userId] })
   })
