@@ -8,4 +8,13 @@ if [ "${#files[@]}" -eq 0 ]; then
   echo "no test files found under test/" >&2
   exit 1
 fi
+url="${DOCENT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+if ! node -e "const c = new (require('pg').Client)({ connectionString: process.argv[1], connectionTimeoutMillis: 3000 });
+  c.connect().then(() => c.end(), () => process.exit(1))" "$url" 2>/dev/null; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "npm test: PostgreSQL at $url is not reachable, and CI=true requires it" >&2
+    exit 1
+  fi
+  echo "npm test: PostgreSQL at $url is not reachable: every PostgreSQL suite is SKIPPED (SQLite runs in full)" >&2
+fi
 exec node --import tsx --test --test-concurrency=2 "$@" "${files[@]}"
