@@ -162,12 +162,31 @@ export interface ScenarioResult {
   requests: number
 }
 
-async function load(engine: Engine, scenario: string, url: string, key: string): Promise<ScenarioResult> {
+/** Drives `url` (or, with `vary`, a new path for each request) and summarizes what the server answered. */
+async function load(
+  engine: Engine,
+  scenario: string,
+  url: string,
+  key: string,
+  vary?: () => string,
+): Promise<ScenarioResult> {
   const result = await autocannon({
     url,
     connections,
     duration,
     headers: { authorization: `Bearer ${key}` },
+    ...(vary === undefined
+      ? {}
+      : {
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request) => {
+                request.path = vary()
+                return request
+              },
+            },
+          ],
+        }),
   })
   const errors = result.errors + result.timeouts + result.non2xx
   log(
@@ -185,8 +204,13 @@ async function load(engine: Engine, scenario: string, url: string, key: string):
   }
 }
 
+/** `customers` in a random mix of cases: the same matches, but a text the result cache has not seen. */
+function randomCase(word: string): string {
+  return [...word].map((c) => (Math.random() < 0.5 ? c.toUpperCase() : c)).join('')
+}
+
 /** The reference docs' example filter, over half the integrations' schemas: enough matches for page 200. */
-function exampleFilter(info: CatalogInfo): string {
+function exampleFilter(info: CatalogInfo, word = 'customers'): string {
   const integrations = info.integrations.slice(0, Math.max(1, Math.ceil(info.integrations.length * 0.5)))
   const schemas = info.schemas
     .filter((s) => integrations.includes(s.integration))
@@ -195,7 +219,7 @@ function exampleFilter(info: CatalogInfo): string {
   return JSON.stringify({
     operator: 'and',
     operands: [
-      { operator: 'contains', field: 'title', value: 'customers' },
+      { operator: 'contains', field: 'title', value: word },
       { operator: 'in', field: 'native_type', value: ['table', 'view'] },
       { operator: 'in', field: 'integration_id', value: integrations },
       { operator: 'in', field: 'parent_id', value: schemas },
@@ -236,6 +260,11 @@ for (const engine of engines) {
         `${server.base}/api/v1/resource/catalog?filter=${filter}&page=${deep}`,
         info.adminKey,
       ),
+    )
+    results.push(
+      await load(engine, 'filtered list, page 1, never cached', `${server.base}/`, info.adminKey, () => {
+        return `/api/v1/resource/catalog?filter=${encodeURIComponent(exampleFilter(info, randomCase('customers')))}`
+      }),
     )
     catalogs[engine] = {
       resources: info.resources,
