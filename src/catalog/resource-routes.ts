@@ -6,9 +6,10 @@ import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
 import { isUuid } from '../http/uuid.ts'
 import { ENTITY_TYPES } from './hierarchy.ts'
+import { listCatalog } from './list-resources.ts'
 import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
 import { CatalogResultCache } from './result-cache.ts'
-import { createResource, deleteResource, getResource, listCatalog, updateResource } from './service.ts'
+import { createResource, deleteResource, getResource, updateResource } from './service.ts'
 import { resourceId } from './typed-routes.ts'
 
 const tags = ['resources']

@@ -1,21 +1,17 @@
 import type { Kysely } from 'kysely'
 import { permissionsFor } from '../access/permissions.ts'
-import { dataVersion } from '../db/dialect.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import type { DB, Store } from '../db/types.ts'
 import { isStorableTime, nowIso } from '../db/values.ts'
 import type { Principal } from '../directory/keys.ts'
 import { findDefaultTeamId } from '../directory/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
-import { compileFilter, parseFilter } from './filter.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import { checkReferences } from './references.ts'
 import {
   deleteResourceRow,
-  findCatalogIds,
   findRelations,
   findResourceRow,
-  findRowsInOrder,
   insertResourceRow,
   listResourceRows,
   newResourceValues,
@@ -30,8 +26,6 @@ import {
   updateResourceRow,
 } from './repository.ts'
 import type { Resource, ResourceCreate, ResourceUpdate } from './resource-schema.ts'
-import type { CatalogResultCache } from './result-cache.ts'
-import { applySort, DEFAULT_SORT, parseSort } from './sort.ts'
 import { placeUnder } from './titles.ts'
 
 /** The lists a client may set; the others (bookmarks, sources, multiplayers) are kept by docent. */
@@ -359,49 +353,4 @@ export async function deleteResource(
   if (!deleted) {
     throw notFound()
   }
-}
-
-export interface CatalogParams {
-  filter?: string | undefined
-  sort?: string | undefined
-  teamId?: string | undefined
-}
-
-/** List Resources (CONTRACT §5): filter, sort and team, capped at 10,000 matches. */
-export async function listCatalog(
-  store: Store,
-  cache: CatalogResultCache,
-  principal: Principal,
-  params: CatalogParams,
-  page: { offset: number; limit: number },
-): Promise<{ count: number; results: Resource[] }> {
-  const filterText = params.filter?.trim() || undefined
-  const sortText = params.sort?.trim() || undefined
-  // Keyed by the texts as sent: only a text that parsed and ran once can be found here, so a hit skips both.
-  const key = JSON.stringify([principal.workspaceId, params.teamId ?? null, filterText ?? null, sortText ?? null])
-  const version = await dataVersion(store.engine, store.db)
-  let ids = cache.getIds(key, version)
-  let idsVersion = version
-  if (ids === undefined) {
-    const filter = filterText === undefined ? undefined : parseFilter(filterText)
-    const sort = sortText === undefined ? DEFAULT_SORT : parseSort(sortText)
-    const found = await findCatalogIds(store, {
-      workspaceId: principal.workspaceId,
-      where: filter === undefined ? undefined : (eb) => compileFilter(eb, filter, store.engine),
-      teamId: params.teamId,
-      order: (query) => applySort(query, sort),
-    })
-    cache.setIds(key, found.version, found.ids)
-    ids = found.ids
-    idsVersion = found.version
-  }
-  // Resources carry the caller's permissions, so a page is kept per role.
-  const pageKey = JSON.stringify([key, principal.role, page.offset, page.limit])
-  let results = cache.getPage(pageKey, idsVersion)
-  if (results === undefined) {
-    const rows = await findRowsInOrder(store.db, ids.slice(page.offset, page.offset + page.limit))
-    results = await hydrate(store.db, principal, rows)
-    cache.setPage(pageKey, idsVersion, results)
-  }
-  return { count: ids.length, results }
 }
