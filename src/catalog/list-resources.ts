@@ -1,3 +1,4 @@
+import { visibilityScope } from '../access/visibility.ts'
 import { dataVersion } from '../db/dialect.ts'
 import type { Store } from '../db/types.ts'
 import type { Principal } from '../directory/keys.ts'
@@ -5,7 +6,7 @@ import { compileFilter, parseFilter } from './filter.ts'
 import { findCatalogIds, findRowsInOrder } from './repository.ts'
 import type { Resource } from './resource-schema.ts'
 import type { CatalogResultCache } from './result-cache.ts'
-import { hydrate } from './service.ts'
+import { hydrate, scopeOf } from './service.ts'
 import { applySort, DEFAULT_SORT, parseSort } from './sort.ts'
 
 export interface CatalogParams {
@@ -25,7 +26,13 @@ export async function listCatalog(
   const filterText = params.filter?.trim() || undefined
   const sortText = params.sort?.trim() || undefined
   // Keyed by the texts as sent: only a text that parsed and ran once can be found here, so a hit skips both.
-  const key = JSON.stringify([principal.workspaceId, params.teamId ?? null, filterText ?? null, sortText ?? null])
+  const key = JSON.stringify([
+    principal.workspaceId,
+    visibilityScope(principal),
+    params.teamId ?? null,
+    filterText ?? null,
+    sortText ?? null,
+  ])
   const version = await dataVersion(store.engine, store.db)
   let ids = cache.getIds(key, version)
   let idsVersion = version
@@ -33,7 +40,7 @@ export async function listCatalog(
     const filter = filterText === undefined ? undefined : parseFilter(filterText)
     const sort = sortText === undefined ? DEFAULT_SORT : parseSort(sortText)
     const found = await findCatalogIds(store, {
-      workspaceId: principal.workspaceId,
+      ...scopeOf(principal),
       where: filter === undefined ? undefined : (eb) => compileFilter(eb, filter, store.engine),
       teamId: params.teamId,
       order: (query) => applySort(query, sort),
@@ -42,8 +49,8 @@ export async function listCatalog(
     ids = found.ids
     idsVersion = found.version
   }
-  // Resources carry the caller's permissions, so a page is kept per role.
-  const pageKey = JSON.stringify([key, principal.role, page.offset, page.limit])
+  // The key holds the caller's visibility scope, which also decides current_user_permissions.
+  const pageKey = JSON.stringify([key, page.offset, page.limit])
   let results = cache.getPage(pageKey, idsVersion)
   if (results === undefined) {
     const rows = await findRowsInOrder(store.db, ids.slice(page.offset, page.offset + page.limit))

@@ -10,6 +10,7 @@ import {
   type SqlBool,
   sql,
 } from 'kysely'
+import type { ResourceCondition } from '../access/visibility.ts'
 import { dataVersion, engineOf, inIds } from '../db/dialect.ts'
 import type { DB, RelationTableName, ResourceTable, Store } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
@@ -51,21 +52,34 @@ function selectResources(db: Kysely<DB>) {
     )
 }
 
+/** What a query may see: one workspace, and within it what the caller may see (undefined: all of it). */
+export interface Scope {
+  workspaceId: string
+  visible?: ResourceCondition | undefined
+}
+
+function inScope<O>(
+  query: SelectQueryBuilder<DB, 'resources', O>,
+  scope: Scope,
+): SelectQueryBuilder<DB, 'resources', O> {
+  const narrowed = query.where('resources.workspace_id', '=', scope.workspaceId)
+  return scope.visible === undefined ? narrowed : narrowed.where(scope.visible)
+}
+
 export async function findResourceRow(
   db: Kysely<DB>,
-  workspaceId: string,
+  scope: Scope,
   id: string,
   entityType?: string,
 ): Promise<ResourceRow | undefined> {
-  let query = selectResources(db).where('resources.id', '=', id).where('resources.workspace_id', '=', workspaceId)
+  let query = inScope(selectResources(db).where('resources.id', '=', id), scope)
   if (entityType !== undefined) {
     query = query.where('resources.entity_type', '=', entityType)
   }
   return (await query.executeTakeFirst()) as ResourceRow | undefined
 }
 
-export interface TypedListFilter {
-  workspaceId: string
+export interface TypedListFilter extends Scope {
   entityType: string
   integrationId?: string | undefined
   parentId?: string | undefined
@@ -79,9 +93,7 @@ export async function listResourceRows(
   page: { offset: number; limit: number },
 ): Promise<{ count: number; rows: ResourceRow[] }> {
   const narrow = <Q extends SelectQueryBuilder<DB, 'resources', object>>(query: Q): Q => {
-    let q = query
-      .where('resources.workspace_id', '=', filter.workspaceId)
-      .where('resources.entity_type', '=', filter.entityType) as Q
+    let q = inScope(query, filter).where('resources.entity_type', '=', filter.entityType) as Q
     if (filter.integrationId !== undefined) q = q.where('resources.integration_id', '=', filter.integrationId) as Q
     if (filter.parentId !== undefined) q = q.where('resources.parent_id', '=', filter.parentId) as Q
     if (filter.title !== undefined) q = q.where('resources.title', '=', filter.title) as Q
@@ -322,8 +334,7 @@ export async function refreshDescendantPlaces(db: Kysely<DB>, rootId: string): P
 
 export const CATALOG_CAP = 10_000
 
-export interface CatalogQuery {
-  workspaceId: string
+export interface CatalogQuery extends Scope {
   /** The condition of a parsed filter, if any. */
   where?: (eb: ExpressionBuilder<DB, 'resources'>) => Expression<SqlBool>
   /** Only resources of this team. */
@@ -337,10 +348,7 @@ export interface CatalogQuery {
  */
 export async function findCatalogIds(store: Store, query: CatalogQuery): Promise<{ version: string; ids: string[] }> {
   const select = (db: Kysely<DB>) => {
-    let narrowed = db
-      .selectFrom('resources')
-      .select('resources.id')
-      .where('resources.workspace_id', '=', query.workspaceId)
+    let narrowed = inScope(db.selectFrom('resources').select('resources.id'), query)
     if (query.where !== undefined) narrowed = narrowed.where(query.where)
     const teamId = query.teamId
     if (teamId !== undefined) {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { permissionsFor } from '../access/permissions.ts'
+import { visibleResources } from '../access/visibility.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import type { DB, Store } from '../db/types.ts'
 import { isStorableTime, nowIso } from '../db/values.ts'
@@ -7,7 +8,7 @@ import type { Principal } from '../directory/keys.ts'
 import { findDefaultTeamId } from '../directory/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
-import { checkReferences } from './references.ts'
+import { checkAccess, checkReferences } from './references.ts'
 import {
   deleteResourceRow,
   findRelations,
@@ -21,6 +22,7 @@ import {
   type ResourceValues,
   refreshDescendantPlaces,
   replaceRelations,
+  type Scope,
   type TypedListFilter,
   toResource,
   updateResourceRow,
@@ -58,6 +60,11 @@ const SCALAR_FIELDS = [
   'external_updated_at',
 ] as const
 
+/** The workspace and, within it, what the caller may see. */
+export function scopeOf(principal: Principal): Scope {
+  return { workspaceId: principal.workspaceId, visible: visibleResources(principal) }
+}
+
 export async function hydrate(db: Kysely<DB>, principal: Principal, rows: ResourceRow[]): Promise<Resource[]> {
   const relations = await findRelations(
     db,
@@ -73,7 +80,7 @@ export async function getResource(
   id: string,
   entityType?: string,
 ): Promise<Resource> {
-  const row = await findResourceRow(store.db, principal.workspaceId, id, entityType)
+  const row = await findResourceRow(store.db, scopeOf(principal), id, entityType)
   if (row === undefined) {
     throw notFound()
   }
@@ -87,7 +94,7 @@ export async function listResources(
   filter: Omit<TypedListFilter, 'workspaceId'>,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Resource[] }> {
-  const { count, rows } = await listResourceRows(store.db, { ...filter, workspaceId: principal.workspaceId }, page)
+  const { count, rows } = await listResourceRows(store.db, { ...filter, ...scopeOf(principal) }, page)
   return { count, results: await hydrate(store.db, principal, rows) }
 }
 
@@ -113,12 +120,17 @@ function writableLists(body: ResourceCreate | ResourceUpdate): Partial<Relations
   return lists
 }
 
-/** Checks every id the body refers to; errors name elements by their index in the body as sent. */
+/**
+ * Checks every id the body refers to; errors name elements by their index in the body as sent. Beyond the
+ * workspace, a caller who is not an admin may only use integrations and collections it can see, and only its own
+ * teams (or teams the resource has already: `keptTeams`).
+ */
 async function checkAll(
   db: Kysely<DB>,
-  workspaceId: string,
+  principal: Principal,
   integration: string | null | undefined,
   body: ResourceCreate | ResourceUpdate,
+  keptTeams: string[],
 ) {
   const sent: Partial<Record<RelationField, string[]>> = {}
   for (const field of WRITABLE_LISTS) {
@@ -126,7 +138,11 @@ async function checkAll(
       sent[field] = body[field]?.map((id) => id.toLowerCase())
     }
   }
-  const errors = await checkReferences(db, workspaceId, { ...sent, integration })
+  const references = { ...sent, integration }
+  const errors = await checkReferences(db, principal.workspaceId, references)
+  if (errors.length === 0) {
+    errors.push(...(await checkAccess(db, principal, references, keptTeams)))
+  }
   if (errors.length > 0) {
     throw validationFailed(errors)
   }
@@ -150,12 +166,12 @@ async function write<T>(store: Store, work: (trx: Kysely<DB>) => Promise<T>): Pr
 /** The parent and integration a new resource gets, after the hierarchy rules of CONTRACT §6. */
 async function placeNewResource(
   db: Kysely<DB>,
-  workspaceId: string,
+  scope: Scope,
   entityType: string,
   body: ResourceCreate,
 ): Promise<{ parent: ResourceRow | undefined; integration: string | null }> {
   const parentId = body.parent?.toLowerCase() ?? undefined
-  const parent = parentId === undefined ? undefined : await findResourceRow(db, workspaceId, parentId)
+  const parent = parentId === undefined ? undefined : await findResourceRow(db, scope, parentId)
   if (parentId !== undefined && parent === undefined) {
     throw fieldError('parent', `refers to ${parentId}, which is not a resource of this workspace`)
   }
@@ -188,8 +204,8 @@ export async function createResource(
   requireWrite(principal)
   const lists = writableLists(body)
   const id = await write(store, async (trx) => {
-    const { parent, integration } = await placeNewResource(trx, principal.workspaceId, entityType, body)
-    await checkAll(trx, principal.workspaceId, integration, body)
+    const { parent, integration } = await placeNewResource(trx, scopeOf(principal), entityType, body)
+    await checkAll(trx, principal, integration, body, [])
     if (lists.teams === undefined || lists.teams.length === 0) {
       lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
     }
@@ -249,24 +265,24 @@ export async function updateResource(
   id: string,
   patch: ResourceUpdate,
 ): Promise<Resource> {
-  requireWrite(principal)
   const lists = writableLists(patch)
   await write(store, async (trx) => {
-    const row = await lockResourceRow(store, trx, principal.workspaceId, id, entityType)
+    const row = await lockResourceRow(store, trx, scopeOf(principal), id, entityType)
     if (row === undefined) {
       throw notFound()
     }
+    requireWrite(principal)
     if (patch.integration !== undefined && (patch.integration?.toLowerCase() ?? null) !== row.integration_id) {
       throw fieldError('integration', 'cannot be changed: a resource stays in the integration it was created in')
     }
     if (patch.parent !== undefined && (patch.parent?.toLowerCase() ?? null) !== row.parent_id) {
       throw fieldError('parent', 'cannot be changed: a resource stays where it was created in the hierarchy')
     }
-    await checkAll(trx, principal.workspaceId, undefined, patch)
+    const current = (await findRelations(trx, [id])).get(id) as Relations
+    await checkAll(trx, principal, undefined, patch, current.teams)
     if (lists.teams !== undefined && lists.teams.length === 0) {
       lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
     }
-    const current = (await findRelations(trx, [id])).get(id) as Relations
     const changedLists: Partial<Relations> = {}
     for (const field of WRITABLE_LISTS) {
       const next = lists[field]
@@ -295,7 +311,9 @@ export async function updateResource(
     }
     if (changes.title !== undefined) {
       const parent =
-        row.parent_id === null ? undefined : await findResourceRow(trx, principal.workspaceId, row.parent_id)
+        row.parent_id === null
+          ? undefined
+          : await findResourceRow(trx, { workspaceId: principal.workspaceId }, row.parent_id)
       Object.assign(changes, placeUnder(parent, row.entity_type, changes.title))
     }
     changes.updated_at = now
@@ -317,7 +335,7 @@ export async function updateResource(
 async function lockResourceRow(
   store: Store,
   trx: Kysely<DB>,
-  workspaceId: string,
+  scope: Scope,
   id: string,
   entityType: string | undefined,
 ) {
@@ -326,14 +344,14 @@ async function lockResourceRow(
       .selectFrom('resources')
       .select('id')
       .where('id', '=', id)
-      .where('workspace_id', '=', workspaceId)
+      .where('workspace_id', '=', scope.workspaceId)
       .forUpdate()
       .executeTakeFirst()
     if (locked === undefined) {
       return undefined
     }
   }
-  return findResourceRow(trx, workspaceId, id, entityType)
+  return findResourceRow(trx, scope, id, entityType)
 }
 
 export async function deleteResource(
@@ -342,7 +360,7 @@ export async function deleteResource(
   entityType: string | undefined,
   id: string,
 ): Promise<void> {
-  const row = await findResourceRow(store.db, principal.workspaceId, id, entityType)
+  const row = await findResourceRow(store.db, scopeOf(principal), id, entityType)
   if (row === undefined) {
     throw notFound()
   }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
+import { isAdmin } from '../access/visibility.ts'
 import { checkReferences } from '../catalog/references.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
@@ -50,6 +51,11 @@ const IntegrationUpdateSchema = Type.Object({
   credentials: Type.Optional(Credentials),
 })
 
+/** Admins see every integration of the workspace; others those of their teams. */
+function integrationScope(principal: Principal) {
+  return { workspaceId: principal.workspaceId, memberId: isAdmin(principal) ? undefined : principal.userId }
+}
+
 function requireAdmin(principal: Principal): void {
   if (principal.role !== 'admin') {
     throw new ApiError('PERMISSION_DENIED', 'Only an admin may manage integrations.')
@@ -74,7 +80,7 @@ async function resolveTeams(db: Kysely<DB>, workspaceId: string, teams: string[]
 }
 
 async function getIntegration(store: Store, principal: Principal, id: string): Promise<Integration> {
-  const found = await findIntegration(store.db, principal.workspaceId, id)
+  const found = await findIntegration(store.db, integrationScope(principal), id)
   if (found === undefined) {
     throw notFound()
   }
@@ -95,7 +101,7 @@ export function integrationRoutes(store: Store): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const pageRequest = parsePageRequest(request.query)
-        const { count, results } = await listIntegrations(store.db, request.principal.workspaceId, pageRequest)
+        const { count, results } = await listIntegrations(store.db, integrationScope(request.principal), pageRequest)
         return envelope(request, pageRequest, count, results)
       },
     )

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Kysely, Selectable } from 'kysely'
+import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely'
 import type { DB, IntegrationTable } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
 
@@ -51,34 +51,51 @@ async function withTeams(db: Kysely<DB>, rows: IntegrationRow[]): Promise<Integr
   )
 }
 
+/** Integrations of a workspace; with `memberId`, only those of a team that user belongs to. */
+export interface IntegrationScope {
+  workspaceId: string
+  memberId?: string | undefined
+}
+
+function inScope<O>(query: SelectQueryBuilder<DB, 'integrations', O>, scope: IntegrationScope) {
+  const narrowed = query.where('integrations.workspace_id', '=', scope.workspaceId)
+  const memberId = scope.memberId
+  return memberId === undefined
+    ? narrowed
+    : narrowed.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('integration_teams')
+            .innerJoin('team_members', 'team_members.team_id', 'integration_teams.team_id')
+            .select('integration_teams.team_id')
+            .whereRef('integration_teams.integration_id', '=', 'integrations.id')
+            .where('team_members.user_id', '=', memberId),
+        ),
+      )
+}
+
 export async function findIntegration(
   db: Kysely<DB>,
-  workspaceId: string,
+  scope: IntegrationScope,
   id: string,
 ): Promise<Integration | undefined> {
-  const row = await db
-    .selectFrom('integrations')
-    .select(COLUMNS)
-    .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirst()
+  const row = await inScope(
+    db.selectFrom('integrations').select(COLUMNS).where('id', '=', id),
+    scope,
+  ).executeTakeFirst()
   return row === undefined ? undefined : (await withTeams(db, [row]))[0]
 }
 
 export async function listIntegrations(
   db: Kysely<DB>,
-  workspaceId: string,
+  scope: IntegrationScope,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Integration[] }> {
-  const counted = await db
-    .selectFrom('integrations')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .where('workspace_id', '=', workspaceId)
-    .executeTakeFirst()
-  const rows = await db
-    .selectFrom('integrations')
-    .select(COLUMNS)
-    .where('workspace_id', '=', workspaceId)
+  const counted = await inScope(
+    db.selectFrom('integrations').select((eb) => eb.fn.countAll().as('n')),
+    scope,
+  ).executeTakeFirst()
+  const rows = await inScope(db.selectFrom('integrations').select(COLUMNS), scope)
     .orderBy('name')
     .orderBy('id')
     .limit(page.limit)

@@ -1,0 +1,41 @@
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
+import type { DB } from '../db/types.ts'
+import type { Principal } from '../directory/keys.ts'
+
+export type ResourceCondition = (eb: ExpressionBuilder<DB, 'resources'>) => Expression<SqlBool>
+
+export function isAdmin(principal: Principal): boolean {
+  return principal.role === 'admin'
+}
+
+/** Viewers and guests see only published resources; admins and editors see drafts too. */
+export function seesDrafts(principal: Principal): boolean {
+  return principal.role === 'admin' || principal.role === 'editor'
+}
+
+/**
+ * The resources a caller may see (CONTRACT §7), as a SQL condition, or undefined for "all of the workspace"
+ * (admins). Others see resources that belong to one of their teams; viewers and guests only published ones.
+ */
+export function visibleResources(principal: Principal): ResourceCondition | undefined {
+  if (isAdmin(principal)) {
+    return undefined
+  }
+  const userId = principal.userId
+  return (eb) => {
+    const inMyTeams = eb.exists(
+      eb
+        .selectFrom('resource_teams')
+        .innerJoin('team_members', 'team_members.team_id', 'resource_teams.target_id')
+        .select(sql.lit(1).as('one'))
+        .whereRef('resource_teams.resource_id', '=', 'resources.id')
+        .where('team_members.user_id', '=', userId),
+    )
+    return seesDrafts(principal) ? inMyTeams : eb.and([eb('resources.published', '=', true), inMyTeams])
+  }
+}
+
+/** A key for caches of what a caller sees: all admins of a workspace see the same; others are their own. */
+export function visibilityScope(principal: Principal): string {
+  return isAdmin(principal) ? 'admin' : `${principal.role}:${principal.userId}`
+}
