@@ -6,17 +6,25 @@ import { Type } from 'typebox'
 import { resourceRoutes } from './catalog/resource-routes.ts'
 import { catalogTypedRoutes } from './catalog/typed-routes.ts'
 import type { Store } from './db/types.ts'
+import { groupRoutes } from './directory/group-routes.ts'
 import { integrationRoutes } from './directory/integration-routes.ts'
+import { keyRoutes } from './directory/key-routes.ts'
+import { tagRoutes } from './directory/tag-routes.ts'
+import { teamRoutes } from './directory/team-routes.ts'
+import { userRoutes } from './directory/user-routes.ts'
 import { stripApiPrefix, trackRoutes } from './http/aliases.ts'
 import { installAuth } from './http/auth.ts'
 import { installErrorHandling } from './http/error-handler.ts'
 import { refuseNulCharacters } from './http/nul.ts'
+import { installWriteRateLimit } from './http/rate-limit.ts'
 import { ErrorSchema } from './http/schemas.ts'
 
 export interface AppOptions {
   store: Store
   trustProxy?: boolean
   logger?: FastifyServerOptions['logger']
+  /** Writes a minute per API key (CONTRACT §7); 0 or absent: no limit. */
+  writeRateLimit?: number
 }
 
 export const BODY_LIMIT = 1024 * 1024
@@ -41,6 +49,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandling(app)
   refuseNulCharacters(app)
   installAuth(app, store)
+  await installWriteRateLimit(app, options.writeRateLimit ?? 0)
   const routes = trackRoutes(app)
 
   await app.register(swagger, {
@@ -78,7 +87,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return { status: 'OK' }
     },
   )
+  await app.register(keyRoutes(store))
   await app.register(integrationRoutes(store))
+  await app.register(userRoutes(store))
+  await app.register(groupRoutes(store))
+  await app.register(teamRoutes(store))
+  await app.register(tagRoutes(store))
   await app.register(catalogTypedRoutes(store))
   await app.register(resourceRoutes(store))
   routes.answerOtherMethods()

@@ -12,6 +12,8 @@ export interface Config {
   readonly adminApiKey: string | undefined
   readonly trustProxy: boolean
   readonly logLevel: string
+  /** Writes a minute per API key; 0 turns the limit off. */
+  readonly writeRateLimit: number
 }
 
 export class ConfigError extends Error {}
@@ -27,6 +29,17 @@ function parsePort(value: string | undefined): number {
     throw new ConfigError(`PORT must be an integer from 0 to 65535, not '${value}'`)
   }
   return port
+}
+
+function parseCount(name: string, value: string | undefined): number {
+  if (value === undefined || value === '') {
+    return 0
+  }
+  const count = Number(value)
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(count)) {
+    throw new ConfigError(`${name} must be a whole number (0 turns it off), not '${value}'`)
+  }
+  return count
 }
 
 function parseBoolean(name: string, value: string | undefined): boolean {
@@ -59,5 +72,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     adminApiKey,
     trustProxy: parseBoolean('DOCENT_TRUST_PROXY', env.DOCENT_TRUST_PROXY),
     logLevel,
+    writeRateLimit: parseCount('DOCENT_WRITE_RATE_LIMIT', env.DOCENT_WRITE_RATE_LIMIT),
   })
 }

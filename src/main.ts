@@ -4,6 +4,14 @@ import { type Config, ConfigError, loadConfig } from './config.ts'
 import { openStore, StoreError } from './db/connect.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import type { Store } from './db/types.ts'
+import {
+  createKeyForEmail,
+  createWorkspaceWithAdmin,
+  listKeysWithEmails,
+  parseRole,
+  resolveWorkspace,
+  TaskError,
+} from './directory/admin-tasks.ts'
 import { ensureFirstStart } from './directory/bootstrap.ts'
 import { serve } from './server.ts'
 
@@ -49,6 +57,7 @@ async function serveCommand(config: Config): Promise<void> {
     store,
     trustProxy: config.trustProxy,
     logger: { level: config.logLevel },
+    writeRateLimit: config.writeRateLimit,
   })
   try {
     await serve(app, store, { host: config.host, port: config.port })
@@ -65,11 +74,26 @@ async function migrateCommand(config: Config): Promise<void> {
   process.stdout.write('docent: the store is up to date\n')
 }
 
+/** Runs a task on a migrated store and closes it. */
+async function withStore(config: Config, task: (store: Store) => Promise<void>): Promise<void> {
+  const store = await openMigratedStore(config)
+  try {
+    await task(store)
+  } finally {
+    await store.close()
+  }
+}
+
 async function run(action: (config: Config) => Promise<void>): Promise<void> {
   try {
     await action(loadConfig(process.env))
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof StoreError || error instanceof CliError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof StoreError ||
+      error instanceof CliError ||
+      error instanceof TaskError
+    ) {
       process.stderr.write(`docent: ${error.message}\n`)
       process.exit(1)
     }
@@ -86,5 +110,89 @@ program
   .command('migrate')
   .description('bring the store in DOCENT_DATABASE_URL up to date and exit')
   .action(() => run(migrateCommand))
+
+const keys = program.command('keys').description('API keys: create, list, revoke')
+keys
+  .command('create')
+  .description('print a new API key for the user with this email, making the user (with --role) if needed')
+  .requiredOption('--email <email>', "the key's user")
+  .option('--role <role>', 'admin, editor, viewer or guest, for a new user', 'editor')
+  .option('--description <text>', 'what the key is for', '')
+  .option('--workspace <id or name>', 'needed when the store has several workspaces')
+  .action((options: { email: string; role: string; description: string; workspace?: string }) =>
+    run((config) =>
+      withStore(config, async (store) => {
+        const role = parseRole(options.role)
+        const workspaceId = await resolveWorkspace(store.db, options.workspace)
+        const made = await createKeyForEmail(store.db, {
+          workspaceId,
+          email: options.email,
+          role,
+          description: options.description,
+        })
+        if (made.roleIgnored !== undefined) {
+          process.stderr.write(
+            `docent: ${options.email} already exists with the role ${made.roleIgnored}, which is kept\n`,
+          )
+        }
+        process.stderr.write(
+          `docent: ${made.createdUser ? 'created the user and ' : ''}a key ${made.keyId} for ${options.email}; it is shown once:\n`,
+        )
+        process.stdout.write(`${made.key}\n`)
+      }),
+    ),
+  )
+keys
+  .command('list')
+  .description("list the workspace's working keys (never their values)")
+  .option('--workspace <id or name>', 'needed when the store has several workspaces')
+  .action((options: { workspace?: string }) =>
+    run((config) =>
+      withStore(config, async (store) => {
+        const rows = await listKeysWithEmails(store.db, await resolveWorkspace(store.db, options.workspace))
+        const lines = rows.map((r) =>
+          [r.id, r.email, r.role, r.created_at, r.last_used_at ?? 'never', r.description].join('\t'),
+        )
+        process.stdout.write(['id\temail\trole\tcreated\tlast used\tdescription', ...lines, ''].join('\n'))
+      }),
+    ),
+  )
+keys
+  .command('revoke <id>')
+  .description('revoke a key at once')
+  .action((id: string) =>
+    run((config) =>
+      withStore(config, async (store) => {
+        const result = await store.db
+          .updateTable('api_keys')
+          .set({ revoked_at: new Date().toISOString() })
+          .where('id', '=', id.toLowerCase())
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst()
+        if (Number(result.numUpdatedRows) === 0) {
+          throw new CliError(`no working key has the id ${id}`)
+        }
+        process.stdout.write(`docent: revoked ${id}\n`)
+      }),
+    ),
+  )
+
+program
+  .command('workspaces')
+  .description('workspaces: create')
+  .command('create <name>')
+  .description('make a workspace with its team General and an admin, and print the admin key')
+  .option('--admin-email <email>', "the admin's email", 'admin@docent.local')
+  .action((name: string, options: { adminEmail: string }) =>
+    run((config) =>
+      withStore(config, async (store) => {
+        const made = await createWorkspaceWithAdmin(store.db, name, options.adminEmail)
+        process.stderr.write(
+          `docent: created the workspace ${made.workspaceId} (${name}); its admin key, shown once:\n`,
+        )
+        process.stdout.write(`${made.key}\n`)
+      }),
+    ),
+  )
 
 await program.parseAsync(process.argv)

@@ -327,3 +327,46 @@ export async function findOrphans(h: Harness): Promise<string[]> {
     .execute()
   return rows.map((r) => r.id)
 }
+
+/**
+ * Runs `node bin/docent.js <args>` to its end (at most `timeoutMs`) with only PATH, HOME and `env`: no DOCENT_*
+ * setting of the shell the tests run in reaches the CLI.
+ */
+export async function runDocent(
+  args: string[],
+  options: { env: Record<string, string>; cwd: string; timeoutMs?: number },
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const { spawn } = await import('node:child_process')
+  const bin = new URL('../bin/docent.js', import.meta.url).pathname
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk
+  })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+  })
+  const timeoutMs = options.timeoutMs ?? 20_000
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const exit = await Promise.race([
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+        child.on('close', (code, signal) => resolve({ code, signal }))
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          child.kill('SIGKILL')
+          reject(new Error(`docent ${args.join(' ')} did not end within ${timeoutMs} ms: ${stderr}`))
+        }, timeoutMs)
+      }),
+    ])
+    return { ...exit, stdout, stderr }
+  } finally {
+    clearTimeout(timer)
+  }
+}

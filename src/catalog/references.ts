@@ -21,12 +21,12 @@ export const REFERENCE_TARGETS = {
 export type ReferenceField = keyof typeof REFERENCE_TARGETS
 
 const NOUN: Record<Directory, string> = {
-  users: 'user',
-  groups: 'group',
-  teams: 'team',
-  tags: 'tag',
-  integrations: 'integration',
-  collections: 'collection',
+  users: 'a user',
+  groups: 'a group',
+  teams: 'a team',
+  tags: 'a tag',
+  integrations: 'an integration',
+  collections: 'a collection',
 }
 
 async function findExisting(db: Kysely<DB>, directory: Directory, workspaceId: string, ids: string[]) {
@@ -70,7 +70,7 @@ export async function checkReferences(
       if (!existing.has(id)) {
         errors.push({
           field: Array.isArray(value) ? `${field}[${index}]` : field,
-          message: `refers to ${id}, which is not a ${NOUN[directory]} of this workspace`,
+          message: `refers to ${id}, which is not ${NOUN[directory]} of this workspace`,
         })
       }
     })

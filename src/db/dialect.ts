@@ -39,3 +39,8 @@ export function inIds(db: Kysely<DB>, column: Expression<unknown>, ids: readonly
 export function engineOf(db: Kysely<DB>): Engine {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite'
 }
+
+/** A text column ordered by code point on both engines, whatever the PostgreSQL database's locale. */
+export function byCodePoint(db: Kysely<DB>, column: string): RawBuilder<string> {
+  return engineOf(db) === 'postgres' ? sql<string>`${sql.ref(column)} collate "C"` : sql<string>`${sql.ref(column)}`
+}

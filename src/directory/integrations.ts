@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely'
+import { byCodePoint } from '../db/dialect.ts'
 import type { DB, IntegrationTable } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
 
@@ -96,7 +97,7 @@ export async function listIntegrations(
     scope,
   ).executeTakeFirst()
   const rows = await inScope(db.selectFrom('integrations').select(COLUMNS), scope)
-    .orderBy('name')
+    .orderBy(byCodePoint(db, 'name'))
     .orderBy('id')
     .limit(page.limit)
     .offset(page.offset)

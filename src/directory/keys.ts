@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { DB } from '../db/types.ts'
-import { nowIso } from '../db/values.ts'
+import { nowIso, toCount, toIso } from '../db/values.ts'
 
 const KEY_PREFIX = 'docent_'
 
@@ -46,14 +46,88 @@ export interface Principal {
   role: string
 }
 
-/** The user a key acts as, or undefined for an unknown or revoked key. */
+/** How stale `last_used_at` may get: a key in steady use costs one write a minute, not one a request. */
+export const LAST_USED_RESOLUTION_MS = 60_000
+
+/** The user a key acts as, or undefined for an unknown or revoked key; notes the use at most once a minute. */
 export async function findPrincipalByKey(db: Kysely<DB>, key: string): Promise<Principal | undefined> {
   const row = await db
     .selectFrom('api_keys')
     .innerJoin('users', 'users.id', 'api_keys.user_id')
-    .select(['api_keys.id as keyId', 'users.id as userId', 'users.workspace_id as workspaceId', 'users.role as role'])
+    .select([
+      'api_keys.id as keyId',
+      'api_keys.last_used_at as lastUsedAt',
+      'users.id as userId',
+      'users.workspace_id as workspaceId',
+      'users.role as role',
+    ])
     .where('api_keys.key_hash', '=', hashApiKey(key))
     .where('api_keys.revoked_at', 'is', null)
     .executeTakeFirst()
-  return row
+  if (row === undefined) {
+    return undefined
+  }
+  const { lastUsedAt, ...principal } = row
+  const now = Date.now()
+  if (lastUsedAt === null || now - new Date(lastUsedAt).getTime() >= LAST_USED_RESOLUTION_MS) {
+    await db
+      .updateTable('api_keys')
+      .set({ last_used_at: new Date(now).toISOString() })
+      .where('id', '=', principal.keyId)
+      .execute()
+  }
+  return principal
+}
+
+export interface ApiKeyInfo {
+  id: string
+  user: string
+  description: string
+  created_at: string
+  last_used_at: string | null
+}
+
+/** Keys that work, without their values: a workspace's, or (with `userId`) one user's. */
+export async function listApiKeys(
+  db: Kysely<DB>,
+  scope: { workspaceId: string; userId?: string | undefined },
+  page: { offset: number; limit: number },
+): Promise<{ count: number; results: ApiKeyInfo[] }> {
+  let query = db.selectFrom('api_keys').where('workspace_id', '=', scope.workspaceId).where('revoked_at', 'is', null)
+  if (scope.userId !== undefined) query = query.where('user_id', '=', scope.userId)
+  const counted = await query.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()
+  const rows = await query
+    .select(['id', 'user_id', 'description', 'created_at', 'last_used_at'])
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute()
+  return {
+    count: toCount(counted?.n as number | string | undefined),
+    results: rows.map((row) => ({
+      id: row.id,
+      user: row.user_id,
+      description: row.description,
+      created_at: toIso(row.created_at),
+      last_used_at: toIso(row.last_used_at),
+    })),
+  }
+}
+
+/** Revokes a key of the workspace (or of one user); false when there is no such working key. */
+export async function revokeApiKey(
+  db: Kysely<DB>,
+  scope: { workspaceId: string; userId?: string | undefined },
+  id: string,
+): Promise<boolean> {
+  let query = db
+    .updateTable('api_keys')
+    .set({ revoked_at: nowIso() })
+    .where('id', '=', id)
+    .where('workspace_id', '=', scope.workspaceId)
+    .where('revoked_at', 'is', null)
+  if (scope.userId !== undefined) query = query.where('user_id', '=', scope.userId)
+  const result = await query.executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
 }

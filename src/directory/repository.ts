@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { engineOf } from '../db/dialect.ts'
 import type { DB } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { insertApiKey } from './keys.ts'
@@ -55,7 +56,7 @@ export async function insertUser(db: Kysely<DB>, input: NewUser): Promise<string
     .values({
       id,
       workspace_id: input.workspaceId,
-      email: input.email,
+      email: input.email.toLowerCase(),
       first_name: input.firstName ?? '',
       last_name: input.lastName ?? '',
       role: input.role,
@@ -167,9 +168,19 @@ export async function createWorkspace(
       workspaceId,
       userId: adminUserId,
       key: input.adminKey,
-      description: 'first-start admin key',
+      description: 'admin key made with the workspace',
     })
     return { workspaceId, defaultTeamId, adminUserId }
   }
   return db.isTransaction ? work(db) : db.transaction().execute(work)
+}
+
+/**
+ * Serializes the directory writes of one workspace on PostgreSQL, so that rules over several rows (the last
+ * admin, a guest's last team) hold under concurrent requests. SQLite runs one write transaction at a time anyway.
+ */
+export async function lockWorkspace(db: Kysely<DB>, workspaceId: string): Promise<void> {
+  if (engineOf(db) === 'postgres') {
+    await db.selectFrom('workspaces').select('id').where('id', '=', workspaceId).forUpdate().execute()
+  }
 }

@@ -35,9 +35,9 @@ function fieldMessage(error: AjvError, context: string | undefined): string {
       return `must be ${types.map((t) => (t === 'null' ? 'null' : /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`)).join(' or ')}`
     }
     case 'format':
-      return p.format === 'uuid'
-        ? 'must be a UUID such as 3b2c7185-fb5d-4d94-89d4-3dae08e093a9'
-        : `must be a ${String(p.format)} value`
+      if (p.format === 'uuid') return 'must be a UUID such as 3b2c7185-fb5d-4d94-89d4-3dae08e093a9'
+      if (p.format === 'date-time') return 'must be an ISO 8601 date and time such as 2026-01-31T12:00:00Z'
+      return p.format === 'email' ? 'must be an email address' : `must be a valid ${String(p.format)}`
     case 'minLength':
       return p.limit === 1 ? 'must not be empty' : `must be at least ${String(p.limit)} characters long`
     case 'maxLength':

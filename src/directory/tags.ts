@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto'
+import type { Kysely, Selectable } from 'kysely'
+import { byCodePoint } from '../db/dialect.ts'
+import type { DB, TagTable } from '../db/types.ts'
+import { toCount, toIso } from '../db/values.ts'
+
+export interface Tag {
+  id: string
+  name: string
+  description: string
+  color: string | null
+  integration_id: string | null
+  workspace_id: string
+  created_at: string
+  updated_at: string
+}
+
+const COLUMNS = [
+  'id',
+  'name',
+  'description',
+  'color',
+  'integration_id',
+  'workspace_id',
+  'created_at',
+  'updated_at',
+] as const
+
+function toTag(row: Selectable<TagTable>): Tag {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    color: row.color,
+    integration_id: row.integration_id,
+    workspace_id: row.workspace_id,
+    created_at: toIso(row.created_at),
+    updated_at: toIso(row.updated_at),
+  }
+}
+
+export async function findTag(db: Kysely<DB>, workspaceId: string, id: string): Promise<Tag | undefined> {
+  const row = await db
+    .selectFrom('tags')
+    .select(COLUMNS)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return row === undefined ? undefined : toTag(row)
+}
+
+export async function listTags(
+  db: Kysely<DB>,
+  workspaceId: string,
+  page: { offset: number; limit: number },
+): Promise<{ count: number; results: Tag[] }> {
+  const inWorkspace = db.selectFrom('tags').where('workspace_id', '=', workspaceId)
+  const counted = await inWorkspace.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()
+  const rows = await inWorkspace
+    .select(COLUMNS)
+    .orderBy(byCodePoint(db, 'name'))
+    .orderBy('id')
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute()
+  return { count: toCount(counted?.n as number | string | undefined), results: rows.map(toTag) }
+}
+
+export interface TagValues {
+  name: string
+  description: string
+  color: string | null
+  integration_id: string | null
+}
+
+export async function insertTagRow(
+  db: Kysely<DB>,
+  workspaceId: string,
+  values: TagValues,
+  now: string,
+): Promise<string> {
+  const id = randomUUID()
+  await db
+    .insertInto('tags')
+    .values({
+      id,
+      workspace_id: workspaceId,
+      name: values.name,
+      description: values.description,
+      color: values.color,
+      integration_id: values.integration_id,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute()
+  return id
+}
+
+export async function updateTagRow(db: Kysely<DB>, id: string, values: Partial<TagValues>, now: string) {
+  const { name, description, color, integration_id } = values
+  await db
+    .updateTable('tags')
+    .set({
+      ...(name === undefined ? {} : { name }),
+      ...(description === undefined ? {} : { description }),
+      ...(color === undefined ? {} : { color }),
+      ...(integration_id === undefined ? {} : { integration_id }),
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .execute()
+}
+
+/** The tag leaves every resource that had it (foreign keys cascade). */
+export async function deleteTagRow(db: Kysely<DB>, workspaceId: string, id: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('tags')
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows) > 0
+}
