@@ -95,12 +95,20 @@ export async function checkAccess(
   const teams = references.teams
   if (Array.isArray(teams) && teams.length > 0) {
     const rows = await db.selectFrom('team_members').select('team_id').where('user_id', '=', principal.userId).execute()
-    const mine = new Set([...rows.map((r) => r.team_id), ...keptTeams])
+    const member = new Set(rows.map((r) => r.team_id))
+    const allowed = new Set([...member, ...keptTeams])
     teams.forEach((id, index) => {
-      if (!mine.has(id)) {
+      if (!allowed.has(id)) {
         errors.push({ field: `teams[${index}]`, message: `refers to ${id}, a team you are not a member of` })
       }
     })
+    // Otherwise the write would succeed and the caller could no longer see what it wrote.
+    if (errors.length === 0 && !teams.some((id) => member.has(id))) {
+      errors.push({
+        field: 'teams',
+        message: 'must include one of your own teams, or you would lose sight of the resource',
+      })
+    }
   }
   const integration = references.integration
   if (typeof integration === 'string') {

@@ -71,6 +71,9 @@ export async function createKeyForEmail(
 ): Promise<{ key: string; keyId: string; userId: string; createdUser: boolean; roleIgnored: string | undefined }> {
   return db.transaction().execute(async (trx) => {
     const email = input.email.toLowerCase()
+    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
+      throw new TaskError(`--email must be an email address, not '${input.email}'`)
+    }
     const existing = await trx
       .selectFrom('users')
       .select(['id', 'role'])
