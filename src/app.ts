@@ -12,6 +12,8 @@ import { keyRoutes } from './directory/key-routes.ts'
 import { tagRoutes } from './directory/tag-routes.ts'
 import { teamRoutes } from './directory/team-routes.ts'
 import { userRoutes } from './directory/user-routes.ts'
+import { runRoutes } from './extract/run-routes.ts'
+import { SyncRunner } from './extract/runner.ts'
 import { stripApiPrefix, trackRoutes } from './http/aliases.ts'
 import { installAuth } from './http/auth.ts'
 import { installErrorHandling } from './http/error-handler.ts'
@@ -87,6 +89,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return { status: 'OK' }
     },
   )
+  const runner = new SyncRunner(store, app.log)
+  app.addHook('onClose', () => runner.stopAll())
+  await app.register(runRoutes(store, runner))
   await app.register(keyRoutes(store))
   await app.register(integrationRoutes(store))
   await app.register(userRoutes(store))

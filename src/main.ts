@@ -1,3 +1,4 @@
+import { Presets, SingleBar } from 'cli-progress'
 import { Command } from 'commander'
 import { buildApp } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
@@ -13,6 +14,9 @@ import {
   TaskError,
 } from './directory/admin-tasks.ts'
 import { ensureFirstStart } from './directory/bootstrap.ts'
+import { findIntegrationForSync } from './directory/integrations.ts'
+import { carryOutRun } from './extract/runner.ts'
+import { failAbandonedRuns, insertRun } from './extract/runs.ts'
 import { serve } from './server.ts'
 
 /** A failure the operator can fix: printed as one line, exit 1, no stack trace. */
@@ -173,6 +177,65 @@ keys
           throw new CliError(`no working key has the id ${id}`)
         }
         process.stdout.write(`docent: revoked ${id}\n`)
+      }),
+    ),
+  )
+
+program
+  .command('sync <integration-id>')
+  .description('sync an integration in the foreground, with a progress bar; Ctrl-C stops it cleanly')
+  .action((integrationId: string) =>
+    run((config) =>
+      withStore(config, async (store) => {
+        const integration = await findIntegrationForSync(store.db, integrationId.toLowerCase())
+        if (integration === undefined) {
+          throw new CliError(`no integration has the id ${integrationId}`)
+        }
+        await failAbandonedRuns(store.db)
+        const queued = await insertRun(store.db, {
+          workspaceId: integration.workspaceId,
+          integrationId: integration.id,
+        })
+        if (queued === undefined) {
+          throw new CliError('this integration has a sync queued or running already; wait for it to end')
+        }
+        const controller = new AbortController()
+        const stop = () => {
+          process.stderr.write('\ndocent: stopping after the batch in progress…\n')
+          controller.abort()
+        }
+        process.once('SIGINT', stop)
+        const bar = new SingleBar(
+          {
+            format: 'sync [{bar}] {value}/{total} objects | {eta_formatted} left',
+            hideCursor: true,
+            stream: process.stderr,
+          },
+          Presets.shades_classic,
+        )
+        let started = false
+        const outcome = await carryOutRun(store, queued.id, integration.id, {
+          signal: controller.signal,
+          progress: (done, total) => {
+            if (!started) {
+              bar.start(total, 0)
+              started = true
+            }
+            bar.update(done)
+          },
+        })
+        bar.stop()
+        process.removeListener('SIGINT', stop)
+        const { created, updated, unchanged, staled } = outcome.counts
+        process.stdout.write(
+          `docent: sync ${queued.id} ${outcome.status}: ${created} created, ${updated} updated, ${unchanged} unchanged, ${staled} staled\n`,
+        )
+        if (outcome.error !== null) {
+          process.stderr.write(`docent: ${outcome.error}\n`)
+        }
+        if (outcome.status === 'failed') {
+          process.exitCode = 1
+        }
       }),
     ),
   )

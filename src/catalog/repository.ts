@@ -216,7 +216,28 @@ export function toResource(row: ResourceRow, relations: Relations, permissions: 
     question_answered_by: row.question_answered_by,
     question_assigned_to: row.question_assigned_to,
     total_usage: Number(row.internal_usage) + Number(row.external_usage),
+    ...extras(row),
   }
+}
+
+const flagOrNull = (value: boolean | number | null) => (value === null ? null : Boolean(value))
+
+/** The fields only some entity types have (CONTRACT §3, last paragraph). */
+function extras(row: ResourceRow): Partial<Resource> {
+  if (row.entity_type === 'table') {
+    return { database: row.search_database, schema: row.search_schema }
+  }
+  if (row.entity_type === 'column') {
+    return {
+      database: row.search_database,
+      schema: row.search_schema,
+      type: row.data_type,
+      sort_order: row.sort_order,
+      is_pk: flagOrNull(row.is_pk),
+      is_nullable: flagOrNull(row.is_nullable),
+    }
+  }
+  return {}
 }
 
 export type ResourceValues = Omit<Insertable<ResourceTable>, 'id'>

@@ -60,6 +60,13 @@ export const ResourceSchema = Type.Object(
     question_answered_by: NullableText,
     question_assigned_to: NullableText,
     total_usage: Type.Integer(),
+    // Extras: table-like resources name their database and schema; columns carry what extraction read.
+    database: Type.Optional(NullableText),
+    schema: Type.Optional(NullableText),
+    type: Type.Optional(NullableText),
+    sort_order: Type.Optional(Nullable(Type.Integer())),
+    is_pk: Type.Optional(Nullable(Type.Boolean())),
+    is_nullable: Type.Optional(Nullable(Type.Boolean())),
   },
   { description: 'A catalog resource (CONTRACT §3)' },
 )

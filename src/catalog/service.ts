@@ -223,6 +223,7 @@ export async function createResource(
       icon: body.icon ?? null,
       url: body.url ?? null,
       description: body.description ?? '',
+      description_by_person: body.description !== undefined,
       definition: body.definition ?? '',
       multiplayer_last_modified_by: principal.userId,
       multiplayer_last_modified: now,
@@ -303,6 +304,9 @@ export async function updateResource(
       return
     }
     const now = nowIso()
+    if (changes.description !== undefined) {
+      changes.description_by_person = true
+    }
     if (changes.definition !== undefined) {
       changes.definition_version = row.definition_version + 1
     }

@@ -1,8 +1,10 @@
 import { type Kysely, Migrator, PostgresAdapter, sql } from 'kysely'
 import * as initial from './migrations/20261126-0001-initial.ts'
+import * as extraction from './migrations/20261126-0002-extraction.ts'
 
 const migrations = {
   '20261126-0001-initial': initial,
+  '20261126-0002-extraction': extraction,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

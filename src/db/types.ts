@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { Generated, Kysely } from 'kysely'
 
 /**
  * Timestamps are `text` (ISO 8601, millisecond precision, `Z`) on SQLite and `timestamptz(3)` on PostgreSQL;
@@ -137,8 +137,29 @@ export interface ResourceTable {
   question_priority: string | null
   question_answered_by: string | null
   question_assigned_to: string | null
+  data_type: string | null
+  sort_order: number | null
+  is_pk: Flag | null
+  is_nullable: Flag | null
+  description_by_person: Generated<Flag>
   created_at: Timestamp
   updated_at: Timestamp
+}
+
+export interface SyncRunTable {
+  id: string
+  workspace_id: string
+  integration_id: string
+  status: string
+  started_at: Timestamp | null
+  finished_at: Timestamp | null
+  heartbeat_at: Timestamp | null
+  created_count: Generated<number>
+  updated_count: Generated<number>
+  unchanged_count: Generated<number>
+  staled_count: Generated<number>
+  error: string | null
+  created_at: Timestamp
 }
 
 /** Every id-list field of a resource lives in its own two-column table: (resource_id, target_id, position). */
@@ -161,6 +182,7 @@ export interface DB {
   api_keys: ApiKeyTable
   docent_meta: MetaTable
   resources: ResourceTable
+  sync_runs: SyncRunTable
   resource_owners: RelationTable
   resource_owner_groups: RelationTable
   resource_teams: RelationTable

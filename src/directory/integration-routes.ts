@@ -5,7 +5,8 @@ import { isAdmin } from '../access/visibility.ts'
 import { checkReferences } from '../catalog/references.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
-import { ApiError, notFound, validationFailed } from '../errors.ts'
+import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
+import { checkCredentials } from '../extract/sources/index.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdListSchema, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
 import { isUuid } from '../http/uuid.ts'
@@ -56,13 +57,21 @@ function integrationScope(principal: Principal) {
   return { workspaceId: principal.workspaceId, memberId: isAdmin(principal) ? undefined : principal.userId }
 }
 
-function requireAdmin(principal: Principal): void {
+/** Credentials of a kind docent syncs (postgres, mysql, sqlite) must have the shape its reader needs. */
+function checkSourceCredentials(type: string, credentials: object | undefined): void {
+  const problem = credentials === undefined ? undefined : checkCredentials(type, credentials)
+  if (problem !== undefined) {
+    throw fieldError('credentials', problem)
+  }
+}
+
+export function requireAdmin(principal: Principal): void {
   if (principal.role !== 'admin') {
     throw new ApiError('PERMISSION_DENIED', 'Only an admin may manage integrations.')
   }
 }
 
-function integrationId(id: string): string {
+export function integrationId(id: string): string {
   if (!isUuid(id)) {
     throw notFound()
   }
@@ -79,7 +88,7 @@ async function resolveTeams(db: Kysely<DB>, workspaceId: string, teams: string[]
   return ids.length > 0 ? ids : [await findDefaultTeamId(db, workspaceId)]
 }
 
-async function getIntegration(store: Store, principal: Principal, id: string): Promise<Integration> {
+export async function getIntegration(store: Store, principal: Principal, id: string): Promise<Integration> {
   const found = await findIntegration(store.db, integrationScope(principal), id)
   if (found === undefined) {
     throw notFound()
@@ -119,6 +128,7 @@ export function integrationRoutes(store: Store): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { principal, body } = request
         requireAdmin(principal)
+        checkSourceCredentials(body.type, body.credentials)
         const id = await store.db.transaction().execute(async (trx) => {
           const teams = await resolveTeams(trx, principal.workspaceId, body.teams ?? [])
           const values = { name: body.name, type: body.type, credentials: body.credentials ?? {} }
@@ -157,8 +167,9 @@ export function integrationRoutes(store: Store): FastifyPluginAsyncTypebox {
       async (request) => {
         const { principal, body } = request
         const id = integrationId(request.params.id)
-        await getIntegration(store, principal, id)
+        const current = await getIntegration(store, principal, id)
         requireAdmin(principal)
+        checkSourceCredentials(body.type ?? current.type, body.credentials)
         await store.db.transaction().execute(async (trx) => {
           const { teams, name, type, credentials } = body
           if (teams !== undefined) {

@@ -174,3 +174,31 @@ export async function deleteIntegrationRow(db: Kysely<DB>, workspaceId: string, 
     .executeTakeFirst()
   return Number(result.numDeletedRows) > 0
 }
+
+/** What a sync needs of an integration: its kind, its credentials (never returned by any route) and teams. */
+export async function findIntegrationForSync(
+  db: Kysely<DB>,
+  id: string,
+): Promise<{ id: string; workspaceId: string; type: string; credentials: unknown; teamIds: string[] } | undefined> {
+  const row = await db
+    .selectFrom('integrations')
+    .select(['id', 'workspace_id', 'type', 'credentials'])
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (row === undefined) {
+    return undefined
+  }
+  const teams = await db
+    .selectFrom('integration_teams')
+    .select('team_id')
+    .where('integration_id', '=', id)
+    .orderBy('position')
+    .execute()
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    type: row.type,
+    credentials: JSON.parse(row.credentials) as unknown,
+    teamIds: teams.map((t) => t.team_id),
+  }
+}

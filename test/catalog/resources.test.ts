@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
+import type { Insertable } from 'kysely'
 import { RELATION_TABLES } from '../../src/catalog/repository.ts'
 import type { DB } from '../../src/db/types.ts'
 import {
@@ -783,7 +784,7 @@ for (const { engine, skip } of ENGINES) {
           question_assigned_to: null,
           created_at: now,
           updated_at: now,
-        } satisfies DB['resources']
+        } satisfies Insertable<DB['resources']>
       })
       await h.store.db.transaction().execute(async (trx) => {
         for (let i = 0; i < rows.length; i += 500) {
