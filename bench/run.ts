@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
@@ -10,13 +9,14 @@ import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Engine, Store } from '../src/db/types.ts'
 import { buildCatalog, type CatalogInfo, findCatalog } from './build-catalog.ts'
+import { peakRssMb, ROOT, type Server, startCeiling, startDocent, stop } from './processes.ts'
 
 const { values: args } = parseArgs({
   options: {
     engine: { type: 'string', multiple: true },
     resources: { type: 'string', default: '1000000' },
     duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '32' },
     out: { type: 'string' },
   },
 })
@@ -24,9 +24,8 @@ const resources = Number(args.resources)
 const duration = Number(args.duration)
 const connections = Number(args.connections)
 const engines = (args.engine ?? ['sqlite', 'postgres']) as Engine[]
-const outDir = resolve(args.out ?? join('bench', 'results', new Date().toISOString().replace(/[:.]/g, '-')))
+const outDir = resolve(args.out ?? join(ROOT, 'bench', 'results', new Date().toISOString().replace(/[:.]/g, '-')))
 const POSTGRES_URL = process.env.DOCENT_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
-const ROOT = resolve(import.meta.dirname, '..')
 
 for (const [name, value] of [
   ['resources', resources],
@@ -41,6 +40,7 @@ for (const engine of engines) {
 }
 
 const log = (message: string) => process.stderr.write(`${message}\n`)
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T
 
 /** The store's URL: a file under bench/data, or a database of its own on the PostgreSQL server. */
 async function storeUrl(engine: Engine): Promise<string> {
@@ -58,6 +58,7 @@ async function storeUrl(engine: Engine): Promise<string> {
   return url.toString()
 }
 
+/** Reuses the catalog of this size that an earlier run built, or builds it. */
 async function prepareCatalog(engine: Engine, url: string): Promise<CatalogInfo> {
   const store: Store = await openStore(url)
   try {
@@ -79,7 +80,7 @@ async function prepareCatalog(engine: Engine, url: string): Promise<CatalogInfo>
     log(`${engine}: building a catalog of ${resources} resources`)
     let last = 0
     const info = await buildCatalog(store, resources, (done) => {
-      if (done - last >= 50_000 || done === resources) {
+      if (done - last >= 100_000) {
         last = done
         log(`  ${done} resources`)
       }
@@ -92,115 +93,64 @@ async function prepareCatalog(engine: Engine, url: string): Promise<CatalogInfo>
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === 'object' && address !== null ? done(address.port) : fail(new Error('no port')),
-      )
-    })
-  })
-}
-
-interface Server {
-  child: ChildProcess
-  base: string
-  coldStartMs: number
-}
-
-async function startServer(url: string, key: string): Promise<Server> {
-  const port = await freePort()
-  const started = performance.now()
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'docent.js'), 'serve'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), DOCENT_DATABASE_URL: url, DOCENT_ADMIN_API_KEY: key, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  const base = `http://127.0.0.1:${port}`
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`docent exited with ${child.exitCode} before answering`)
-    if (performance.now() - started > 60_000) throw new Error('docent did not answer within 60 s')
-    try {
-      const response = await fetch(`${base}/api/v1/database/databases/?page_size=1`, {
-        headers: { authorization: `Bearer ${key}` },
-      })
-      if (response.status === 200) break
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  return { child, base, coldStartMs: performance.now() - started }
-}
-
-function peakRssMb(pid: number | undefined): number | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1])
-    return Number.isFinite(kb) ? Math.round(kb / 1024) : null
-  } catch {
-    return null
-  }
-}
-
-async function stopServer(server: Server): Promise<void> {
-  const exited = new Promise((r) => server.child.once('exit', r))
-  server.child.kill('SIGTERM')
-  await exited
-}
-
 export interface ScenarioResult {
-  scenario: string
   engine: Engine
+  scenario: string
   requests_per_second: number
   p50_ms: number
   p99_ms: number
   max_ms: number
   errors: number
   requests: number
+  /** requests_per_second ÷ the ceiling's requests_per_second on the same machine, same connections. */
+  ratio: number | null
 }
 
-/** Drives `url` (or, with `vary`, a new path for each request) and summarizes what the server answered. */
-async function load(
-  engine: Engine,
-  scenario: string,
-  url: string,
-  key: string,
-  vary?: () => string,
-): Promise<ScenarioResult> {
+interface Scenario {
+  name: string
+  method?: 'GET' | 'POST' | 'PATCH'
+  /** A fixed path, or one made anew for each request. */
+  path: string | (() => string)
+  body?: () => string
+}
+
+async function drive(engine: Engine, base: string, key: string, scenario: Scenario): Promise<ScenarioResult> {
+  const varies = typeof scenario.path === 'function' || scenario.body !== undefined
+  const pathFor = () => (typeof scenario.path === 'function' ? scenario.path() : scenario.path)
   const result = await autocannon({
-    url,
+    url: `${base}${pathFor()}`,
     connections,
     duration,
-    headers: { authorization: `Bearer ${key}` },
-    ...(vary === undefined
-      ? {}
-      : {
+    method: scenario.method ?? 'GET',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    ...(varies
+      ? {
           requests: [
             {
               setupRequest: (request: autocannon.Request) => {
-                request.path = vary()
+                request.path = pathFor()
+                if (scenario.body !== undefined) request.body = scenario.body()
                 return request
               },
             },
           ],
-        }),
+        }
+      : {}),
   })
   const errors = result.errors + result.timeouts + result.non2xx
   log(
-    `  ${scenario}: ${result.requests.average} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, errors ${errors}`,
+    `  ${scenario.name}: ${result.requests.average} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, errors ${errors}`,
   )
   return {
-    scenario,
     engine,
+    scenario: scenario.name,
     requests_per_second: result.requests.average,
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
     max_ms: result.latency.max,
     errors,
     requests: result.requests.total,
+    ratio: null,
   }
 }
 
@@ -209,96 +159,131 @@ function randomCase(word: string): string {
   return [...word].map((c) => (Math.random() < 0.5 ? c.toUpperCase() : c)).join('')
 }
 
-/** The reference docs' example filter, over half the integrations' schemas: enough matches for page 200. */
+/** The reference docs' example filter, over half the integrations and their schemas: enough for page 200. */
 function exampleFilter(info: CatalogInfo, word = 'customers'): string {
   const integrations = info.integrations.slice(0, Math.max(1, Math.ceil(info.integrations.length * 0.5)))
   const schemas = info.schemas
     .filter((s) => integrations.includes(s.integration))
     .map((s) => s.id)
     .slice(0, 1000)
-  return JSON.stringify({
-    operator: 'and',
-    operands: [
-      { operator: 'contains', field: 'title', value: word },
-      { operator: 'in', field: 'native_type', value: ['table', 'view'] },
-      { operator: 'in', field: 'integration_id', value: integrations },
-      { operator: 'in', field: 'parent_id', value: schemas },
-    ],
-  })
+  return encodeURIComponent(
+    JSON.stringify({
+      operator: 'and',
+      operands: [
+        { operator: 'contains', field: 'title', value: word },
+        { operator: 'in', field: 'native_type', value: ['table', 'view'] },
+        { operator: 'in', field: 'integration_id', value: integrations },
+        { operator: 'in', field: 'parent_id', value: schemas },
+      ],
+    }),
+  )
 }
 
 const results: ScenarioResult[] = []
-const catalogs: Record<
+const engineFacts: Record<
   string,
   { resources: number; build_seconds: number; cold_start_ms: number; peak_rss_mb: number | null }
 > = {}
 for (const engine of engines) {
   const url = await storeUrl(engine)
   const info = await prepareCatalog(engine, url)
-  const server = await startServer(url, info.adminKey)
+  const server: Server = await startDocent(url, info.adminKey)
   log(`${engine}: first 200 after ${server.coldStartMs.toFixed(0)} ms`)
+  const ours: ScenarioResult[] = []
   try {
-    const filter = encodeURIComponent(exampleFilter(info))
-    const first = await fetch(`${server.base}/api/v1/resource/catalog?filter=${filter}`, {
-      headers: { authorization: `Bearer ${info.adminKey}` },
-    })
-    const { total_pages: totalPages, count } = (await first.json()) as { total_pages: number; count: number }
-    const deep = Math.min(200, totalPages)
-    log(`  the example filter matches ${count} (pages: ${totalPages}); deep page: ${deep}`)
-    results.push(
-      await load(
-        engine,
-        'filtered list, page 1',
-        `${server.base}/api/v1/resource/catalog?filter=${filter}`,
-        info.adminKey,
-      ),
-    )
-    results.push(
-      await load(
-        engine,
-        `filtered list, page ${deep}`,
-        `${server.base}/api/v1/resource/catalog?filter=${filter}&page=${deep}`,
-        info.adminKey,
-      ),
-    )
-    results.push(
-      await load(engine, 'filtered list, page 1, never cached', `${server.base}/`, info.adminKey, () => {
-        return `/api/v1/resource/catalog?filter=${encodeURIComponent(exampleFilter(info, randomCase('customers')))}`
-      }),
-    )
-    catalogs[engine] = {
+    const get = async (path: string) =>
+      fetch(`${server.base}${path}`, { headers: { authorization: `Bearer ${info.adminKey}` } })
+    const filter = exampleFilter(info)
+    const firstPage = (await (await get(`/api/v1/resource/catalog?filter=${filter}`)).json()) as {
+      total_pages: number
+      count: number
+    }
+    const deep = Math.min(200, firstPage.total_pages)
+    log(`  the example filter matches ${firstPage.count} (pages: ${firstPage.total_pages}); deep page: ${deep}`)
+    const scenarios: Scenario[] = [
+      { name: 'GET by id', path: () => `/api/v1/resource/all/${pick(info.tables)}` },
+      { name: 'filtered list, page 1', path: `/api/v1/resource/catalog?filter=${filter}` },
+      { name: `filtered list, page ${deep}`, path: `/api/v1/resource/catalog?filter=${filter}&page=${deep}` },
+      {
+        name: 'filtered list, page 1, never cached',
+        path: () => `/api/v1/resource/catalog?filter=${exampleFilter(info, randomCase('customers'))}`,
+      },
+      {
+        name: 'PATCH description',
+        method: 'PATCH',
+        path: () => `/api/v1/resource/all/${pick(info.tables)}`,
+        body: () => JSON.stringify({ description: `benchmark note ${Math.random()}` }),
+      },
+      {
+        name: 'POST a table',
+        method: 'POST',
+        path: '/api/v1/table/tables',
+        body: () =>
+          JSON.stringify({ title: `bench_${Math.random().toString(36).slice(2)}`, parent: pick(info.schemas).id }),
+      },
+    ]
+    for (const scenario of scenarios) {
+      ours.push(await drive(engine, server.base, info.adminKey, scenario))
+    }
+    // The ceiling answers with the very bytes of a GET by id, driven the same way.
+    const sample = await (await get(`/api/v1/resource/all/${pick(info.tables)}`)).arrayBuffer()
+    const bodyFile = join(mkdtempSync(join(tmpdir(), 'docent-ceiling-')), 'body.json')
+    writeFileSync(bodyFile, Buffer.from(sample))
+    engineFacts[engine] = {
       resources: info.resources,
-      build_seconds: info.buildSeconds,
+      build_seconds: Number(info.buildSeconds.toFixed(1)),
       cold_start_ms: Math.round(server.coldStartMs),
       peak_rss_mb: peakRssMb(server.child.pid),
     }
+    await stop(server)
+    const ceilingServer = await startCeiling(bodyFile)
+    try {
+      const ceiling = await drive(engine, ceilingServer.base, info.adminKey, { name: 'ceiling', path: '/' })
+      for (const r of ours) {
+        r.ratio =
+          ceiling.requests_per_second > 0
+            ? Number((r.requests_per_second / ceiling.requests_per_second).toFixed(3))
+            : null
+      }
+      ceiling.ratio = 1
+      results.push(...ours, ceiling)
+    } finally {
+      await stop(ceilingServer)
+    }
   } finally {
-    await stopServer(server)
+    await stop(server)
   }
 }
 
 mkdirSync(outDir, { recursive: true })
-const report = { created_at: new Date().toISOString(), resources, duration_s: duration, connections, catalogs, results }
+const report = {
+  created_at: new Date().toISOString(),
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  resources,
+  duration_s: duration,
+  connections,
+  engines: engineFacts,
+  results,
+}
 writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`)
 const lines = [
-  `# docent benchmark (${resources} resources, ${connections} connections, ${duration} s per scenario)`,
+  `# docent benchmark: ${resources} resources, ${connections} connections, ${duration} s per scenario`,
   '',
-  '| engine | scenario | req/s | p50 ms | p99 ms | max ms | errors |',
-  '|---|---|---|---|---|---|---|',
+  '| engine | scenario | req/s | p50 ms | p99 ms | max ms | errors | ratio |',
+  '|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.engine} | ${r.scenario} | ${r.requests_per_second} | ${r.p50_ms} | ${r.p99_ms} | ${r.max_ms} | ${r.errors} |`,
+      `| ${r.engine} | ${r.scenario} | ${r.requests_per_second} | ${r.p50_ms} | ${r.p99_ms} | ${r.max_ms} | ${r.errors} | ${r.ratio ?? ''} |`,
   ),
   '',
-  '| engine | resources | build s | cold start ms | peak RSS MB |',
+  '| engine | resources | build s | cold start to first 200 ms | server peak RSS MB |',
   '|---|---|---|---|---|',
-  ...Object.entries(catalogs).map(
-    ([engine, c]) =>
-      `| ${engine} | ${c.resources} | ${c.build_seconds.toFixed(1)} | ${c.cold_start_ms} | ${c.peak_rss_mb ?? 'n/a'} |`,
+  ...Object.entries(engineFacts).map(
+    ([engine, f]) =>
+      `| ${engine} | ${f.resources} | ${f.build_seconds} | ${f.cold_start_ms} | ${f.peak_rss_mb ?? 'n/a'} |`,
   ),
   '',
 ]
 writeFileSync(join(outDir, 'report.md'), lines.join('\n'))
 process.stdout.write(lines.join('\n'))
 log(`reports in ${outDir}`)
-if (!existsSync(outDir)) process.exitCode = 1

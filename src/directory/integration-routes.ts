@@ -13,6 +13,7 @@ import { isUuid } from '../http/uuid.ts'
 import {
   deleteIntegrationRow,
   findIntegration,
+  findIntegrationForSync,
   type Integration,
   insertIntegration,
   listIntegrations,
@@ -169,7 +170,12 @@ export function integrationRoutes(store: Store): FastifyPluginAsyncTypebox {
         const id = integrationId(request.params.id)
         const current = await getIntegration(store, principal, id)
         requireAdmin(principal)
-        checkSourceCredentials(body.type ?? current.type, body.credentials)
+        // A new type must fit the credentials it will be used with: the ones sent, or else the stored ones.
+        const stored = body.credentials === undefined && body.type !== undefined && body.type !== current.type
+        checkSourceCredentials(
+          body.type ?? current.type,
+          stored ? ((await findIntegrationForSync(store.db, id))?.credentials as object) : body.credentials,
+        )
         await store.db.transaction().execute(async (trx) => {
           const { teams, name, type, credentials } = body
           if (teams !== undefined) {

@@ -49,6 +49,11 @@ interface Held {
 /** Whole tables go into one transaction: a crash never leaves half a table's columns. */
 const TABLES_PER_BATCH = 200
 
+/** A name as one part of a databuilder_id: `.` and `%` are percent-encoded, so parts never run together. */
+function part(name: string): string {
+  return name.replace(/%/g, '%25').replace(/\./g, '%2E')
+}
+
 /**
  * The snapshot as wanted objects, in batches of whole tables (parents before children): the first batch holds
  * the databases and schemas, each later one up to TABLES_PER_BATCH tables with their columns.
@@ -60,7 +65,7 @@ function plan(integrationId: string, snapshot: SourceSnapshot): Wanted[][] {
   let tablesInBatch = 0
   const none = { rowCount: null, byteSize: null, dataType: null, sortOrder: null, isPk: null, isNullable: null }
   for (const database of snapshot.databases) {
-    const dbKey = `${integrationId}.${database.name}`
+    const dbKey = `${integrationId}.${part(database.name)}`
     top.push({
       key: dbKey,
       parentKey: undefined,
@@ -71,7 +76,7 @@ function plan(integrationId: string, snapshot: SourceSnapshot): Wanted[][] {
       ...none,
     })
     for (const schema of database.schemas) {
-      const schemaKey = `${dbKey}.${schema.name}`
+      const schemaKey = `${dbKey}.${part(schema.name)}`
       top.push({
         key: schemaKey,
         parentKey: dbKey,
@@ -82,7 +87,7 @@ function plan(integrationId: string, snapshot: SourceSnapshot): Wanted[][] {
         ...none,
       })
       for (const table of schema.tables) {
-        const tableKey = `${schemaKey}.${table.name}`
+        const tableKey = `${schemaKey}.${part(table.name)}`
         batch.push({
           ...none,
           key: tableKey,
@@ -96,7 +101,7 @@ function plan(integrationId: string, snapshot: SourceSnapshot): Wanted[][] {
         })
         for (const column of table.columns) {
           batch.push({
-            key: `${tableKey}.${column.name}`,
+            key: `${tableKey}.${part(column.name)}`,
             parentKey: tableKey,
             entityType: 'column',
             title: column.name,
