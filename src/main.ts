@@ -1,4 +1,3 @@
-import { Presets, SingleBar } from 'cli-progress'
 import { Command } from 'commander'
 import { buildApp } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
@@ -205,6 +204,7 @@ program
           controller.abort()
         }
         process.once('SIGINT', stop)
+        const { Presets, SingleBar } = await import('cli-progress')
         const bar = new SingleBar(
           {
             format: 'sync [{bar}] {value}/{total} objects | {eta_formatted} left',

@@ -1,4 +1,4 @@
-import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise'
+import type { Connection, RowDataPacket } from 'mysql2/promise'
 import { ExtractError, type SourceReader, type SourceSchema, type SourceSnapshot, type SourceTable } from '../source.ts'
 import { CONNECT_TIMEOUT_MS, errorParts, networkReason, scrub, stopIfAborted, unlessAborted } from './failure.ts'
 
@@ -34,6 +34,8 @@ async function readMysql(url: string, signal?: AbortSignal): Promise<SourceSnaps
   const target = parseTarget(url)
   const where = `MySQL at ${target.host}:${target.port} as user ${target.user || '(anonymous)'}`
   let connection: Connection
+  // Loaded here, not at start-up: a server that never syncs MySQL never pays for the driver.
+  const mysql = (await import('mysql2/promise')).default
   try {
     const connecting = mysql.createConnection({ uri: url, connectTimeout: CONNECT_TIMEOUT_MS })
     connection = await unlessAborted(connecting, signal, (late) => late.destroy())
