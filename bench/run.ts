@@ -231,6 +231,10 @@ for (const engine of engines) {
         body: () =>
           JSON.stringify({ title: `bench_${Math.random().toString(36).slice(2)}`, parent: pick(info.schemas).id }),
       },
+      {
+        name: 'filtered list, page 1, never cached',
+        path: () => `/api/v1/resource/catalog?filter=${exampleFilter(info, randomCase('customers'))}`,
+      },
     ]
     for (const scenario of scenarios) {
       ours.push(await drive(engine, server.base, info.adminKey, scenario))
