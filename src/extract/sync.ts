@@ -46,8 +46,11 @@ interface Held {
   stale: boolean | number
 }
 
-/** Whole tables go into one transaction: a crash never leaves half a table's columns. */
-const TABLES_PER_BATCH = 200
+/**
+ * Whole tables go into one transaction: a crash never leaves half a table's columns. Batches stay small because
+ * SQLite work is synchronous: between batches the event loop serves requests and signals (Ctrl-C).
+ */
+const TABLES_PER_BATCH = 25
 
 /** A name as one part of a databuilder_id: `.` and `%` are percent-encoded, so parts never run together. */
 function part(name: string): string {
@@ -213,6 +216,7 @@ export async function syncSnapshot(
   const seen = new Set<string>()
   let done = 0
   for (const batch of batches) {
+    await new Promise((resolve) => setImmediate(resolve))
     if (options.signal?.aborted) {
       throw new ExtractError(`stopped after ${done} of ${total} objects; what was synced so far is kept`)
     }
