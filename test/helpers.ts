@@ -53,6 +53,30 @@ export const ENGINES: { engine: Engine; skip: string | false }[] = [
   },
 ]
 
+export const MYSQL_URL = process.env.DOCENT_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306'
+
+async function mysqlProblem(): Promise<string | undefined> {
+  try {
+    const { default: mysql } = await import('mysql2/promise')
+    const connection = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 })
+    await connection.end()
+    return undefined
+  } catch (error) {
+    return (error as Error).message || String(error)
+  }
+}
+
+/** Why the MariaDB/MySQL suites are skipped on this machine, or false; under CI=true it must be reachable. */
+export async function mysqlSkip(): Promise<string | false> {
+  const problem = await mysqlProblem()
+  if (problem !== undefined && process.env.CI === 'true') {
+    throw new Error(`MariaDB/MySQL at ${MYSQL_URL} is required under CI=true: ${problem}`)
+  }
+  return problem === undefined
+    ? false
+    : `MariaDB/MySQL skipped (${problem}); set DOCENT_TEST_MYSQL_URL or run under CI=true to require it`
+}
+
 /** A fresh, migrated store: a temporary SQLite file, or a PostgreSQL schema of its own. */
 export async function openTestStore(
   engine: Engine,

@@ -12,29 +12,12 @@ import { checkCredentials, openSource } from '../../src/extract/sources/index.ts
 import { mysqlSource } from '../../src/extract/sources/mysql.ts'
 import { postgresSource } from '../../src/extract/sources/postgres.ts'
 import { sqliteSource } from '../../src/extract/sources/sqlite.ts'
-import { ENGINES, POSTGRES_URL } from '../helpers.ts'
+import { ENGINES, MYSQL_URL, mysqlSkip, POSTGRES_URL } from '../helpers.ts'
 
-const MYSQL_URL = process.env.DOCENT_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306'
+const MYSQL_SKIP = await mysqlSkip()
+
 const SECRET = 'Sup3r-secret-pw'
 
-async function mysqlProblem(): Promise<string | undefined> {
-  try {
-    const connection = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 })
-    await connection.end()
-    return undefined
-  } catch (error) {
-    return (error as Error).message || String(error)
-  }
-}
-
-const mysqlDown = await mysqlProblem()
-if (mysqlDown !== undefined && process.env.CI === 'true') {
-  throw new Error(`MariaDB/MySQL at ${MYSQL_URL} is required under CI=true: ${mysqlDown}`)
-}
-const MYSQL_SKIP =
-  mysqlDown === undefined
-    ? false
-    : `MariaDB/MySQL skipped (${mysqlDown}); set DOCENT_TEST_MYSQL_URL or run under CI=true to require it`
 const POSTGRES_SKIP = ENGINES.find((e) => e.engine === 'postgres')?.skip ?? 'PostgreSQL not selected'
 
 const random = () => Math.random().toString(36).slice(2, 10)

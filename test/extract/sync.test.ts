@@ -22,17 +22,20 @@ import {
   assertFieldError,
   ENGINES,
   type Harness,
+  MYSQL_URL,
   makeKey,
   makeTag,
   makeTeam,
   makeUser,
   makeWorkspace,
+  mysqlSkip,
   POSTGRES_URL,
   runDocent,
   startHarness,
 } from '../helpers.ts'
 
-const MYSQL_URL = process.env.DOCENT_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306'
+const MYSQL_SKIP = await mysqlSkip()
+
 const SECRET = 'Sync-s3cret-pw'
 const INTEGRATIONS = '/api/v1/integration/integrations'
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
@@ -40,24 +43,6 @@ const POLL_MS = 25
 const RUN_TIMEOUT_MS = 20_000
 const FINAL = ['succeeded', 'partial', 'failed']
 
-async function mysqlProblem(): Promise<string | undefined> {
-  try {
-    const connection = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 })
-    await connection.end()
-    return undefined
-  } catch (error) {
-    return (error as Error).message || String(error)
-  }
-}
-
-const mysqlDown = await mysqlProblem()
-if (mysqlDown !== undefined && process.env.CI === 'true') {
-  throw new Error(`MariaDB/MySQL at ${MYSQL_URL} is required under CI=true: ${mysqlDown}`)
-}
-const MYSQL_SKIP =
-  mysqlDown === undefined
-    ? false
-    : `MariaDB/MySQL skipped (${mysqlDown}); set DOCENT_TEST_MYSQL_URL or run under CI=true to require it`
 const POSTGRES_SKIP = ENGINES.find((e) => e.engine === 'postgres')?.skip ?? 'PostgreSQL not selected'
 
 const random = () => Math.random().toString(36).slice(2, 10)
