@@ -394,3 +394,23 @@ export async function runDocent(
     clearTimeout(timer)
   }
 }
+
+/**
+ * The five calls of one collection route (`base` and `base/{id}`), as the admin or with another Authorization
+ * header. `harness` is read at call time, so a suite can make its client before its `before` hook runs.
+ */
+export function collectionClient(harness: () => Harness, base: string) {
+  const headers = (authorization?: string) => (authorization === undefined ? {} : { authorization })
+  return {
+    list: (query = '', authorization?: string) =>
+      harness().request({ method: 'GET', url: `${base}${query}`, headers: headers(authorization) }),
+    get: (id: string, authorization?: string) =>
+      harness().request({ method: 'GET', url: `${base}/${id}`, headers: headers(authorization) }),
+    post: (body: Record<string, unknown>, authorization?: string) =>
+      harness().request({ method: 'POST', url: base, body, headers: headers(authorization) }),
+    patch: (id: string, body: Record<string, unknown>, authorization?: string) =>
+      harness().request({ method: 'PATCH', url: `${base}/${id}`, body, headers: headers(authorization) }),
+    remove: (id: string, authorization?: string) =>
+      harness().request({ method: 'DELETE', url: `${base}/${id}`, headers: headers(authorization) }),
+  }
+}

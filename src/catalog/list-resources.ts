@@ -39,12 +39,16 @@ export async function listCatalog(
   if (ids === undefined) {
     const filter = filterText === undefined ? undefined : parseFilter(filterText)
     const sort = sortText === undefined ? DEFAULT_SORT : parseSort(sortText)
-    const found = await findCatalogIds(store, {
-      ...scopeOf(principal),
-      where: filter === undefined ? undefined : (eb) => compileFilter(eb, filter, store.engine),
-      teamId: params.teamId,
-      order: (query) => applySort(query, sort),
-    })
+    const found = await findCatalogIds(
+      store,
+      {
+        ...scopeOf(principal),
+        where: filter === undefined ? undefined : (eb) => compileFilter(eb, filter, store.engine),
+        teamId: params.teamId,
+        order: (query) => applySort(query, sort),
+      },
+      version,
+    )
     cache.setIds(key, found.version, found.ids)
     ids = found.ids
     idsVersion = found.version

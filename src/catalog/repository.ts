@@ -10,6 +10,7 @@ import {
   type SqlBool,
   sql,
 } from 'kysely'
+import type { Permissions } from '../access/permissions.ts'
 import type { ResourceCondition } from '../access/visibility.ts'
 import { dataVersion, engineOf, inIds } from '../db/dialect.ts'
 import type { DB, RelationTableName, ResourceTable, Store } from '../db/types.ts'
@@ -37,7 +38,6 @@ export type Relations = Record<RelationField, string[]>
 export const RELATION_FIELDS = Object.keys(RELATION_TABLES) as RelationField[]
 
 export type ResourceRow = Selectable<ResourceTable> & { children_count: number | string | bigint }
-export type Permissions = Resource['current_user_permissions']
 
 function selectResources(db: Kysely<DB>) {
   return db
@@ -365,9 +365,14 @@ export interface CatalogQuery extends Scope {
 
 /**
  * Every id List Resources matches, in order, up to CATALOG_CAP, with the data version they were read at: one
- * pass that both counts and orders, so that every page of the same list can be cut from it.
+ * pass that both counts and orders, so that every page of the same list can be cut from it. `versionBefore` is
+ * the version the caller read just before; PostgreSQL reads the exact one inside the query's snapshot instead.
  */
-export async function findCatalogIds(store: Store, query: CatalogQuery): Promise<{ version: string; ids: string[] }> {
+export async function findCatalogIds(
+  store: Store,
+  query: CatalogQuery,
+  versionBefore: string,
+): Promise<{ version: string; ids: string[] }> {
   const select = (db: Kysely<DB>) => {
     let narrowed = inScope(db.selectFrom('resources').select('resources.id'), query)
     if (query.where !== undefined) narrowed = narrowed.where(query.where)
@@ -396,10 +401,9 @@ export async function findCatalogIds(store: Store, query: CatalogQuery): Promise
         return { version, ids: rows.map((r) => r.id) }
       })
   }
-  // One connection: a write that lands between these two reads only makes the ids newer than their version.
-  const version = await dataVersion(store.engine, store.db)
+  // One connection: a write that lands after `versionBefore` was read only makes the ids newer than their version.
   const rows = await select(store.db).execute()
-  return { version, ids: rows.map((r) => r.id) }
+  return { version: versionBefore, ids: rows.map((r) => r.id) }
 }
 
 /** Whole rows for the given ids, in the order of the ids. */

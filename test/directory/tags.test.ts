@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import {
   assertErrorBody,
   assertFieldError,
+  collectionClient,
   ENGINES,
   type Harness,
   makeIntegration,
@@ -40,17 +41,7 @@ for (const { engine, skip } of ENGINES) {
     })
     after(() => h?.close())
 
-    const as = (authorization?: string) => (authorization === undefined ? {} : { authorization })
-    const list = (query = '', authorization?: string) =>
-      h.request({ method: 'GET', url: `${TAGS}${query}`, headers: as(authorization) })
-    const get = (id: string, authorization?: string) =>
-      h.request({ method: 'GET', url: `${TAGS}/${id}`, headers: as(authorization) })
-    const post = (body: Record<string, unknown>, authorization?: string) =>
-      h.request({ method: 'POST', url: TAGS, body, headers: as(authorization) })
-    const patch = (id: string, body: Record<string, unknown>, authorization?: string) =>
-      h.request({ method: 'PATCH', url: `${TAGS}/${id}`, body, headers: as(authorization) })
-    const remove = (id: string, authorization?: string) =>
-      h.request({ method: 'DELETE', url: `${TAGS}/${id}`, headers: as(authorization) })
+    const { list, get, post, patch, remove } = collectionClient(() => h, TAGS)
     const countTags = async () =>
       Number(
         (

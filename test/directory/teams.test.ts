@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import {
   assertErrorBody,
   assertFieldError,
+  collectionClient,
   ENGINES,
   type Harness,
   makeDatabase,
@@ -35,17 +36,7 @@ for (const { engine, skip } of ENGINES) {
     })
     after(() => h?.close())
 
-    const as = (authorization?: string) => (authorization === undefined ? {} : { authorization })
-    const list = (query = '', authorization?: string) =>
-      h.request({ method: 'GET', url: `${TEAMS}${query}`, headers: as(authorization) })
-    const get = (id: string, authorization?: string) =>
-      h.request({ method: 'GET', url: `${TEAMS}/${id}`, headers: as(authorization) })
-    const post = (body: Record<string, unknown>, authorization?: string) =>
-      h.request({ method: 'POST', url: TEAMS, body, headers: as(authorization) })
-    const patch = (id: string, body: Record<string, unknown>, authorization?: string) =>
-      h.request({ method: 'PATCH', url: `${TEAMS}/${id}`, body, headers: as(authorization) })
-    const remove = (id: string, authorization?: string) =>
-      h.request({ method: 'DELETE', url: `${TEAMS}/${id}`, headers: as(authorization) })
+    const { list, get, post, patch, remove } = collectionClient(() => h, TEAMS)
     const listedIds = async (authorization?: string) =>
       (await list('?page_size=100', authorization)).json().results.map((t: Team) => t.id) as string[]
     const countTeams = async () =>

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import {
   assertErrorBody,
   assertFieldError,
+  collectionClient,
   ENGINES,
   type Harness,
   makeDatabase,
@@ -46,17 +47,7 @@ for (const { engine, skip } of ENGINES) {
     })
     after(() => h?.close())
 
-    const as = (authorization?: string) => (authorization === undefined ? {} : { authorization })
-    const list = (query = '', authorization?: string) =>
-      h.request({ method: 'GET', url: `${USERS}${query}`, headers: as(authorization) })
-    const get = (id: string, authorization?: string) =>
-      h.request({ method: 'GET', url: `${USERS}/${id}`, headers: as(authorization) })
-    const post = (body: Record<string, unknown>, authorization?: string) =>
-      h.request({ method: 'POST', url: USERS, body, headers: as(authorization) })
-    const patch = (id: string, body: Record<string, unknown>, authorization?: string) =>
-      h.request({ method: 'PATCH', url: `${USERS}/${id}`, body, headers: as(authorization) })
-    const remove = (id: string, authorization?: string) =>
-      h.request({ method: 'DELETE', url: `${USERS}/${id}`, headers: as(authorization) })
+    const { list, get, post, patch, remove } = collectionClient(() => h, USERS)
     const countUsers = async () =>
       Number(
         (
