@@ -16,6 +16,7 @@ import { runRoutes } from './extract/run-routes.ts'
 import { SyncRunner } from './extract/runner.ts'
 import { stripApiPrefix, trackRoutes } from './http/aliases.ts'
 import { installAuth } from './http/auth.ts'
+import { cachingSerializerFactory } from './http/compilers.ts'
 import { installErrorHandling } from './http/error-handler.ts'
 import { refuseNulCharacters } from './http/nul.ts'
 import { installWriteRateLimit } from './http/rate-limit.ts'
@@ -44,6 +45,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     rewriteUrl: (request) => stripApiPrefix(request.url ?? '/'),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
+    schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory() } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // JSON only: Fastify also reads text/plain by default, which would turn a 415 into a confusing 400.

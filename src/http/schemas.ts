@@ -25,7 +25,7 @@ export const PageQuerySchema = {
   page_size: Type.Optional(Type.String({ description: '1 to 100; default 50' })),
 }
 
-export function ListSchema<T extends TSchema>(item: T) {
+function listSchemaOf<T extends TSchema>(item: T) {
   return Type.Object({
     links: Type.Object({ next: Nullable(Type.String()), previous: Nullable(Type.String()) }),
     meta: Type.Object({
@@ -37,6 +37,21 @@ export function ListSchema<T extends TSchema>(item: T) {
     total_pages: Type.Integer(),
     results: Type.Array(item),
   })
+}
+
+const listSchemas = new WeakMap<TSchema, TSchema>()
+
+/**
+ * The page envelope of a list of `item`s: one object per item schema, so the routes that list the same kind of
+ * thing share it and Fastify compiles its serializer once (see http/compilers.ts).
+ */
+export function ListSchema<T extends TSchema>(item: T): ReturnType<typeof listSchemaOf<T>> {
+  let schema = listSchemas.get(item)
+  if (schema === undefined) {
+    schema = listSchemaOf(item)
+    listSchemas.set(item, schema)
+  }
+  return schema as ReturnType<typeof listSchemaOf<T>>
 }
 
 /** Error answers every authenticated route can give, for the OpenAPI document. */
