@@ -1,4 +1,4 @@
-import pg from 'pg'
+import type pg from 'pg'
 import { ExtractError, type SourceReader, type SourceSchema, type SourceSnapshot, type SourceTable } from '../source.ts'
 import { CONNECT_TIMEOUT_MS, errorParts, networkReason, scrub, stopIfAborted, unlessAborted } from './failure.ts'
 
@@ -19,8 +19,10 @@ export function postgresSource(credentials: { url: string }): SourceReader {
 async function readPostgres(url: string, signal?: AbortSignal): Promise<SourceSnapshot> {
   stopIfAborted(signal)
   let client: pg.Client
+  // Loaded here, not at start-up, as mysql2 is: reading a PostgreSQL source is rare.
+  const { Client } = (await import('pg')).default
   try {
-    client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS })
+    client = new Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS })
   } catch {
     throw new ExtractError('the PostgreSQL URL is not valid: use postgres://user:password@host:5432/database')
   }
