@@ -13,15 +13,27 @@ export function seesDrafts(principal: Principal): boolean {
   return principal.role === 'admin' || principal.role === 'editor'
 }
 
+/** What a role may see of a workspace's catalog: all of it, its teams' resources, or their published ones. */
+export type Visibility = 'all' | 'teams' | 'published-in-teams'
+
+export function visibilityOf(principal: Principal): Visibility {
+  if (isAdmin(principal)) return 'all'
+  return seesDrafts(principal) ? 'teams' : 'published-in-teams'
+}
+
 /**
  * The resources a caller may see (CONTRACT §7), as a SQL condition, or undefined for "all of the workspace"
  * (admins). Others see resources that belong to one of their teams; viewers and guests only published ones.
  */
 export function visibleResources(principal: Principal): ResourceCondition | undefined {
-  if (isAdmin(principal)) {
+  return visibleTo(visibilityOf(principal), principal.userId)
+}
+
+/** The condition of `visibility` for the user `userId` (a value, or a prepared query's slot). */
+export function visibleTo(visibility: Visibility, userId: string): ResourceCondition | undefined {
+  if (visibility === 'all') {
     return undefined
   }
-  const userId = principal.userId
   return (eb) => {
     const inMyTeams = eb.exists(
       eb
@@ -31,7 +43,7 @@ export function visibleResources(principal: Principal): ResourceCondition | unde
         .whereRef('resource_teams.resource_id', '=', 'resources.id')
         .where('team_members.user_id', '=', userId),
     )
-    return seesDrafts(principal) ? inMyTeams : eb.and([eb('resources.published', '=', true), inMyTeams])
+    return visibility === 'teams' ? inMyTeams : eb.and([eb('resources.published', '=', true), inMyTeams])
   }
 }
 

@@ -5,14 +5,16 @@ import {
   type ExpressionBuilder,
   type Insertable,
   type Kysely,
+  type RawBuilder,
   type Selectable,
   type SelectQueryBuilder,
   type SqlBool,
   sql,
 } from 'kysely'
 import type { Permissions } from '../access/permissions.ts'
-import type { ResourceCondition } from '../access/visibility.ts'
+import { type ResourceCondition, type Visibility, visibleTo } from '../access/visibility.ts'
 import { dataVersion, engineOf, inIds } from '../db/dialect.ts'
+import { prepared, slot } from '../db/prepared.ts'
 import type { DB, RelationTableName, ResourceTable, Store } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
 import type { Resource } from './resource-schema.ts'
@@ -77,6 +79,65 @@ export async function findResourceRow(
     query = query.where('resources.entity_type', '=', entityType)
   }
   return (await query.executeTakeFirst()) as ResourceRow | undefined
+}
+
+/** A resource's row with each of its lists as a column: JSON array text on SQLite, text[] on PostgreSQL. */
+type RowWithLists = ResourceRow & Record<RelationField, string | string[]>
+
+function selectResourcesWithLists(db: Kysely<DB>) {
+  const postgres = engineOf(db) === 'postgres'
+  return selectResources(db).select(
+    RELATION_FIELDS.map((field) => {
+      const table = sql.table(RELATION_TABLES[field])
+      const list: RawBuilder<string | string[]> = postgres
+        ? sql`array(select target_id from ${table} where resource_id = resources.id order by position)`
+        : sql`(select json_group_array(target_id order by position) from ${table} where resource_id = resources.id)`
+      return list.as(field)
+    }),
+  )
+}
+
+/** Who reads, for the prepared reads below: the workspace, and what the caller's role lets it see there. */
+export interface Reader {
+  workspaceId: string
+  userId: string
+  visibility: Visibility
+}
+
+const findOneWithLists = prepared<{ id: string; workspaceId: string; userId: string }, RowWithLists>((db, variant) => {
+  const [visibility, entityType] = variant.split('|') as [Visibility, string]
+  let query = selectResourcesWithLists(db)
+    .where('resources.id', '=', slot('id'))
+    .where('resources.workspace_id', '=', slot('workspaceId'))
+  const visible = visibleTo(visibility, slot('userId'))
+  if (visible !== undefined) query = query.where(visible)
+  if (entityType !== '') query = query.where('resources.entity_type', '=', entityType)
+  return query
+})
+
+/**
+ * One resource the reader may see, with all its lists, in one prepared statement; undefined when there is no
+ * such resource (of `entityType`, when given) that the reader may see.
+ */
+export async function findResource(
+  db: Kysely<DB>,
+  reader: Reader,
+  id: string,
+  entityType: string | undefined,
+): Promise<{ row: ResourceRow; relations: Relations } | undefined> {
+  if (entityType?.includes('|')) throw new Error(`not an entity type: ${entityType}`)
+  const [found] = await findOneWithLists(
+    db,
+    { id, workspaceId: reader.workspaceId, userId: reader.userId },
+    `${reader.visibility}|${entityType ?? ''}`,
+  )
+  if (found === undefined) return undefined
+  const relations = emptyRelations()
+  for (const field of RELATION_FIELDS) {
+    const list = found[field]
+    relations[field] = typeof list === 'string' ? (JSON.parse(list) as string[]) : list
+  }
+  return { row: found, relations }
 }
 
 export interface TypedListFilter extends Scope {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import { permissionsFor } from '../access/permissions.ts'
-import { visibleResources } from '../access/visibility.ts'
+import { visibilityOf, visibleResources } from '../access/visibility.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import type { DB, Store } from '../db/types.ts'
 import { isStorableTime, nowIso } from '../db/values.ts'
@@ -12,10 +12,12 @@ import { checkAccess, checkReferences } from './references.ts'
 import {
   deleteResourceRow,
   findRelations,
+  findResource,
   findResourceRow,
   insertResourceRow,
   listResourceRows,
   newResourceValues,
+  type Reader,
   type RelationField,
   type Relations,
   type ResourceRow,
@@ -74,18 +76,22 @@ export async function hydrate(db: Kysely<DB>, principal: Principal, rows: Resour
   return rows.map((row) => toResource(row, relations.get(row.id) as Relations, permissions))
 }
 
+/** The reader of prepared reads: the caller's workspace and what its role lets it see. */
+export function readerOf(principal: Principal): Reader {
+  return { workspaceId: principal.workspaceId, userId: principal.userId, visibility: visibilityOf(principal) }
+}
+
 export async function getResource(
   store: Store,
   principal: Principal,
   id: string,
   entityType?: string,
 ): Promise<Resource> {
-  const row = await findResourceRow(store.db, scopeOf(principal), id, entityType)
-  if (row === undefined) {
+  const found = await findResource(store.db, readerOf(principal), id, entityType)
+  if (found === undefined) {
     throw notFound()
   }
-  const [resource] = await hydrate(store.db, principal, [row])
-  return resource as Resource
+  return toResource(found.row, found.relations, permissionsFor(principal))
 }
 
 export async function listResources(
@@ -268,10 +274,11 @@ export async function updateResource(
 ): Promise<Resource> {
   const lists = writableLists(patch)
   await write(store, async (trx) => {
-    const row = await lockResourceRow(store, trx, scopeOf(principal), id, entityType)
-    if (row === undefined) {
+    const found = await lockResource(store, trx, principal, id, entityType)
+    if (found === undefined) {
       throw notFound()
     }
+    const { row, relations: current } = found
     requireWrite(principal)
     if (patch.integration !== undefined && (patch.integration?.toLowerCase() ?? null) !== row.integration_id) {
       throw fieldError('integration', 'cannot be changed: a resource stays in the integration it was created in')
@@ -279,7 +286,6 @@ export async function updateResource(
     if (patch.parent !== undefined && (patch.parent?.toLowerCase() ?? null) !== row.parent_id) {
       throw fieldError('parent', 'cannot be changed: a resource stays where it was created in the hierarchy')
     }
-    const current = (await findRelations(trx, [id])).get(id) as Relations
     await checkAll(trx, principal, undefined, patch, current.teams)
     if (lists.teams !== undefined && lists.teams.length === 0) {
       lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
@@ -336,10 +342,10 @@ export async function updateResource(
 }
 
 /** Reads a resource for update: on PostgreSQL the row stays locked until the transaction ends. */
-async function lockResourceRow(
+async function lockResource(
   store: Store,
   trx: Kysely<DB>,
-  scope: Scope,
+  principal: Principal,
   id: string,
   entityType: string | undefined,
 ) {
@@ -348,14 +354,14 @@ async function lockResourceRow(
       .selectFrom('resources')
       .select('id')
       .where('id', '=', id)
-      .where('workspace_id', '=', scope.workspaceId)
+      .where('workspace_id', '=', principal.workspaceId)
       .forUpdate()
       .executeTakeFirst()
     if (locked === undefined) {
       return undefined
     }
   }
-  return findResourceRow(trx, scope, id, entityType)
+  return findResource(trx, readerOf(principal), id, entityType)
 }
 
 export async function deleteResource(

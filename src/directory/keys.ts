@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { prepared, slot } from '../db/prepared.ts'
 import type { DB } from '../db/types.ts'
 import { nowIso, toCount, toIso } from '../db/values.ts'
 
@@ -49,9 +50,17 @@ export interface Principal {
 /** How stale `last_used_at` may get: a key in steady use costs one write a minute, not one a request. */
 export const LAST_USED_RESOLUTION_MS = 60_000
 
-/** The user a key acts as, or undefined for an unknown or revoked key; notes the use at most once a minute. */
-export async function findPrincipalByKey(db: Kysely<DB>, key: string): Promise<Principal | undefined> {
-  const row = await db
+const findKeyOwner = prepared<
+  { hash: string },
+  {
+    keyId: string
+    lastUsedAt: string | Date | null
+    userId: string
+    workspaceId: string
+    role: string
+  }
+>((db) =>
+  db
     .selectFrom('api_keys')
     .innerJoin('users', 'users.id', 'api_keys.user_id')
     .select([
@@ -61,9 +70,13 @@ export async function findPrincipalByKey(db: Kysely<DB>, key: string): Promise<P
       'users.workspace_id as workspaceId',
       'users.role as role',
     ])
-    .where('api_keys.key_hash', '=', hashApiKey(key))
-    .where('api_keys.revoked_at', 'is', null)
-    .executeTakeFirst()
+    .where('api_keys.key_hash', '=', slot('hash'))
+    .where('api_keys.revoked_at', 'is', null),
+)
+
+/** The user a key acts as, or undefined for an unknown or revoked key; notes the use at most once a minute. */
+export async function findPrincipalByKey(db: Kysely<DB>, key: string): Promise<Principal | undefined> {
+  const [row] = await findKeyOwner(db, { hash: hashApiKey(key) })
   if (row === undefined) {
     return undefined
   }
