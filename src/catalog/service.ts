@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import { permissionsFor } from '../access/permissions.ts'
 import { visibilityOf, visibleResources } from '../access/visibility.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
+import { GroupCommit } from '../db/group-commit.ts'
 import type { DB, Store } from '../db/types.ts'
 import { isStorableTime, nowIso } from '../db/values.ts'
 import type { Principal } from '../directory/keys.ts'
@@ -11,6 +12,7 @@ import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import { checkAccess, checkReferences } from './references.ts'
 import {
   deleteResourceRow,
+  emptyRelations,
   findRelations,
   findResource,
   findResourceRow,
@@ -154,9 +156,32 @@ async function checkAll(
   }
 }
 
+/** The columns a created resource leaves at their default, null. */
+const COLUMNS_NOT_SET_ON_CREATE = {
+  question_status: null,
+  question_priority: null,
+  question_answered_by: null,
+  question_assigned_to: null,
+  data_type: null,
+  sort_order: null,
+  is_pk: null,
+  is_nullable: null,
+}
+
+/** SQLite's catalog writes, committed in groups (see GroupCommit). */
+const groupCommits = new WeakMap<Kysely<DB>, GroupCommit>()
+
 /** Runs a write; a constraint that a concurrent change broke becomes a 409, not a 500. */
 async function write<T>(store: Store, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   try {
+    if (store.engine === 'sqlite') {
+      let group = groupCommits.get(store.db)
+      if (group === undefined) {
+        group = new GroupCommit(store.db)
+        groupCommits.set(store.db, group)
+      }
+      return await group.run(work)
+    }
     return await store.db.transaction().execute(work)
   } catch (error) {
     if (isUniqueViolation(error)) {
@@ -209,7 +234,7 @@ export async function createResource(
 ): Promise<Resource> {
   requireWrite(principal)
   const lists = writableLists(body)
-  const id = await write(store, async (trx) => {
+  return write(store, async (trx) => {
     const { parent, integration } = await placeNewResource(trx, scopeOf(principal), entityType, body)
     await checkAll(trx, principal, integration, body, [])
     if (lists.teams === undefined || lists.teams.length === 0) {
@@ -245,9 +270,19 @@ export async function createResource(
       row_count: body.row_count ?? null,
       byte_size: body.byte_size ?? null,
     }
-    return insertResourceRow(trx, values, { ...lists, multiplayers: [principal.userId] })
+    const relations: Relations = { ...emptyRelations(), ...lists, multiplayers: [principal.userId] }
+    const id = await insertResourceRow(trx, values, relations)
+    // The answer is made from what was written, not read again after the commit.
+    // newResourceValues sets every other column (Insertable only types them as optional).
+    const row = {
+      ...COLUMNS_NOT_SET_ON_CREATE,
+      ...values,
+      id,
+      description_by_person: values.description_by_person ?? false,
+      children_count: 0,
+    } as ResourceRow
+    return toResource(row, relations, permissionsFor(principal))
   })
-  return getResource(store, principal, id)
 }
 
 function normalizeTimestamp(value: string | null | undefined): string | null {
@@ -273,7 +308,8 @@ export async function updateResource(
   patch: ResourceUpdate,
 ): Promise<Resource> {
   const lists = writableLists(patch)
-  await write(store, async (trx) => {
+  // The answer is made from what the transaction read and wrote, not read again after the commit.
+  return write(store, async (trx) => {
     const found = await lockResource(store, trx, principal, id, entityType)
     if (found === undefined) {
       throw notFound()
@@ -307,7 +343,7 @@ export async function updateResource(
       }
     }
     if (Object.keys(changes).length === 0 && Object.keys(changedLists).length === 0) {
-      return
+      return stored
     }
     const now = nowIso()
     if (changes.description !== undefined) {
@@ -337,8 +373,8 @@ export async function updateResource(
       changedLists.multiplayers = [...current.multiplayers, principal.userId]
     }
     await replaceRelations(trx, id, changedLists)
+    return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal))
   })
-  return getResource(store, principal, id)
 }
 
 /** Reads a resource for update: on PostgreSQL the row stays locked until the transaction ends. */

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { GroupCommit } from '../../src/db/group-commit.ts'
+import {
+  countRows,
+  ENGINES,
+  type Harness,
+  makeDatabase,
+  makeGroup,
+  makeTag,
+  makeTeam,
+  makeUser,
+  makeVia,
+  startHarness,
+} from '../helpers.ts'
+
+// A write's answer is made from what its transaction read and wrote: it must be exactly what a read returns after.
+
+for (const { engine, skip } of ENGINES) {
+  describe(`answers of writes on ${engine}`, { skip }, () => {
+    let h: Harness
+    before(async () => {
+      h = await startHarness(engine)
+    })
+    after(() => h?.close())
+
+    const read = async (id: string) => {
+      const response = await h.request({ method: 'GET', url: `/api/v1/resource/all/${id}` })
+      assert.equal(response.statusCode, 200)
+      return response.json()
+    }
+
+    test('POST answers what a GET then returns, for every entity type and with every list set', async () => {
+      const database = await makeDatabase(h, { description: 'a database' })
+      assert.deepEqual(database, await read(database.id))
+      const [user, group, tag, team] = await Promise.all([makeUser(h), makeGroup(h), makeTag(h), makeTeam(h)])
+      const schema = await makeVia(h, '/database/schemas', { parent: database.id, pii: true })
+      assert.deepEqual(schema, await read(schema.id))
+      const table = await makeVia(h, '/table/tables', {
+        parent: schema.id,
+        owners: [user],
+        owners_groups: [group],
+        tags: [tag],
+        teams: [team, h.defaultTeamId],
+        subscribers: [user],
+        internal_users: [user],
+        external_users: ['someone@example.com'],
+        external_updated_at: '2026-01-02T03:04:05.678Z',
+        row_count: 12,
+        byte_size: 3400,
+        internal_usage: 5,
+        external_usage: 6,
+        verified: true,
+        published: false,
+        archived: true,
+        url: 'https://example.com/t',
+        icon: 'table',
+        native_type: 'view',
+        definition: 'select 1',
+      })
+      assert.deepEqual(table, await read(table.id))
+      const column = await makeVia(h, '/table/columns', { parent: table.id })
+      assert.deepEqual(column, await read(column.id))
+      const collection = await makeVia(h, '/collection/collections', {})
+      assert.deepEqual(collection, await read(collection.id))
+      // The parent now counts its child, which the answer of the child's POST did not need to know.
+      assert.equal((await read(table.id)).children_count, 1)
+    })
+
+    test('PATCH answers what a GET then returns: scalars, lists, renames, no-op patches', async () => {
+      const database = await makeDatabase(h)
+      const schema = await makeVia(h, '/database/schemas', { parent: database.id })
+      const table = await makeVia(h, '/table/tables', { parent: schema.id })
+      const [user, tag] = await Promise.all([makeUser(h), makeTag(h)])
+      const patches: Record<string, unknown>[] = [
+        { description: 'now described' },
+        { definition: 'select 2', verified: true },
+        { archived: true },
+        { archived: false, pii: true },
+        { owners: [user], tags: [tag] },
+        { owners: [], teams: [] },
+        { external_updated_at: '2026-05-06T07:08:09Z', row_count: null },
+        { title: 'renamed_table' },
+        { description: 'now described' },
+        {},
+      ]
+      for (const patch of patches) {
+        const response = await h.request({ method: 'PATCH', url: `/api/v1/resource/all/${table.id}`, body: patch })
+        assert.equal(response.statusCode, 200, `${JSON.stringify(patch)}: ${response.body}`)
+        assert.deepEqual(response.json(), await read(table.id), JSON.stringify(patch))
+      }
+      const renamedSchema = await h.request({
+        method: 'PATCH',
+        url: `/api/v1/resource/all/${schema.id}`,
+        body: { title: 'renamed_schema' },
+      })
+      assert.deepEqual(renamedSchema.json(), await read(schema.id))
+      assert.equal((await read(table.id)).title_full, `${database.title}.renamed_schema.renamed_table`)
+    })
+
+    test('writes sent together all commit, and one that fails fails alone', async () => {
+      const database = await makeDatabase(h)
+      const schema = await makeVia(h, '/database/schemas', { parent: database.id })
+      const tables = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => makeVia(h, '/table/tables', { parent: schema.id, title: `t${i}` })),
+      )
+      const before = await countRows(h, 'resources')
+      const missingTag = '00000000-0000-4000-8000-000000000000'
+      const responses = await Promise.all([
+        ...tables.map((t, i) =>
+          h.request({ method: 'PATCH', url: `/api/v1/resource/all/${t.id}`, body: { description: `note ${i}` } }),
+        ),
+        h.request({ method: 'PATCH', url: `/api/v1/resource/all/${tables[0]?.id}`, body: { tags: [missingTag] } }),
+        h.request({ method: 'POST', url: '/api/v1/table/tables', body: { title: 'late', parent: schema.id } }),
+        h.request({ method: 'POST', url: '/api/v1/table/tables', body: { title: 'orphan', parent: missingTag } }),
+      ])
+      const statuses = responses.map((r) => r.statusCode)
+      assert.deepEqual(statuses, [...tables.map(() => 200), 400, 201, 400])
+      for (const [i, t] of tables.entries()) {
+        const now = await read(t.id)
+        assert.equal(now.description, `note ${i}`)
+        assert.deepEqual(now.tags, [])
+      }
+      assert.equal(await countRows(h, 'resources'), before + 1)
+    })
+  })
+}
+
+describe('GroupCommit', () => {
+  test('runs the writes of one turn in one transaction, each in a savepoint, and settles them after the commit', async () => {
+    const h = await startHarness('sqlite')
+    try {
+      const group = new GroupCommit(h.store.db)
+      const order: string[] = []
+      const insert = (id: string) =>
+        group.run(async (trx) => {
+          await trx.insertInto('docent_meta').values({ key: id, value: 'x' }).execute()
+          order.push(id)
+          return id
+        })
+      const failing = group.run(async (trx) => {
+        await trx.insertInto('docent_meta').values({ key: 'doomed', value: 'x' }).execute()
+        throw new Error('this write fails')
+      })
+      const results = await Promise.allSettled([insert('a'), failing, insert('b')])
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      )
+      assert.deepEqual(order, ['a', 'b'])
+      const keys = await h.store.db
+        .selectFrom('docent_meta')
+        .select('key')
+        .where('key', 'in', ['a', 'b', 'doomed'])
+        .orderBy('key')
+        .execute()
+      assert.deepEqual(
+        keys.map((k) => k.key),
+        ['a', 'b'],
+      )
+    } finally {
+      await h.close()
+    }
+  })
+})
