@@ -4,8 +4,7 @@ import type { Store } from '../db/types.ts'
 import type { Principal } from '../directory/keys.ts'
 import { compileFilter, parseFilter } from './filter.ts'
 import { findCatalogIds, findRowsInOrder } from './repository.ts'
-import type { Resource } from './resource-schema.ts'
-import type { CatalogResultCache } from './result-cache.ts'
+import type { CachedPage, CatalogResultCache } from './result-cache.ts'
 import { hydrate, scopeOf } from './service.ts'
 import { applySort, DEFAULT_SORT, parseSort } from './sort.ts'
 
@@ -22,7 +21,7 @@ export async function listCatalog(
   principal: Principal,
   params: CatalogParams,
   page: { offset: number; limit: number },
-): Promise<{ count: number; results: Resource[] }> {
+): Promise<{ count: number; page: CachedPage }> {
   const filterText = params.filter?.trim() || undefined
   const sortText = params.sort?.trim() || undefined
   // Keyed by the texts as sent: only a text that parsed and ran once can be found here, so a hit skips both.
@@ -55,11 +54,11 @@ export async function listCatalog(
   }
   // The key holds the caller's visibility scope, which also decides current_user_permissions.
   const pageKey = JSON.stringify([key, page.offset, page.limit])
-  let results = cache.getPage(pageKey, idsVersion)
-  if (results === undefined) {
+  let cached = cache.getPage(pageKey, idsVersion)
+  if (cached === undefined) {
     const rows = await findRowsInOrder(store.db, ids.slice(page.offset, page.offset + page.limit))
-    results = await hydrate(store.db, principal, rows)
-    cache.setPage(pageKey, idsVersion, results)
+    cached = { resources: await hydrate(store.db, principal, rows), json: undefined }
+    cache.setPage(pageKey, idsVersion, cached)
   }
-  return { count: ids.length, results }
+  return { count: ids.length, page: cached }
 }

@@ -1,6 +1,12 @@
 import { LRUCache } from 'lru-cache'
 import type { Resource } from './resource-schema.ts'
 
+/** A page of resources, and once a route has serialized it, its JSON text. */
+export interface CachedPage {
+  resources: Resource[]
+  json: string | undefined
+}
+
 interface Entry<T> {
   version: string
   value: T
@@ -14,12 +20,12 @@ interface Entry<T> {
  */
 export class CatalogResultCache {
   readonly #lists: LRUCache<string, Entry<string[]>>
-  readonly #pages: LRUCache<string, Entry<Resource[]>>
+  readonly #pages: LRUCache<string, Entry<CachedPage>>
 
   /** `maxIds` bounds the memory of lists (about 100 bytes an id), `maxResources` that of pages (about 2 KB each). */
   constructor(maxIds = 200_000, maxResources = 10_000) {
     this.#lists = new LRUCache({ maxSize: maxIds, sizeCalculation: (entry) => entry.value.length + 1 })
-    this.#pages = new LRUCache({ maxSize: maxResources, sizeCalculation: (entry) => entry.value.length + 1 })
+    this.#pages = new LRUCache({ maxSize: maxResources, sizeCalculation: (entry) => entry.value.resources.length + 1 })
   }
 
   getIds(key: string, version: string): string[] | undefined {
@@ -31,12 +37,12 @@ export class CatalogResultCache {
     this.#lists.set(key, { version, value: ids })
   }
 
-  getPage(key: string, version: string): Resource[] | undefined {
+  getPage(key: string, version: string): CachedPage | undefined {
     const entry = this.#pages.get(key)
     return entry?.version === version ? entry.value : undefined
   }
 
-  setPage(key: string, version: string, resources: Resource[]): void {
-    this.#pages.set(key, { version, value: resources })
+  setPage(key: string, version: string, page: CachedPage): void {
+    this.#pages.set(key, { version, value: page })
   }
 }

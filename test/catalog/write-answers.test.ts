@@ -98,6 +98,30 @@ for (const { engine, skip } of ENGINES) {
       assert.equal((await read(table.id)).title_full, `${database.title}.renamed_schema.renamed_table`)
     })
 
+    test('a List Resources page, read and then cached, holds each resource exactly as GET gives it', async () => {
+      const collection = await makeVia(h, '/collection/collections', {})
+      const [tag] = await Promise.all([makeTag(h)])
+      for (let i = 0; i < 3; i++) {
+        await makeVia(h, '/collection/collections', { parent: collection.id, tags: [tag], description: `d${i}` })
+      }
+      const filter = encodeURIComponent(JSON.stringify({ operator: 'exact', field: 'parent_id', value: collection.id }))
+      const url = `/api/v1/resource/catalog?filter=${filter}&page_size=2&page=2`
+      const first = await h.request({ method: 'GET', url })
+      const again = await h.request({ method: 'GET', url })
+      assert.equal(first.statusCode, 200)
+      assert.equal(again.body, first.body)
+      assert.equal(again.headers['content-type'], 'application/json; charset=utf-8')
+      const page = again.json()
+      assert.deepEqual(Object.keys(page), ['links', 'meta', 'count', 'total_pages', 'results'])
+      assert.equal(page.count, 3)
+      assert.deepEqual(page.meta, { page: 2, previous_page: 1, next_page: null })
+      assert.match(page.links.previous, /page_size=2&page=1$/)
+      assert.equal(page.results.length, 1)
+      const [item] = page.results
+      const single = await h.request({ method: 'GET', url: `/api/v1/resource/all/${item.id}` })
+      assert.equal(JSON.stringify(item), single.body)
+    })
+
     test('writes sent together all commit, and one that fails fails alone', async () => {
       const database = await makeDatabase(h)
       const schema = await makeVia(h, '/database/schemas', { parent: database.id })
