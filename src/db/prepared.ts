@@ -9,6 +9,13 @@ export function slot(name: string): string {
   return `${MARK}${name}`
 }
 
+/** The SQL texts of prepared queries on PostgreSQL, each with the name it is prepared under on a connection. */
+const statementNames = new Map<string, string>()
+
+export function preparedStatementName(sql: string): string | undefined {
+  return statementNames.get(sql)
+}
+
 interface Compiled {
   query: CompiledQuery
   /** For each parameter of the compiled query, the name of its slot, or undefined for a value fixed at build. */
@@ -36,6 +43,9 @@ export function prepared<V extends Record<string, unknown>, R>(
       )
       entry = { query, slots }
       compiled.set(key, entry)
+      if (engine === 'postgres' && !statementNames.has(query.sql)) {
+        statementNames.set(query.sql, `docent_${statementNames.size + 1}`)
+      }
     }
     const { query, slots } = entry
     const parameters = query.parameters.map((fixed, i) => {
