@@ -47,6 +47,36 @@ export function visibleTo(visibility: Visibility, userId: string): ResourceCondi
   }
 }
 
+/**
+ * The same rule as `visibleTo`, for a query that learns the caller from an API key in the same statement: the
+ * key's owner is the row `k` (`k.userId`, `k.role`) rather than known values.
+ */
+export function visibleToKeyOwner(eb: ExpressionBuilder<DB & { k: KeyOwner }, 'resources' | 'k'>): Expression<SqlBool> {
+  return eb.or([
+    eb('k.role', '=', 'admin'),
+    eb.and([
+      eb.exists(
+        eb
+          .selectFrom('resource_teams')
+          .innerJoin('team_members', 'team_members.team_id', 'resource_teams.target_id')
+          .select(sql.lit(1).as('one'))
+          .whereRef('resource_teams.resource_id', '=', 'resources.id')
+          .whereRef('team_members.user_id', '=', 'k.userId'),
+      ),
+      eb.or([eb('k.role', '=', 'editor'), eb('resources.published', '=', true)]),
+    ]),
+  ])
+}
+
+/** The owner of an API key, as the key lookup reads it. */
+export interface KeyOwner {
+  keyId: string
+  lastUsedAt: string | Date | null
+  userId: string
+  workspaceId: string
+  role: string
+}
+
 /** A key for caches of what a caller sees: all admins of a workspace see the same; others are their own. */
 export function visibilityScope(principal: Principal): string {
   return isAdmin(principal) ? 'admin' : `${principal.role}:${principal.userId}`

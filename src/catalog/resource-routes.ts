@@ -9,7 +9,7 @@ import { ENTITY_TYPES } from './hierarchy.ts'
 import { listCatalog } from './list-resources.ts'
 import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
 import { CatalogResultCache } from './result-cache.ts'
-import { createResource, deleteResource, getResource, updateResource } from './service.ts'
+import { createResource, deleteResource, getResourceWithKey, updateResource } from './service.ts'
 import { resourceId } from './typed-routes.ts'
 
 const tags = ['resources']
@@ -93,6 +93,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
     app.get(
       '/resource/all/:id',
       {
+        config: { keyCheckedByHandler: true },
         schema: {
           tags,
           summary: 'Get a resource of any type',
@@ -100,7 +101,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
           response: { 200: ResourceSchema, ...CommonErrors },
         },
       },
-      async (request) => getResource(store, request.principal, resourceId(request.params.id)),
+      async (request) => getResourceWithKey(store, request, request.params.id),
     )
 
     app.patch(

@@ -7,7 +7,7 @@ import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
 import { isUuid } from '../http/uuid.ts'
 import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
-import { createResource, deleteResource, getResource, listResources, updateResource } from './service.ts'
+import { createResource, deleteResource, getResourceWithKey, listResources, updateResource } from './service.ts'
 
 const SUCCESSOR = '</api/v1/resource/catalog>; rel="successor-version"'
 
@@ -109,6 +109,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
       app.get(
         `${base}/:id`,
         {
+          config: { keyCheckedByHandler: true },
           schema: {
             hide,
             tags,
@@ -120,7 +121,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
           },
         },
         async (request, reply) => {
-          const found = await getResource(store, request.principal, resourceId(request.params.id), entityType)
+          const found = await getResourceWithKey(store, request, request.params.id, entityType)
           deprecation(reply)
           return found
         },

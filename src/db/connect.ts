@@ -11,7 +11,7 @@ import {
   type SqliteStatement,
 } from 'kysely'
 import { LRUCache } from 'lru-cache'
-import pg from 'pg'
+import type pg from 'pg'
 import { preparedStatementName } from './prepared.ts'
 import type { DB, Store } from './types.ts'
 
@@ -103,6 +103,8 @@ async function openPostgres(url: string, options: StoreOptions): Promise<Store> 
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new StoreError(`DOCENT_DATABASE_SCHEMA '${schema}' must be a lowercase SQL identifier`)
   }
+  // Loaded here, not at the top: a server on SQLite never needs it.
+  const { default: pg } = await import('pg')
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,

@@ -6,10 +6,17 @@ import { ApiError } from '../errors.ts'
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal
+    /** The API key as sent, on routes whose handler checks it itself (`keyCheckedByHandler`). */
+    apiKey: string
   }
   interface FastifyContextConfig {
     /** The route answers without an API key. */
     public?: boolean
+    /**
+     * The handler checks the key itself, in the statement that reads what it answers, and sets `principal`;
+     * the hook only refuses a missing or malformed Authorization header.
+     */
+    keyCheckedByHandler?: boolean
   }
 }
 
@@ -24,6 +31,7 @@ function isPublic(request: FastifyRequest): boolean {
 /** Bearer-key authentication for every route but the public ones (CONTRACT §1). */
 export function installAuth(app: FastifyInstance, store: Store): void {
   app.decorateRequest('principal', null as unknown as Principal)
+  app.decorateRequest('apiKey', '')
   app.addHook('onRequest', async (request) => {
     if (isPublic(request)) {
       return
@@ -33,10 +41,26 @@ export function installAuth(app: FastifyInstance, store: Store): void {
       throw new ApiError('NOT_AUTHENTICATED', 'Authentication credentials were not provided.')
     }
     const key = BEARER.exec(header)?.[1]
-    const principal = key === undefined ? undefined : await findPrincipalByKey(store.db, key)
-    if (principal === undefined) {
-      throw new ApiError('AUTHENTICATION_FAILED', 'Invalid token.')
+    if (key === undefined) {
+      throw invalidToken()
     }
-    request.principal = principal
+    if (request.routeOptions.config.keyCheckedByHandler === true) {
+      request.apiKey = key
+      return
+    }
+    request.principal = await authenticate(store, key)
   })
+}
+
+export function invalidToken(): ApiError {
+  return new ApiError('AUTHENTICATION_FAILED', 'Invalid token.')
+}
+
+/** The principal of a working key; 401 for an unknown or revoked one. */
+export async function authenticate(store: Store, key: string): Promise<Principal> {
+  const principal = await findPrincipalByKey(store.db, key)
+  if (principal === undefined) {
+    throw invalidToken()
+  }
+  return principal
 }
