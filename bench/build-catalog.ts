@@ -27,7 +27,7 @@ export interface CatalogInfo {
 const META_KEY = 'bench_catalog'
 /** Rows per INSERT statement, and rows per transaction. */
 const STATEMENT_ROWS = 500
-const TRANSACTION_ROWS = Number(process.env.TX_ROWS ?? 10_000)
+const TRANSACTION_ROWS = 10_000
 
 /** Sizes in the proportions of the default catalog: 20 integrations, 100 databases, 1,000 schemas, 50,000 tables. */
 export function catalogShape(resources: number) {
@@ -126,7 +126,7 @@ export async function buildCatalog(
     )
   }
 
-  const restoreIndexes = process.env.DEFER === '0' ? async () => {} : await dropSecondaryIndexes(store)
+  const restoreIndexes = await dropSecondaryIndexes(store)
   let done = 0
   let rows: (ResourceValues & { id: string })[] = []
   let relations: RelationRow[] = []

@@ -24,14 +24,17 @@ export async function listCatalog(
 ): Promise<{ count: number; page: CachedPage }> {
   const filterText = params.filter?.trim() || undefined
   const sortText = params.sort?.trim() || undefined
-  // Keyed by the texts as sent: only a text that parsed and ran once can be found here, so a hit skips both.
-  const key = JSON.stringify([
+  // Keyed by the texts as sent: only a text that parsed and ran once can be found here, so a hit skips both. The
+  // parts are joined with NUL, which no part can hold (query strings holding one are refused), so no part needs
+  // escaping: a filter can be tens of kilobytes.
+  const given = (text: string | undefined) => (text === undefined ? '-' : `=${text}`)
+  const key = [
     principal.workspaceId,
     visibilityScope(principal),
-    params.teamId ?? null,
-    filterText ?? null,
-    sortText ?? null,
-  ])
+    given(params.teamId),
+    given(filterText),
+    given(sortText),
+  ].join('\u0000')
   const version = await dataVersion(store.engine, store.db)
   let ids = cache.getIds(key, version)
   let idsVersion = version
@@ -53,7 +56,7 @@ export async function listCatalog(
     idsVersion = found.version
   }
   // The key holds the caller's visibility scope, which also decides current_user_permissions.
-  const pageKey = JSON.stringify([key, page.offset, page.limit])
+  const pageKey = `${key}\u0000${page.offset}\u0000${page.limit}`
   let cached = cache.getPage(pageKey, idsVersion)
   if (cached === undefined) {
     const rows = await findRowsInOrder(store.db, ids.slice(page.offset, page.offset + page.limit))

@@ -1,4 +1,12 @@
-import { type Expression, type Kysely, PostgresAdapter, type RawBuilder, type SqlBool, sql } from 'kysely'
+import {
+  type CompiledQuery,
+  type Expression,
+  type Kysely,
+  PostgresAdapter,
+  type RawBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely'
 import type { DB, Engine } from './types.ts'
 
 /**
@@ -15,15 +23,21 @@ export function foldCase(engine: Engine, text: Expression<unknown>): RawBuilder<
  * PostgreSQL: the current snapshot (xmin:xmax:in-progress ids); two equal snapshots see exactly the same rows.
  */
 export async function dataVersion(engine: Engine, db: Kysely<DB>): Promise<string> {
-  if (engine === 'postgres') {
-    const { rows } = await sql<{ v: string }>`select pg_current_snapshot()::text as v`.execute(db)
-    return `pg:${rows[0]?.v}`
+  let query = versionQueries.get(engine)
+  if (query === undefined) {
+    query = (
+      engine === 'postgres'
+        ? sql`select pg_current_snapshot()::text as v`
+        : sql`select total_changes() || ':' || data_version as v from pragma_data_version`
+    ).compile(db)
+    versionQueries.set(engine, query)
   }
-  const { rows } = await sql<{ t: number; v: number }>`
-    select total_changes() as t, data_version as v from pragma_data_version
-  `.execute(db)
-  return `sqlite:${rows[0]?.t}:${rows[0]?.v}`
+  const { rows } = await db.executeQuery<{ v: string }>(query)
+  return `${engine}:${rows[0]?.v}`
 }
+
+/** The statement of each engine's data version, compiled once: it runs before every List Resources. */
+const versionQueries = new Map<Engine, CompiledQuery>()
 
 /**
  * `column in (ids)` with the ids bound as one parameter: SQLite builds a list of 50 bound values anew for every
