@@ -70,6 +70,7 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(typeof facts.build_seconds, 'number')
       assert.ok(facts.cold_start_ms > 0)
       assert.ok(facts.peak_rss_mb === null || facts.peak_rss_mb > 0)
+      assert.ok(facts.peak_rss_mb_all === null || facts.peak_rss_mb_all >= facts.peak_rss_mb)
       assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /\| ceiling \|/)
     })
   })
