@@ -447,6 +447,25 @@ export async function replaceRelations(db: Kysely<DB>, resourceId: string, relat
   }
 }
 
+/** Adds one id at the end of a resource's list, in one statement. */
+export async function appendToList(db: Kysely<DB>, field: RelationField, resourceId: string, targetId: string) {
+  const table = RELATION_TABLES[field]
+  await db
+    .insertInto(table)
+    .columns(['resource_id', 'target_id', 'position'])
+    .expression((eb) =>
+      eb
+        .selectFrom(table)
+        .select([
+          eb.val(resourceId).as('resource_id'),
+          eb.val(targetId).as('target_id'),
+          sql<number>`coalesce(max(position) + 1, 0)`.as('position'),
+        ])
+        .where('resource_id', '=', resourceId),
+    )
+    .execute()
+}
+
 export async function updateResourceRow(db: Kysely<DB>, id: string, values: Partial<ResourceValues>): Promise<void> {
   await db.updateTable('resources').set(values).where('id', '=', id).execute()
 }

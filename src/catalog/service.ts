@@ -14,6 +14,7 @@ import { isUuid } from '../http/uuid.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import { checkAccess, checkReferences } from './references.ts'
 import {
+  appendToList,
   deleteResourceRow,
   emptyRelations,
   findRelations,
@@ -386,10 +387,11 @@ export async function updateResource(
     if (changes.title !== undefined) {
       await refreshDescendantPlaces(trx, id)
     }
+    await replaceRelations(trx, id, changedLists)
     if (!current.multiplayers.includes(principal.userId)) {
+      await appendToList(trx, 'multiplayers', id, principal.userId)
       changedLists.multiplayers = [...current.multiplayers, principal.userId]
     }
-    await replaceRelations(trx, id, changedLists)
     return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal))
   })
 }
