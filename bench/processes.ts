@@ -24,11 +24,11 @@ export interface Server {
   coldStartMs: number
 }
 
-/** Starts `docent serve` on the store and waits for its first 200. */
-export async function startDocent(url: string, key: string): Promise<Server> {
+/** Starts `docent serve` on the store and waits for its first 200; `nodeArgs` go to node (e.g. `--cpu-prof`). */
+export async function startDocent(url: string, key: string, nodeArgs: string[] = []): Promise<Server> {
   const port = await freePort()
   const started = performance.now()
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'docent.js'), 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'docent.js'), 'serve'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), DOCENT_DATABASE_URL: url, DOCENT_ADMIN_API_KEY: key, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -18,6 +18,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     out: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 })
 const resources = Number(args.resources)
@@ -250,7 +251,9 @@ for (const engine of engines) {
   const url = await storeUrl(engine)
   const info = await prepareCatalog(engine, url)
   await warmCatalog(engine, url)
-  const server: Server = await startDocent(url, info.adminKey)
+  // With --profile, V8 writes a CPU profile of the server (`node --cpu-prof`) when it stops; it slows the server.
+  const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(outDir, 'profiles', engine)}`] : []
+  const server: Server = await startDocent(url, info.adminKey, profileArgs)
   log(`${engine}: first 200 after ${server.coldStartMs.toFixed(0)} ms`)
   const ours: ScenarioResult[] = []
   try {
