@@ -48,6 +48,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory() } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  trackHandlers(app)
   // JSON only: Fastify also reads text/plain by default, which would turn a 415 into a confusing 400.
   app.removeContentTypeParser('text/plain')
   installErrorHandling(app)
@@ -104,4 +105,40 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(resourceRoutes(store))
   routes.answerOtherMethods()
   return app
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Resolves once no route handler of ours is running (see trackHandlers). */
+    handlersSettled(): Promise<void>
+  }
+}
+
+/**
+ * Counts the async route handlers still running. A handler can outlive its response's connection (a client that
+ * hangs up does not stop it), so a shutdown waits for them, not only for the connections, before it closes the
+ * store. Every route of docent has an async handler; plugins' plain handlers (the docs pages) never touch the store.
+ */
+function trackHandlers(app: FastifyInstance): void {
+  let running = 0
+  let waiting: (() => void)[] = []
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler
+    if (handler.constructor.name !== 'AsyncFunction') return
+    route.handler = async function (this: FastifyInstance, request, reply) {
+      running++
+      try {
+        return await handler.call(this, request, reply)
+      } finally {
+        running--
+        if (running === 0) {
+          for (const done of waiting) done()
+          waiting = []
+        }
+      }
+    }
+  })
+  app.decorate('handlersSettled', () =>
+    running === 0 ? Promise.resolve() : new Promise<void>((done) => waiting.push(done)),
+  )
 }

@@ -23,6 +23,8 @@ export async function serve(app: FastifyInstance, store: Store, address: { host:
     timer.unref()
     try {
       await app.close()
+      // Connections are closed; a handler whose client hung up may still be reading or writing the store.
+      await app.handlersSettled()
       await store.close()
       app.log.info('stopped')
       process.exit(0)
