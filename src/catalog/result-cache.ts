@@ -22,8 +22,11 @@ export class CatalogResultCache {
   readonly #lists: LRUCache<string, Entry<string[]>>
   readonly #pages: LRUCache<string, Entry<CachedPage>>
 
-  /** `maxIds` bounds the memory of lists (about 100 bytes an id), `maxResources` that of pages (about 2 KB each). */
-  constructor(maxIds = 200_000, maxResources = 10_000) {
+  /**
+   * `maxIds` bounds the memory of lists (about 100 bytes an id: 10 lists of 10,000), `maxResources` that of pages
+   * (about 4 KB each with their JSON: 40 pages of 50). Together about 20 MB a process.
+   */
+  constructor(maxIds = 100_000, maxResources = 2_000) {
     this.#lists = new LRUCache({ maxSize: maxIds, sizeCalculation: (entry) => entry.value.length + 1 })
     this.#pages = new LRUCache({ maxSize: maxResources, sizeCalculation: (entry) => entry.value.resources.length + 1 })
   }
