@@ -49,17 +49,17 @@ export const RELATION_FIELDS = Object.keys(RELATION_TABLES) as RelationField[]
 
 export type ResourceRow = Selectable<ResourceTable> & { children_count: number | string | bigint }
 
+/** How many resources have the row of `resources` as their parent, counted from the (parent_id, entity_type) index. */
+function childrenCount(eb: ExpressionBuilder<DB, 'resources'>) {
+  return eb
+    .selectFrom('resources as child')
+    .select(eb.fn.countAll().as('n'))
+    .whereRef('child.parent_id', '=', 'resources.id')
+    .as('children_count')
+}
+
 function selectResources(db: Kysely<DB>) {
-  return db
-    .selectFrom('resources')
-    .selectAll('resources')
-    .select((eb) =>
-      eb
-        .selectFrom('resources as child')
-        .select(eb.fn.countAll().as('n'))
-        .whereRef('child.parent_id', '=', 'resources.id')
-        .as('children_count'),
-    )
+  return db.selectFrom('resources').selectAll('resources').select(childrenCount)
 }
 
 /** What a query may see: one workspace, and within it what the caller may see (undefined: all of it). */
@@ -169,13 +169,7 @@ const findForKey = prepared<{ hash: string; id: string }, KeyOwner & { id: strin
     })
     .selectAll('k')
     .selectAll('resources')
-    .select((eb) =>
-      eb
-        .selectFrom('resources as child')
-        .select(eb.fn.countAll().as('n'))
-        .whereRef('child.parent_id', '=', 'resources.id')
-        .as('children_count'),
-    )
+    .select(childrenCount)
     .select(listColumns(db)),
 )
 
