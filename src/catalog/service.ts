@@ -90,7 +90,7 @@ export function readerOf(principal: Principal): Reader {
 
 /**
  * GET of one resource on a route whose handler checks the API key (`keyCheckedByHandler`): the key and the
- * resource are read in one statement. Answers and errors are those of authenticating, then `getResource`.
+ * resource are read in one statement. Answers and errors are those of authenticating first, then reading.
  */
 export async function getResourceWithKey(
   store: Store,
