@@ -9,8 +9,8 @@ import { ENTITY_TYPES } from './hierarchy.ts'
 import { listCatalog } from './list-resources.ts'
 import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
 import { CatalogResultCache } from './result-cache.ts'
-import { createResource, deleteResource, getResourceWithKey, updateResource } from './service.ts'
-import { resourceId } from './typed-routes.ts'
+import { createResource, deleteResource, updateResource } from './service.ts'
+import { getResourceWithKey, resourceId } from './typed-routes.ts'
 
 const tags = ['resources']
 

@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { permissionsFor } from '../access/permissions.ts'
 import { visibilityOf, visibleResources } from '../access/visibility.ts'
@@ -6,11 +5,9 @@ import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts
 import { GroupCommit } from '../db/group-commit.ts'
 import type { DB, Store } from '../db/types.ts'
 import { isStorableTime, nowIso } from '../db/values.ts'
-import { hashApiKey, noteKeyUse, type Principal } from '../directory/keys.ts'
+import type { Principal } from '../directory/keys.ts'
 import { findDefaultTeamId } from '../directory/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
-import { authenticate, invalidToken } from '../http/auth.ts'
-import { isUuid } from '../http/uuid.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import { checkAccess, checkReferences } from './references.ts'
 import {
@@ -19,7 +16,6 @@ import {
   emptyRelations,
   findRelations,
   findResource,
-  findResourceForKey,
   findResourceRow,
   insertResourceRow,
   listResourceRows,
@@ -84,34 +80,8 @@ export async function hydrate(db: Kysely<DB>, principal: Principal, rows: Resour
 }
 
 /** The reader of prepared reads: the caller's workspace and what its role lets it see. */
-export function readerOf(principal: Principal): Reader {
+function readerOf(principal: Principal): Reader {
   return { workspaceId: principal.workspaceId, userId: principal.userId, visibility: visibilityOf(principal) }
-}
-
-/**
- * GET of one resource on a route whose handler checks the API key (`keyCheckedByHandler`): the key and the
- * resource are read in one statement. Answers and errors are those of authenticating first, then reading.
- */
-export async function getResourceWithKey(
-  store: Store,
-  request: FastifyRequest,
-  id: string,
-  entityType?: string,
-): Promise<Resource> {
-  if (!isUuid(id)) {
-    request.principal = await authenticate(store, request.apiKey)
-    throw notFound()
-  }
-  const { owner, found } = await findResourceForKey(store.db, hashApiKey(request.apiKey), id.toLowerCase(), entityType)
-  if (owner === undefined) {
-    throw invalidToken()
-  }
-  const principal = await noteKeyUse(store.db, owner)
-  request.principal = principal
-  if (found === undefined) {
-    throw notFound()
-  }
-  return toResource(found.row, found.relations, permissionsFor(principal))
 }
 
 export async function listResources(

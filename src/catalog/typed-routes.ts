@@ -1,13 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { permissionsFor } from '../access/permissions.ts'
 import type { Store } from '../db/types.ts'
+import { hashApiKey, noteKeyUse } from '../directory/keys.ts'
 import { fieldError, notFound } from '../errors.ts'
+import { authenticate, invalidToken } from '../http/auth.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
 import { isUuid } from '../http/uuid.ts'
+import { findResourceForKey, toResource } from './repository.ts'
+import type { Resource } from './resource-schema.ts'
 import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
-import { createResource, deleteResource, getResourceWithKey, listResources, updateResource } from './service.ts'
+import { createResource, deleteResource, listResources, updateResource } from './service.ts'
 
 const SUCCESSOR = '</api/v1/resource/catalog>; rel="successor-version"'
 
@@ -17,6 +22,32 @@ export function resourceId(id: string): string {
     throw notFound()
   }
   return id.toLowerCase()
+}
+
+/**
+ * The answer of a GET by id, on a route whose handler checks the API key (`keyCheckedByHandler`): the key and the
+ * resource are read in one statement. Answers and errors are those of authenticating first, then reading.
+ */
+export async function getResourceWithKey(
+  store: Store,
+  request: FastifyRequest,
+  id: string,
+  entityType?: string,
+): Promise<Resource> {
+  if (!isUuid(id)) {
+    request.principal = await authenticate(store, request.apiKey)
+    throw notFound()
+  }
+  const { owner, found } = await findResourceForKey(store.db, hashApiKey(request.apiKey), id.toLowerCase(), entityType)
+  if (owner === undefined) {
+    throw invalidToken()
+  }
+  const principal = await noteKeyUse(store.db, owner)
+  request.principal = principal
+  if (found === undefined) {
+    throw notFound()
+  }
+  return toResource(found.row, found.relations, permissionsFor(principal))
 }
 
 function uuidFilter(name: string, value: string | undefined): string | undefined {
