@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
-import { sql } from 'kysely'
 import pg from 'pg'
+import { findResourceForKey } from '../src/catalog/repository.ts'
 import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Engine, Store } from '../src/db/types.ts'
+import { hashApiKey } from '../src/directory/keys.ts'
 import { buildCatalog, type CatalogInfo, findCatalog } from './build-catalog.ts'
 import { peakRssMb, ROOT, type Server, startCeiling, startDocent, stop } from './processes.ts'
 
@@ -86,7 +87,6 @@ async function prepareCatalog(engine: Engine, url: string): Promise<CatalogInfo>
         log(`  ${done} resources`)
       }
     })
-    await sql`analyze`.execute(store.db)
     log(`${engine}: built in ${info.buildSeconds.toFixed(1)} s`)
     return info
   } finally {
@@ -193,6 +193,49 @@ async function drive(engine: Engine, base: string, key: string, scenario: Scenar
     requests: result.requests.total,
     ratio: null,
   }
+}
+
+/**
+ * The store's own share of a GET by id, without HTTP: `connections` loops in this process run the statements the
+ * route runs (the key and the resource with its lists, as `findResourceForKey` reads them) on random tables, for
+ * `duration` seconds, on a store opened as the server opens it. It bounds what the HTTP scenario can reach.
+ */
+async function storeOnly(engine: Engine, url: string, info: CatalogInfo): Promise<ScenarioResult> {
+  const store = await openStore(url)
+  const latencies: number[] = []
+  let failures = 0
+  try {
+    const hash = hashApiKey(info.adminKey)
+    const end = performance.now() + duration * 1000
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (performance.now() < end) {
+          const started = performance.now()
+          const { found } = await findResourceForKey(store.db, hash, pick(info.tables), undefined)
+          latencies.push(performance.now() - started)
+          if (found === undefined) failures++
+        }
+      }),
+    )
+  } finally {
+    await store.close()
+  }
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) =>
+    Number((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(2))
+  const result: ScenarioResult = {
+    engine,
+    scenario: 'GET by id, store only (no HTTP)',
+    requests_per_second: Number((latencies.length / duration).toFixed(1)),
+    p50_ms: at(0.5),
+    p99_ms: at(0.99),
+    max_ms: Number((latencies.at(-1) ?? 0).toFixed(2)),
+    errors: failures,
+    requests: latencies.length,
+    ratio: null,
+  }
+  log(`  ${result.scenario}: ${result.requests_per_second} reads/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms`)
+  return result
 }
 
 /**
@@ -306,6 +349,7 @@ for (const engine of engines) {
       peak_rss_mb_all: peakRssMb(server.child.pid),
     }
     await stop(server)
+    ours.push(await storeOnly(engine, url, info))
     const ceilingServer = await startCeiling(bodyFile)
     try {
       const ceiling = await drive(engine, ceilingServer.base, info.adminKey, { name: 'ceiling', path: '/' })

@@ -55,7 +55,15 @@ for (const { engine, skip } of ENGINES) {
       const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))
       assert.equal(report.resources, RESOURCES)
       const scenarios = report.results.map((r: { scenario: string }) => r.scenario)
-      for (const name of ['GET by id', 'filtered list, page 1', 'PATCH description', 'POST a table', 'ceiling']) {
+      const names = [
+        'GET by id',
+        'filtered list, page 1',
+        'PATCH description',
+        'POST a table',
+        'GET by id, store only (no HTTP)',
+        'ceiling',
+      ]
+      for (const name of names) {
         assert.ok(scenarios.includes(name), `${name} in ${scenarios.join(', ')}`)
       }
       for (const result of report.results) {
