@@ -12,7 +12,7 @@ import {
 } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import type pg from 'pg'
-import { preparedStatementName } from './prepared.ts'
+import { preparedStatementName, registerDirectReader } from './prepared.ts'
 import type { DB, Store } from './types.ts'
 
 export class StoreError extends Error {}
@@ -65,7 +65,16 @@ function openSqlite(path: string): Store {
   } catch (error) {
     throw new StoreError(`cannot open the SQLite file ${file}: ${(error as Error).message}`)
   }
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) })
+  const database = cachingDatabase(sqlite)
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }) })
+  // Prepared reads (db/prepared.ts) may skip Kysely's connection mutex, but only when no transaction is open on
+  // the connection: the read then runs synchronously, start to end, and sees only committed data. While a
+  // transaction (a group commit batch, say) is open, they queue for the connection like every other query.
+  registerDirectReader(db, (text, parameters) => {
+    if (sqlite.inTransaction) return undefined
+    const statement = database.prepare(text)
+    return statement.reader ? (statement.all(parameters) as unknown[]) : undefined
+  })
   return { db, engine: 'sqlite', close: () => db.destroy() }
 }
 

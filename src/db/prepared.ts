@@ -16,6 +16,19 @@ export function preparedStatementName(sql: string): string | undefined {
   return statementNames.get(sql)
 }
 
+/**
+ * Runs a reading statement straight on a store's SQLite connection, or returns undefined when it must go through
+ * Kysely instead (a transaction is open on the connection, or the statement writes).
+ */
+export type DirectReader = (sql: string, parameters: readonly unknown[]) => unknown[] | undefined
+
+/** The direct reader of each SQLite store's own Kysely instance (not of its transactions or connections). */
+const directReaders = new WeakMap<Kysely<DB>, DirectReader>()
+
+export function registerDirectReader(db: Kysely<DB>, reader: DirectReader): void {
+  directReaders.set(db, reader)
+}
+
 interface Compiled {
   query: CompiledQuery
   /** For each parameter of the compiled query, the name of its slot, or undefined for a value fixed at build. */
@@ -54,6 +67,10 @@ export function prepared<V extends Record<string, unknown>, R>(
       if (!(name in values)) throw new Error(`prepared query: no value for slot ${name}`)
       return values[name]
     })
+    // On SQLite, a read outside any transaction runs at once on the connection: going through Kysely (its
+    // connection mutex, its promises) costs about as much again as SQLite takes to answer the resource read.
+    const direct = directReaders.get(db)?.(query.sql, parameters)
+    if (direct !== undefined) return direct as R[]
     const result = await db.executeQuery<R>({ ...query, parameters })
     return result.rows
   }

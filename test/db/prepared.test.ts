@@ -55,6 +55,25 @@ for (const { engine, skip } of ENGINES) {
       )
     })
 
+    test('a read of the store never sees what an open transaction has written and not committed', async () => {
+      // On SQLite a prepared read outside a transaction skips Kysely's connection mutex; it must not do so while
+      // a transaction holds the connection, or it would read that transaction's uncommitted rows.
+      let read: Promise<{ key: string }[]> | undefined
+      await assert.rejects(
+        store.db.transaction().execute(async (trx) => {
+          await trx.insertInto('docent_meta').values({ key: 'p:uncommitted', value: 'one' }).execute()
+          read = findKeys(store.db, { prefix: 'p:%', limit: 10 }, 'one')
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          throw new Error('roll back')
+        }),
+        /roll back/,
+      )
+      assert.deepEqual(
+        (await read)?.map((r) => r.key),
+        ['p:a', 'p:b'],
+      )
+    })
+
     if (engine === 'postgres')
       test('runs as a named prepared statement', async () => {
         await store.db.transaction().execute(async (trx) => {
