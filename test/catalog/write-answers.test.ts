@@ -147,6 +147,29 @@ for (const { engine, skip } of ENGINES) {
       }
       assert.equal(await countRows(h, 'resources'), before + 1)
     })
+
+    test('PATCHes of one resource sent together all apply, one after another: no update is lost', async () => {
+      const database = await makeDatabase(h)
+      const count = 12
+      const responses = await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          h.request({ method: 'PATCH', url: `/api/v1/resource/all/${database.id}`, body: { definition: `v${i}` } }),
+        ),
+      )
+      assert.deepEqual(
+        responses.map((r) => r.statusCode),
+        responses.map(() => 200),
+      )
+      // Each PATCH changed the definition, so each bumped its version once: every version from 2 on was answered.
+      const versions = responses.map((r) => r.json().definition_version).sort((a, b) => a - b)
+      assert.deepEqual(
+        versions,
+        Array.from({ length: count }, (_, i) => i + 2),
+      )
+      for (const [i, r] of responses.entries()) assert.equal(r.json().definition, `v${i}`)
+      const last = responses.find((r) => r.json().definition_version === count + 1)?.json()
+      assert.deepEqual(await read(database.id), last)
+    })
   })
 }
 
