@@ -1,0 +1,157 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Kysely } from 'kysely'
+import { type Static, type TSchema, Type } from 'typebox'
+import type { DB, Store } from '../db/types.ts'
+import { notFound } from '../errors.ts'
+import { envelope, parsePageRequest } from '../http/pagination.ts'
+import { CommonErrors, ErrorSchema, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
+import type { Principal } from './keys.ts'
+import { pathId, requireAdmin, writeDirectory } from './route-guards.ts'
+
+/**
+ * A directory collection that admins manage (groups, tags, teams): list, create, get, update and delete under
+ * one path, with the same order of checks everywhere. A missing or unseen item is 404 before a non-admin's 403
+ * on update and delete; create checks the role first. Every write is one transaction (`writeDirectory`), and
+ * create and update answer with the item as read after their commit.
+ */
+export interface DirectoryCollection<Item, Create extends TSchema, Update extends TSchema> {
+  /** `/auth/group`; items live at `<path>/:id`. */
+  path: string
+  /** The OpenAPI tag, and the plural in "Only an admin may manage …". */
+  plural: string
+  /** The 409 message for a unique constraint broken by a concurrent request. */
+  clash: string
+  schemas: { item: TSchema; create: Create; update: Update }
+  summaries: { list: string; create: string; get: string; update: string; delete: string }
+  /** The item, if it exists in the caller's workspace and the caller may see it. */
+  find: (db: Kysely<DB>, principal: Principal, id: string) => Promise<Item | undefined>
+  list: (
+    db: Kysely<DB>,
+    principal: Principal,
+    page: { offset: number; limit: number },
+  ) => Promise<{ count: number; results: Item[] }>
+  /** Writes a new item; returns its id. */
+  create: (trx: Kysely<DB>, principal: Principal, body: Static<Create>) => Promise<string>
+  update: (trx: Kysely<DB>, principal: Principal, id: string, body: Static<Update>) => Promise<void>
+  /** Deletes the item; false when it was gone already. */
+  remove: (trx: Kysely<DB>, principal: Principal, id: string) => Promise<boolean>
+  /** Refuses (throws) to delete an item, before the delete's transaction; its DELETE may then answer 409. */
+  refuseDelete?: (item: Item) => void
+}
+
+export function collectionRoutes<Item, Create extends TSchema, Update extends TSchema>(
+  store: Store,
+  collection: DirectoryCollection<Item, Create, Update>,
+): FastifyPluginAsyncTypebox {
+  const { path, plural, clash, schemas, summaries } = collection
+  const tags = [plural]
+  const get = async (principal: Principal, id: string): Promise<Item> => {
+    const found = await collection.find(store.db, principal, id)
+    if (found === undefined) {
+      throw notFound()
+    }
+    return found
+  }
+  return async (app) => {
+    app.get(
+      path,
+      {
+        schema: {
+          tags,
+          summary: summaries.list,
+          querystring: Type.Object(PageQuerySchema),
+          response: { 200: ListSchema(schemas.item), ...CommonErrors },
+        },
+      },
+      async (request) => {
+        const pageRequest = parsePageRequest(request.query)
+        const { count, results } = await collection.list(store.db, request.principal, pageRequest)
+        return envelope(request, pageRequest, count, results)
+      },
+    )
+
+    app.post(
+      path,
+      {
+        schema: {
+          tags,
+          summary: summaries.create,
+          body: schemas.create,
+          response: { 201: schemas.item, ...CommonErrors, 409: ErrorSchema },
+        },
+      },
+      async (request, reply) => {
+        const { principal } = request
+        const body = request.body as Static<Create>
+        requireAdmin(principal, plural)
+        const id = await writeDirectory(store, clash, (trx) => collection.create(trx, principal, body))
+        return reply.code(201).send(await get(principal, id))
+      },
+    )
+
+    app.get(
+      `${path}/:id`,
+      {
+        schema: {
+          tags,
+          summary: summaries.get,
+          params: IdParamsSchema,
+          response: { 200: schemas.item, ...CommonErrors },
+        },
+      },
+      async (request) => get(request.principal, pathId(request.params.id)),
+    )
+
+    app.patch(
+      `${path}/:id`,
+      {
+        schema: {
+          tags,
+          summary: summaries.update,
+          params: IdParamsSchema,
+          body: schemas.update,
+          response: { 200: schemas.item, ...CommonErrors, 409: ErrorSchema },
+        },
+      },
+      async (request) => {
+        const { principal } = request
+        const body = request.body as Static<Update>
+        const id = pathId(request.params.id)
+        await get(principal, id)
+        requireAdmin(principal, plural)
+        await writeDirectory(store, clash, (trx) => collection.update(trx, principal, id, body))
+        return get(principal, id)
+      },
+    )
+
+    const refuseDelete = collection.refuseDelete
+    app.delete(
+      `${path}/:id`,
+      {
+        schema: {
+          tags,
+          summary: summaries.delete,
+          params: IdParamsSchema,
+          response: {
+            204: Type.Null(),
+            ...CommonErrors,
+            ...(refuseDelete === undefined ? {} : { 409: ErrorSchema }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { principal } = request
+        const id = pathId(request.params.id)
+        const item = await get(principal, id)
+        requireAdmin(principal, plural)
+        refuseDelete?.(item)
+        await writeDirectory(store, clash, async (trx) => {
+          if (!(await collection.remove(trx, principal, id))) {
+            throw notFound()
+          }
+        })
+        return reply.code(204).send(null)
+      },
+    )
+  }
+}
