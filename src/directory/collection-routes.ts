@@ -36,7 +36,7 @@ export interface DirectoryCollection<Item, Create extends TSchema, Update extend
   /** Deletes the item; false when it was gone already. */
   remove: (trx: Kysely<DB>, principal: Principal, id: string) => Promise<boolean>
   /** Refuses (throws) to delete an item, before the delete's transaction; its DELETE may then answer 409. */
-  refuseDelete?: (item: Item) => void
+  refuseDelete?: (item: Item, principal: Principal) => void
 }
 
 export function collectionRoutes<Item, Create extends TSchema, Update extends TSchema>(
@@ -144,7 +144,7 @@ export function collectionRoutes<Item, Create extends TSchema, Update extends TS
         const id = pathId(request.params.id)
         const item = await get(principal, id)
         requireAdmin(principal, plural)
-        refuseDelete?.(item)
+        refuseDelete?.(item, principal)
         await writeDirectory(store, clash, async (trx) => {
           if (!(await collection.remove(trx, principal, id))) {
             throw notFound()
