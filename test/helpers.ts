@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -258,7 +259,7 @@ export async function makeResource(
 /** How many rows a table holds, for "nothing was written" checks. */
 export async function countRows(
   h: Harness,
-  table: 'resources' | 'integrations' | 'resource_owners' | 'resource_teams',
+  table: 'resources' | 'integrations' | 'resource_owners' | 'resource_teams' | 'groups' | 'tags' | 'teams' | 'users',
 ) {
   const row = await h.store.db
     .selectFrom(table)
@@ -401,13 +402,20 @@ export async function runDocent(
  */
 export function collectionClient(harness: () => Harness, base: string) {
   const headers = (authorization?: string) => (authorization === undefined ? {} : { authorization })
+  const post = (body: Record<string, unknown>, authorization?: string) =>
+    harness().request({ method: 'POST', url: base, body, headers: headers(authorization) })
   return {
+    /** POSTs, requires 201, and returns the item created. */
+    created: async <T = { id: string }>(body: Record<string, unknown>, authorization?: string): Promise<T> => {
+      const response = await post(body, authorization)
+      assert.equal(response.statusCode, 201, response.body)
+      return response.json() as T
+    },
     list: (query = '', authorization?: string) =>
       harness().request({ method: 'GET', url: `${base}${query}`, headers: headers(authorization) }),
     get: (id: string, authorization?: string) =>
       harness().request({ method: 'GET', url: `${base}/${id}`, headers: headers(authorization) }),
-    post: (body: Record<string, unknown>, authorization?: string) =>
-      harness().request({ method: 'POST', url: base, body, headers: headers(authorization) }),
+    post,
     patch: (id: string, body: Record<string, unknown>, authorization?: string) =>
       harness().request({ method: 'PATCH', url: `${base}/${id}`, body, headers: headers(authorization) }),
     remove: (id: string, authorization?: string) =>

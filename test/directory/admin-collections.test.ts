@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import {
   assertErrorBody,
   collectionClient,
+  countRows,
   ENGINES,
   type Harness,
   makeKey,
@@ -64,21 +65,10 @@ for (const { engine, skip } of ENGINES) {
 
     for (const collection of COLLECTIONS) {
       describe(collection.name, () => {
-        const { get, post, patch, remove } = collectionClient(() => h, collection.base)
-        const count = async () =>
-          Number(
-            (
-              await h.store.db
-                .selectFrom(collection.table)
-                .select((eb) => eb.fn.countAll().as('n'))
-                .executeTakeFirstOrThrow()
-            ).n,
-          )
-        const created = async (authorization?: string) => {
-          const response = await post(collection.body(), authorization)
-          assert.equal(response.statusCode, 201, response.body)
-          return response.json() as { id: string }
-        }
+        const client = collectionClient(() => h, collection.base)
+        const { get, post, patch, remove } = client
+        const count = () => countRows(h, collection.table)
+        const created = (authorization?: string) => client.created(collection.body(), authorization)
         /** An item of another workspace, as that workspace's admin sees it. */
         const foreign = async () => {
           const other = await makeWorkspace(h)

@@ -5,6 +5,7 @@ import {
   assertErrorBody,
   assertFieldError,
   collectionClient,
+  countRows,
   ENGINES,
   type Harness,
   makeDatabase,
@@ -31,21 +32,10 @@ for (const { engine, skip } of ENGINES) {
     })
     after(() => h?.close())
 
-    const { list, get, post, patch, remove } = collectionClient(() => h, GROUPS)
-    const countGroups = async () =>
-      Number(
-        (
-          await h.store.db
-            .selectFrom('groups')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      )
-    const created = async (body: Record<string, unknown>): Promise<Group> => {
-      const response = await post(body)
-      assert.equal(response.statusCode, 201, response.body)
-      return response.json()
-    }
+    const client = collectionClient(() => h, GROUPS)
+    const { list, get, post, patch, remove } = client
+    const countGroups = () => countRows(h, 'groups')
+    const created = (body: Record<string, unknown>) => client.created<Group>(body)
     const userWithEmail = (address: string) => makeUser(h, { email: address })
 
     describe('GET /auth/group', () => {

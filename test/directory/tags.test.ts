@@ -5,6 +5,7 @@ import {
   assertErrorBody,
   assertFieldError,
   collectionClient,
+  countRows,
   ENGINES,
   type Harness,
   makeIntegration,
@@ -39,21 +40,10 @@ for (const { engine, skip } of ENGINES) {
     })
     after(() => h?.close())
 
-    const { list, get, post, patch, remove } = collectionClient(() => h, TAGS)
-    const countTags = async () =>
-      Number(
-        (
-          await h.store.db
-            .selectFrom('tags')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      )
-    const created = async (body: Record<string, unknown>): Promise<Tag> => {
-      const response = await post(body)
-      assert.equal(response.statusCode, 201, response.body)
-      return response.json()
-    }
+    const client = collectionClient(() => h, TAGS)
+    const { list, get, post, patch, remove } = client
+    const countTags = () => countRows(h, 'tags')
+    const created = (body: Record<string, unknown>) => client.created<Tag>(body)
 
     describe('GET /tag', () => {
       test('lists the tags in the list envelope, ordered by name then id', async () => {

@@ -5,6 +5,7 @@ import {
   assertErrorBody,
   assertFieldError,
   collectionClient,
+  countRows,
   ENGINES,
   type Harness,
   makeDatabase,
@@ -36,23 +37,12 @@ for (const { engine, skip } of ENGINES) {
     })
     after(() => h?.close())
 
-    const { list, get, post, patch, remove } = collectionClient(() => h, TEAMS)
+    const client = collectionClient(() => h, TEAMS)
+    const { list, get, post, patch, remove } = client
     const listedIds = async (authorization?: string) =>
       (await list('?page_size=100', authorization)).json().results.map((t: Team) => t.id) as string[]
-    const countTeams = async () =>
-      Number(
-        (
-          await h.store.db
-            .selectFrom('teams')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      )
-    const created = async (body: Record<string, unknown>): Promise<Team> => {
-      const response = await post(body)
-      assert.equal(response.statusCode, 201, response.body)
-      return response.json()
-    }
+    const countTeams = () => countRows(h, 'teams')
+    const created = (body: Record<string, unknown>) => client.created<Team>(body)
     const database = async (id: string) =>
       (await h.request({ method: 'GET', url: `/api/v1/database/databases/${id}` })).json()
 

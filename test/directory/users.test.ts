@@ -5,6 +5,7 @@ import {
   assertErrorBody,
   assertFieldError,
   collectionClient,
+  countRows,
   ENGINES,
   type Harness,
   makeDatabase,
@@ -45,21 +46,10 @@ for (const { engine, skip } of ENGINES) {
     })
     after(() => h?.close())
 
-    const { list, get, post, patch, remove } = collectionClient(() => h, USERS)
-    const countUsers = async () =>
-      Number(
-        (
-          await h.store.db
-            .selectFrom('users')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      )
-    const created = async (body: Record<string, unknown>): Promise<User> => {
-      const response = await post(body)
-      assert.equal(response.statusCode, 201, response.body)
-      return response.json()
-    }
+    const client = collectionClient(() => h, USERS)
+    const { list, get, post, patch, remove } = client
+    const countUsers = () => countRows(h, 'users')
+    const created = (body: Record<string, unknown>) => client.created<User>(body)
 
     describe('GET /user', () => {
       test('lists the users in the list envelope, ordered by email then id', async () => {
