@@ -127,35 +127,31 @@ export interface Reader {
 }
 
 const findOneWithLists = prepared<{ id: string; workspaceId: string; userId: string }, RowWithLists>((db, variant) => {
-  const [visibility, entityType, lock] = variant.split('|') as [Visibility, string, string]
+  const [visibility, entityType] = variant.split('|') as [Visibility, string]
   let query = selectResourcesWithLists(db)
     .where('resources.id', '=', slot('id'))
     .where('resources.workspace_id', '=', slot('workspaceId'))
   const visible = visibleTo(visibility, slot('userId'))
   if (visible !== undefined) query = query.where(visible)
   if (entityType !== '') query = query.where('resources.entity_type', '=', entityType)
-  if (lock === 'lock') query = query.forUpdate('resources')
   return query
 })
 
 /**
  * One resource the reader may see, with all its lists, in one prepared statement; undefined when there is no
- * such resource (of `entityType`, when given) that the reader may see. With `lock` (PostgreSQL) the statement
- * also locks the row for update; the lists are then those of the statement's snapshot, so only a repeatable-read
- * transaction, which fails rather than lock a row changed since its snapshot, may rely on them.
+ * such resource (of `entityType`, when given) that the reader may see.
  */
 export async function findResource(
   db: Kysely<DB>,
   reader: Reader,
   id: string,
   entityType: string | undefined,
-  options: { lock?: boolean } = {},
 ): Promise<{ row: ResourceRow; relations: Relations } | undefined> {
   if (entityType?.includes('|')) throw new Error(`not an entity type: ${entityType}`)
   const [found] = await findOneWithLists(
     db,
     { id, workspaceId: reader.workspaceId, userId: reader.userId },
-    `${reader.visibility}|${entityType ?? ''}|${options.lock === true ? 'lock' : ''}`,
+    `${reader.visibility}|${entityType ?? ''}`,
   )
   if (found === undefined) return undefined
   return { row: found, relations: listsOf(found) }

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { permissionsFor } from '../access/permissions.ts'
 import { visibilityOf, visibleResources } from '../access/visibility.ts'
-import { isForeignKeyViolation, isSerializationFailure, isUniqueViolation } from '../db/driver-errors.ts'
+import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import { GroupCommit } from '../db/group-commit.ts'
 import type { DB, Store } from '../db/types.ts'
 import { isStorableTime, nowIso } from '../db/values.ts'
@@ -160,15 +160,7 @@ const COLUMNS_NOT_SET_ON_CREATE = {
 const groupCommits = new WeakMap<Kysely<DB>, GroupCommit>()
 
 /** Runs a write; a constraint that a concurrent change broke becomes a 409, not a 500. */
-/**
- * How a write's transaction runs on PostgreSQL. `optimistic`: first as a repeatable-read transaction, whose work
- * may lock and read a row in one statement (`optimistic` is true); if a row it touches changed after its snapshot,
- * PostgreSQL refuses it and it runs again, read committed, where the work locks before it reads (`optimistic` is
- * false). SQLite has one writer at a time: `optimistic` is always false there, and nothing needs locking.
- */
-type Work<T> = (trx: Kysely<DB>, optimistic: boolean) => Promise<T>
-
-async function write<T>(store: Store, work: Work<T>, options: { optimistic?: boolean } = {}): Promise<T> {
+async function write<T>(store: Store, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   try {
     if (store.engine === 'sqlite') {
       let group = groupCommits.get(store.db)
@@ -176,19 +168,9 @@ async function write<T>(store: Store, work: Work<T>, options: { optimistic?: boo
         group = new GroupCommit(store.db)
         groupCommits.set(store.db, group)
       }
-      return await group.run((trx) => work(trx, false))
+      return await group.run(work)
     }
-    if (options.optimistic === true) {
-      try {
-        return await store.db
-          .transaction()
-          .setIsolationLevel('repeatable read')
-          .execute((trx) => work(trx, true))
-      } catch (error) {
-        if (!isSerializationFailure(error)) throw error
-      }
-    }
-    return await store.db.transaction().execute((trx) => work(trx, false))
+    return await store.db.transaction().execute(work)
   } catch (error) {
     if (isUniqueViolation(error)) {
       throw new ApiError('CONFLICT', 'Another resource of this workspace already has this databuilder_id.')
@@ -315,95 +297,83 @@ export async function updateResource(
 ): Promise<Resource> {
   const lists = writableLists(patch)
   // The answer is made from what the transaction read and wrote, not read again after the commit.
-  return write(
-    store,
-    async (trx, optimistic) => {
-      const found = await lockResource(store, trx, principal, id, entityType, optimistic)
-      if (found === undefined) {
-        throw notFound()
+  return write(store, async (trx) => {
+    const found = await lockResource(store, trx, principal, id, entityType)
+    if (found === undefined) {
+      throw notFound()
+    }
+    const { row, relations: current } = found
+    requireWrite(principal)
+    if (patch.integration !== undefined && (patch.integration?.toLowerCase() ?? null) !== row.integration_id) {
+      throw fieldError('integration', 'cannot be changed: a resource stays in the integration it was created in')
+    }
+    if (patch.parent !== undefined && (patch.parent?.toLowerCase() ?? null) !== row.parent_id) {
+      throw fieldError('parent', 'cannot be changed: a resource stays where it was created in the hierarchy')
+    }
+    await checkAll(trx, principal, undefined, patch, current.teams)
+    if (lists.teams !== undefined && lists.teams.length === 0) {
+      lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
+    }
+    const changedLists: Partial<Relations> = {}
+    for (const field of WRITABLE_LISTS) {
+      const next = lists[field]
+      if (next !== undefined && !sameList(next, current[field])) {
+        changedLists[field] = next
       }
-      const { row, relations: current } = found
-      requireWrite(principal)
-      if (patch.integration !== undefined && (patch.integration?.toLowerCase() ?? null) !== row.integration_id) {
-        throw fieldError('integration', 'cannot be changed: a resource stays in the integration it was created in')
+    }
+    // Compared in their API form, so 0/1, Date and string timestamps all compare as the client sees them.
+    const stored = toResource(row, current, permissionsFor(principal))
+    const incoming = { ...patch, external_updated_at: normalizeTimestamp(patch.external_updated_at) }
+    const changes: Partial<ResourceValues> = {}
+    for (const field of SCALAR_FIELDS) {
+      if (patch[field] !== undefined && incoming[field] !== stored[field]) {
+        Object.assign(changes, { [field]: incoming[field] })
       }
-      if (patch.parent !== undefined && (patch.parent?.toLowerCase() ?? null) !== row.parent_id) {
-        throw fieldError('parent', 'cannot be changed: a resource stays where it was created in the hierarchy')
-      }
-      await checkAll(trx, principal, undefined, patch, current.teams)
-      if (lists.teams !== undefined && lists.teams.length === 0) {
-        lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
-      }
-      const changedLists: Partial<Relations> = {}
-      for (const field of WRITABLE_LISTS) {
-        const next = lists[field]
-        if (next !== undefined && !sameList(next, current[field])) {
-          changedLists[field] = next
-        }
-      }
-      // Compared in their API form, so 0/1, Date and string timestamps all compare as the client sees them.
-      const stored = toResource(row, current, permissionsFor(principal))
-      const incoming = { ...patch, external_updated_at: normalizeTimestamp(patch.external_updated_at) }
-      const changes: Partial<ResourceValues> = {}
-      for (const field of SCALAR_FIELDS) {
-        if (patch[field] !== undefined && incoming[field] !== stored[field]) {
-          Object.assign(changes, { [field]: incoming[field] })
-        }
-      }
-      if (Object.keys(changes).length === 0 && Object.keys(changedLists).length === 0) {
-        return stored
-      }
-      const now = nowIso()
-      if (changes.description !== undefined) {
-        changes.description_by_person = true
-      }
-      if (changes.definition !== undefined) {
-        changes.definition_version = row.definition_version + 1
-      }
-      if (changes.archived !== undefined) {
-        changes.archived_at = changes.archived ? now : null
-      }
-      if (changes.title !== undefined) {
-        const parent =
-          row.parent_id === null
-            ? undefined
-            : await findResourceRow(trx, { workspaceId: principal.workspaceId }, row.parent_id)
-        Object.assign(changes, placeUnder(parent, row.entity_type, changes.title))
-      }
-      changes.updated_at = now
-      changes.multiplayer_last_modified = now
-      changes.multiplayer_last_modified_by = principal.userId
-      await updateResourceRow(trx, id, changes)
-      if (changes.title !== undefined) {
-        await refreshDescendantPlaces(trx, id)
-      }
-      await replaceRelations(trx, id, changedLists)
-      if (!current.multiplayers.includes(principal.userId)) {
-        await appendToList(trx, 'multiplayers', id, principal.userId)
-        changedLists.multiplayers = [...current.multiplayers, principal.userId]
-      }
-      return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal))
-    },
-    { optimistic: true },
-  )
+    }
+    if (Object.keys(changes).length === 0 && Object.keys(changedLists).length === 0) {
+      return stored
+    }
+    const now = nowIso()
+    if (changes.description !== undefined) {
+      changes.description_by_person = true
+    }
+    if (changes.definition !== undefined) {
+      changes.definition_version = row.definition_version + 1
+    }
+    if (changes.archived !== undefined) {
+      changes.archived_at = changes.archived ? now : null
+    }
+    if (changes.title !== undefined) {
+      const parent =
+        row.parent_id === null
+          ? undefined
+          : await findResourceRow(trx, { workspaceId: principal.workspaceId }, row.parent_id)
+      Object.assign(changes, placeUnder(parent, row.entity_type, changes.title))
+    }
+    changes.updated_at = now
+    changes.multiplayer_last_modified = now
+    changes.multiplayer_last_modified_by = principal.userId
+    await updateResourceRow(trx, id, changes)
+    if (changes.title !== undefined) {
+      await refreshDescendantPlaces(trx, id)
+    }
+    await replaceRelations(trx, id, changedLists)
+    if (!current.multiplayers.includes(principal.userId)) {
+      await appendToList(trx, 'multiplayers', id, principal.userId)
+      changedLists.multiplayers = [...current.multiplayers, principal.userId]
+    }
+    return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal))
+  })
 }
 
-/**
- * Reads a resource for update: on PostgreSQL the row stays locked until the transaction ends. In an optimistic
- * (repeatable-read) transaction one statement locks and reads; otherwise the lock is taken first, so that the
- * read that follows sees what the last writer of the row committed.
- */
+/** Reads a resource for update: on PostgreSQL the row stays locked until the transaction ends. */
 async function lockResource(
   store: Store,
   trx: Kysely<DB>,
   principal: Principal,
   id: string,
   entityType: string | undefined,
-  optimistic: boolean,
 ) {
-  if (optimistic) {
-    return findResource(trx, readerOf(principal), id, entityType, { lock: true })
-  }
   if (store.engine === 'postgres') {
     const locked = await trx
       .selectFrom('resources')

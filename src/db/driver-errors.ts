@@ -9,8 +9,3 @@ export function isForeignKeyViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY'
 }
-
-/** PostgreSQL refused a repeatable-read transaction: a row it reads or locks changed after its snapshot. */
-export function isSerializationFailure(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === '40001'
-}

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import type { Kysely } from 'kysely'
+import { insertResourceRow, newResourceValues } from '../../src/catalog/repository.ts'
 import { GroupCommit } from '../../src/db/group-commit.ts'
+import type { DB } from '../../src/db/types.ts'
+import { nowIso } from '../../src/db/values.ts'
 import {
   countRows,
   ENGINES,
@@ -170,6 +174,89 @@ for (const { engine, skip } of ENGINES) {
       const last = responses.find((r) => r.json().definition_version === count + 1)?.json()
       assert.deepEqual(await read(database.id), last)
     })
+
+    if (engine === 'postgres') {
+      /** Runs `work` in a peer's transaction and holds it open until the returned `commit` is called. */
+      const holdOpen = async (work: (trx: Kysely<DB>) => Promise<void>) => {
+        const peer = await h.openPeer()
+        let commit!: () => void
+        const gate = new Promise<void>((resolve) => {
+          commit = resolve
+        })
+        let ready!: () => void
+        const started = new Promise<void>((resolve) => {
+          ready = resolve
+        })
+        const done = peer.db
+          .transaction()
+          .execute(async (trx) => {
+            await work(trx)
+            ready()
+            await gate
+          })
+          .finally(() => peer.close())
+        await started
+        return async () => {
+          commit()
+          await done
+        }
+      }
+
+      test('a rename waiting on a peer that adds a child renames that child too', async () => {
+        const database = await makeDatabase(h, { title: 'old_name' })
+        const parent = await h.store.db
+          .selectFrom('resources')
+          .selectAll()
+          .where('id', '=', database.id)
+          .executeTakeFirstOrThrow()
+        let childId = ''
+        const commit = await holdOpen(async (trx) => {
+          const values = newResourceValues({
+            workspaceId: h.workspaceId,
+            entityType: 'schema',
+            title: 'child',
+            parent,
+            integrationId: parent.integration_id,
+            now: nowIso(),
+          })
+          childId = await insertResourceRow(trx, values, { teams: [h.defaultTeamId] })
+        })
+        const patch = h.request({
+          method: 'PATCH',
+          url: `/api/v1/resource/all/${database.id}`,
+          body: { title: 'new_name' },
+        })
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        await commit()
+        assert.equal((await patch).statusCode, 200)
+        const child = await read(childId)
+        assert.equal(child.title_full, 'new_name.child')
+      })
+
+      test('a PATCH waiting on a peer that changes the lists answers with the lists the peer committed', async () => {
+        const team = await makeTeam(h)
+        const database = await makeDatabase(h, { teams: [team] })
+        // What DELETE /auth/teams does: give the resource the default team, then delete the team.
+        const commit = await holdOpen(async (trx) => {
+          await trx
+            .insertInto('resource_teams')
+            .values({ resource_id: database.id, target_id: h.defaultTeamId, position: 1 })
+            .execute()
+          await trx.deleteFrom('teams').where('id', '=', team).execute()
+        })
+        const patch = h.request({
+          method: 'PATCH',
+          url: `/api/v1/resource/all/${database.id}`,
+          body: { description: 'x' },
+        })
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        await commit()
+        const answer = await patch
+        assert.equal(answer.statusCode, 200, answer.body)
+        assert.deepEqual(answer.json().teams, [h.defaultTeamId])
+        assert.deepEqual(answer.json(), await read(database.id))
+      })
+    }
   })
 }
 
