@@ -73,29 +73,40 @@ function openSqlite(path: string): Store {
   registerDirectReader(db, (text, parameters) => {
     if (sqlite.inTransaction) return undefined
     const statement = database.prepare(text)
-    return statement.reader ? (statement.all(parameters) as unknown[]) : undefined
+    // A statement another query is still iterating (Kysely's stream) cannot run again until that query ends.
+    return statement.reader && !statement.busy ? (statement.all(parameters) as unknown[]) : undefined
   })
   return { db, engine: 'sqlite', close: () => db.destroy() }
+}
+
+/** A cached statement, and whether a query is still iterating it. */
+type CachedStatement = SqliteStatement & { readonly busy: boolean }
+
+interface CachingDatabase extends SqliteDatabase {
+  prepare(sql: string): CachedStatement
 }
 
 /**
  * Kysely prepares every statement anew; keeping the prepared statements of the most recent SQL texts roughly
  * doubles read throughput. It also maps JS booleans to 0/1, which better-sqlite3 refuses to bind.
  */
-function cachingDatabase(sqlite: SQLite.Database): SqliteDatabase {
-  const statements = new LRUCache<string, SqliteStatement>({ max: 1000 })
+function cachingDatabase(sqlite: SQLite.Database): CachingDatabase {
+  const statements = new LRUCache<string, CachedStatement>({ max: 1000 })
   const bind = (parameters: ReadonlyArray<unknown>) =>
     parameters.some((p) => typeof p === 'boolean')
       ? parameters.map((p) => (typeof p === 'boolean' ? Number(p) : p))
       : parameters
   return {
     close: () => sqlite.close(),
-    prepare(sql: string): SqliteStatement {
+    prepare(sql: string): CachedStatement {
       let statement = statements.get(sql)
       if (statement === undefined) {
         const prepared = sqlite.prepare(sql)
         statement = {
           reader: prepared.reader,
+          get busy() {
+            return prepared.busy
+          },
           all: (parameters) => prepared.all(bind(parameters)),
           run: (parameters) => prepared.run(bind(parameters)),
           iterate: (parameters) => prepared.iterate(bind(parameters)),

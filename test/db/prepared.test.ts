@@ -74,6 +74,30 @@ for (const { engine, skip } of ENGINES) {
       )
     })
 
+    if (engine === 'sqlite')
+      test('a read of a statement that a stream is still iterating waits for the stream to end', async () => {
+        // The same SQL text as findKeys, so the same cached statement: it cannot run while it is being iterated.
+        const stream = store.db
+          .selectFrom('docent_meta')
+          .select('key')
+          .where('key', 'like', 'p:%')
+          .where('value', '=', 'one')
+          .orderBy('key')
+          .limit(10)
+          .stream()
+        let read: Promise<{ key: string }[]> | undefined
+        const streamed: string[] = []
+        for await (const row of stream) {
+          streamed.push(row.key)
+          read ??= findKeys(store.db, { prefix: 'p:%', limit: 10 }, 'one')
+        }
+        assert.deepEqual(streamed, ['p:a', 'p:b'])
+        assert.deepEqual(
+          (await read)?.map((r) => r.key),
+          ['p:a', 'p:b'],
+        )
+      })
+
     if (engine === 'postgres')
       test('runs as a named prepared statement', async () => {
         await store.db.transaction().execute(async (trx) => {
