@@ -26,28 +26,29 @@ const COLLECTIONS = [
     base: '/api/v1/auth/group',
     table: 'groups',
     body: () => ({ name: named('Group') }),
-    change: { name: 'Changed group' },
+    changes: [{ name: 'Changed group' }],
   },
   {
     name: 'tags',
     base: '/api/v1/tag',
     table: 'tags',
     body: () => ({ name: named('Tag') }),
-    change: { name: 'Changed tag' },
+    changes: [{ name: 'Changed tag' }],
   },
   {
     name: 'teams',
     base: '/api/v1/auth/teams',
     table: 'teams',
     body: () => ({ name: named('Team') }),
-    change: { name: 'Changed team' },
+    changes: [{ name: 'Changed team' }, { type: 'CLOSED' }],
   },
   {
     name: 'users',
     base: '/api/v1/user',
     table: 'users',
     body: () => ({ email: `user-${++serial}-${randomUUID().slice(0, 8)}@example.com` }),
-    change: { first_name: 'Changed' },
+    // A viewer making itself (or anyone) an admin is the change that matters most to refuse.
+    changes: [{ first_name: 'Changed' }, { role: 'admin' }],
   },
 ] as const
 
@@ -97,13 +98,16 @@ for (const { engine, skip } of ENGINES) {
 
         test('PATCH is refused with 403 to an editor and a viewer, changing nothing; 404 first outside the workspace', async () => {
           const item = await created()
-          assertErrorBody(await patch(item.id, collection.change, editorKey), 403, 'PERMISSION_DENIED')
-          assertErrorBody(await patch(item.id, collection.change, viewerKey), 403, 'PERMISSION_DENIED')
+          for (const change of collection.changes) {
+            assertErrorBody(await patch(item.id, change, editorKey), 403, 'PERMISSION_DENIED')
+            assertErrorBody(await patch(item.id, change, viewerKey), 403, 'PERMISSION_DENIED')
+          }
           assert.deepEqual((await get(item.id)).json(), item)
           const { item: theirs } = await foreign()
-          assertErrorBody(await patch(theirs.id, collection.change, editorKey), 404, 'NOT_FOUND')
-          assertErrorBody(await patch(theirs.id, collection.change), 404, 'NOT_FOUND')
-          assertErrorBody(await patch('abc', collection.change), 404, 'NOT_FOUND')
+          const [change = {}] = collection.changes
+          assertErrorBody(await patch(theirs.id, change, editorKey), 404, 'NOT_FOUND')
+          assertErrorBody(await patch(theirs.id, change), 404, 'NOT_FOUND')
+          assertErrorBody(await patch('abc', change), 404, 'NOT_FOUND')
         })
 
         test("DELETE is refused with 403 to an editor and a viewer; 404 for a missing, malformed or another workspace's id", async () => {
