@@ -18,7 +18,7 @@ export function preparedStatementName(sql: string): string | undefined {
 
 /**
  * Runs a reading statement straight on a store's SQLite connection, or returns undefined when it must go through
- * Kysely instead (a transaction is open on the connection, or the statement writes).
+ * Kysely instead (a transaction is open on the connection, a stream is iterating the statement, or it writes).
  */
 export type DirectReader = (sql: string, parameters: readonly unknown[]) => unknown[] | undefined
 
