@@ -1,5 +1,5 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
-import { foldCase } from '../db/dialect.ts'
+import { foldCase, inList, type ListType } from '../db/dialect.ts'
 import type { DB, Engine } from '../db/types.ts'
 import { isStorableTime } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
@@ -79,6 +79,8 @@ export const FILTER_FIELDS: Record<string, FieldSpec> = {
 export const MAX_DEPTH = 8
 export const MAX_OPERANDS = 100
 export const MAX_IN_VALUES = 1000
+/** A `contains` value longer than any title or phrase a person searches for is refused, not matched slowly. */
+export const MAX_CONTAINS_LENGTH = 400
 /** Bounds the whole tree, so that depth × operands cannot build a statement of millions of terms. */
 export const MAX_NODES = 1000
 
@@ -214,7 +216,16 @@ function checkNode(input: unknown, where: string, depth: number, budget: Budget)
           `'contains' applies to text fields, and '${field}' is a ${spec.kind} field`,
         )
       }
-      return { operator, field, spec, value: checkValue(spec, field, node.value, at) as string }
+      {
+        const value = checkValue(spec, field, node.value, at) as string
+        if (value.length > MAX_CONTAINS_LENGTH) {
+          throw new FilterError(
+            at,
+            `'contains' takes at most ${MAX_CONTAINS_LENGTH} characters, not ${value.length}; search for a shorter part`,
+          )
+        }
+        return { operator, field, spec, value }
+      }
     case 'exact':
       return { operator, field, spec, value: checkValue(spec, field, node.value, at) }
     default: {
@@ -256,6 +267,13 @@ export function likePattern(value: string): string {
   return `%${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 }
 
+const LIST_TYPES: Record<Exclude<Kind, 'list'>, ListType> = {
+  text: 'text',
+  number: 'bigint',
+  boolean: 'boolean',
+  timestamp: 'timestamptz',
+}
+
 function compileLeaf(
   eb: Builder,
   node: Exclude<Filter, { operator: 'and' | 'or' | 'not' }>,
@@ -269,7 +287,9 @@ function compileLeaf(
     const id = eb.ref('resources.id')
     if (node.operator === 'is_set') return eb(id, 'in', members)
     if (node.operator === 'exact') return eb(id, 'in', members.where(`${table}.target_id`, '=', String(node.value)))
-    if (node.operator === 'in') return eb(id, 'in', members.where(`${table}.target_id`, 'in', node.values.map(String)))
+    if (node.operator === 'in') {
+      return eb(id, 'in', members.where(inList(engine, sql.ref(`${table}.target_id`), node.values.map(String))))
+    }
     throw new Error('contains on a list field is refused by parseFilter')
   }
   const column = eb.ref(`resources.${spec.column}`)
@@ -281,7 +301,7 @@ function compileLeaf(
     case 'exact':
       return eb.and([present, eb(column, '=', node.value)])
     case 'in':
-      return eb.and([present, eb(column, 'in', node.values)])
+      return eb.and([present, inList(engine, column, node.values, LIST_TYPES[spec.kind])])
     case 'contains':
       return eb.and([present, sql<SqlBool>`${foldCase(engine, column)} like ${likePattern(node.value)} escape '\\'`])
   }

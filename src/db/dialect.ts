@@ -39,14 +39,29 @@ export async function dataVersion(engine: Engine, db: Kysely<DB>): Promise<strin
 /** The statement of each engine's data version, compiled once: it runs before every List Resources. */
 const versionQueries = new Map<Engine, CompiledQuery>()
 
+/** The PostgreSQL array type a list of values is bound as, by what the values are. */
+export type ListType = 'text' | 'bigint' | 'boolean' | 'timestamptz'
+
 /**
- * `column in (ids)` with the ids bound as one parameter: SQLite builds a list of 50 bound values anew for every
- * statement, which costs more than reading the rows; a JSON array (SQLite) or a text array (PostgreSQL) does not.
+ * `column in (values)` with the whole list bound as one parameter: a JSON array on SQLite, an array on PostgreSQL.
+ * One parameter per element would make the statement's text depend on the list's length (so it is never reused)
+ * and, on SQLite, run out of bound variables (32,766) for a filter well within its documented limits; SQLite also
+ * builds a list of bound values anew for every statement, which costs more than reading the rows.
  */
+export function inList(
+  engine: Engine,
+  column: Expression<unknown>,
+  values: readonly (string | number | boolean)[],
+  type: ListType = 'text',
+): RawBuilder<SqlBool> {
+  return engine === 'postgres'
+    ? sql<SqlBool>`${column} = any(${values}::${sql.raw(type)}[])`
+    : sql<SqlBool>`${column} in (select value from json_each(${JSON.stringify(values)}))`
+}
+
+/** `column in (ids)`, the ids bound as one parameter (see inList). */
 export function inIds(db: Kysely<DB>, column: Expression<unknown>, ids: readonly string[]): RawBuilder<SqlBool> {
-  return engineOf(db) === 'postgres'
-    ? sql<SqlBool>`${column} = any(${ids}::text[])`
-    : sql<SqlBool>`${column} in (select value from json_each(${JSON.stringify(ids)}))`
+  return inList(engineOf(db), column, ids)
 }
 
 /** Which engine a Kysely instance (or transaction) talks to. */
