@@ -32,10 +32,12 @@ type Column =
   | 'internal_usage'
   | 'row_count'
   | 'byte_size'
+  | 'search_database'
+  | 'search_schema'
 
 type ListField = 'owners' | 'owners_groups' | 'teams' | 'tags' | 'collections' | 'subscribers'
 
-type FieldSpec = { kind: Exclude<Kind, 'list'>; column: Column } | { kind: 'list'; list: ListField }
+export type FieldSpec = { kind: Exclude<Kind, 'list'>; column: Column } | { kind: 'list'; list: ListField }
 
 const scalar = (kind: Exclude<Kind, 'list'>, column: Column): FieldSpec => ({ kind, column })
 const list = (field: ListField): FieldSpec => ({ kind: 'list', list: field })
@@ -68,6 +70,9 @@ export const FILTER_FIELDS: Record<string, FieldSpec> = {
   internal_usage: scalar('number', 'internal_usage'),
   row_count: scalar('number', 'row_count'),
   byte_size: scalar('number', 'byte_size'),
+  // The names in search_metadata (CONTRACT §8): clients filter a schema's tables by its name.
+  database: scalar('text', 'search_database'),
+  schema: scalar('text', 'search_schema'),
   owners: list('owners'),
   owners_groups: list('owners_groups'),
   teams: list('teams'),

@@ -2,7 +2,7 @@ import { visibilityScope } from '../access/visibility.ts'
 import { dataVersion } from '../db/dialect.ts'
 import type { Store } from '../db/types.ts'
 import type { Principal } from '../directory/keys.ts'
-import { compileFilter, parseFilter } from './filter.ts'
+import { compileFilter, FILTER_FIELDS, type FieldSpec, type Filter, parseFilter } from './filter.ts'
 import { findCatalogIds, findRowsInOrder } from './repository.ts'
 import type { CachedPage, CatalogResultCache } from './result-cache.ts'
 import { hydrate, scopeOf } from './service.ts'
@@ -12,6 +12,19 @@ export interface CatalogParams {
   filter?: string | undefined
   sort?: string | undefined
   teamId?: string | undefined
+  /** `entity_type=<type>` (CONTRACT §8): the same as an `exact` filter on it, joined to `filter` by `and`. */
+  entityType?: string | undefined
+}
+
+function withEntityType(filter: Filter | undefined, entityType: string | undefined): Filter | undefined {
+  if (entityType === undefined) return filter
+  const leaf: Filter = {
+    operator: 'exact',
+    field: 'entity_type',
+    spec: FILTER_FIELDS.entity_type as FieldSpec,
+    value: entityType,
+  }
+  return filter === undefined ? leaf : { operator: 'and', operands: [leaf, filter] }
 }
 
 /** List Resources (CONTRACT §5): filter, sort and team, capped at 10,000 matches. */
@@ -34,12 +47,13 @@ export async function listCatalog(
     given(params.teamId),
     given(filterText),
     given(sortText),
+    given(params.entityType),
   ].join('\u0000')
   const version = await dataVersion(store.engine, store.db)
   let ids = cache.getIds(key, version)
   let idsVersion = version
   if (ids === undefined) {
-    const filter = filterText === undefined ? undefined : parseFilter(filterText)
+    const filter = withEntityType(filterText === undefined ? undefined : parseFilter(filterText), params.entityType)
     const sort = sortText === undefined ? DEFAULT_SORT : parseSort(sortText)
     const found = await findCatalogIds(
       store,

@@ -26,6 +26,9 @@ const CatalogQuerySchema = Type.Object({
     Type.String({ description: 'URL-encoded JSON: {"field": ..., "order": "asc"|"desc", "tie_breaker": <sort>|null}' }),
   ),
   teams: Type.Optional(Type.String({ description: 'a team id: only resources of that team' })),
+  entity_type: Type.Optional(
+    Type.String({ maxLength: 64, description: 'only resources of this type; joined to `filter` by `and`' }),
+  ),
 })
 
 const ResultsSchema = Type.Array(ResourceSchema)
@@ -54,11 +57,11 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
         },
         async (request, reply) => {
           const pageRequest = parsePageRequest(request.query)
-          const { filter, sort, teams } = request.query
+          const { filter, sort, teams, entity_type: entityType } = request.query
           if (teams !== undefined && !isUuid(teams)) {
             throw fieldError('teams', 'must be a team id (a UUID)')
           }
-          const params = { filter, sort, teamId: teams?.toLowerCase() }
+          const params = { filter, sort, teamId: teams?.toLowerCase(), entityType: entityType || undefined }
           const { count, page } = await listCatalog(store, cache, request.principal, params, pageRequest)
           // A page read again is not serialized again: its results' JSON is kept with it, and only the envelope
           // (whose links follow the request) is written anew, in the order of ListSchema.

@@ -14,6 +14,9 @@ type SortColumn =
   | 'internal_usage'
   | 'row_count'
   | 'byte_size'
+  | 'sort_order'
+  | 'search_database'
+  | 'search_schema'
 
 /** The sort keys of CONTRACT §5; `total_usage` is computed. */
 const SORT_FIELDS: Record<string, SortColumn | 'total_usage'> = {
@@ -30,12 +33,24 @@ const SORT_FIELDS: Record<string, SortColumn | 'total_usage'> = {
   total_usage: 'total_usage',
   row_count: 'row_count',
   byte_size: 'byte_size',
+  // CONTRACT §8: a column's position in its table, and the names in search_metadata.
+  sort_order: 'sort_order',
+  database: 'search_database',
+  schema: 'search_schema',
 }
 
 export const MAX_SORT_KEYS = 5
 
 /** Columns that can be null: only these need `nulls last`, so the others can be read in index order. */
-const NULLABLE = new Set(['native_type', 'external_updated_at', 'row_count', 'byte_size'])
+const NULLABLE = new Set([
+  'native_type',
+  'external_updated_at',
+  'row_count',
+  'byte_size',
+  'sort_order',
+  'search_database',
+  'search_schema',
+])
 
 export interface SortKey {
   field: string

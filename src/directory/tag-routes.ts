@@ -42,6 +42,7 @@ const TagUpdateSchema = Type.Object({
 export function tagRoutes(store: Store): FastifyPluginAsyncTypebox {
   return collectionRoutes(store, {
     path: '/tag',
+    aliases: ['/tag/tags'],
     plural: 'tags',
     clash: 'A concurrent change clashed with this one; try again.',
     schemas: { item: TagSchema, create: TagCreateSchema, update: TagUpdateSchema },

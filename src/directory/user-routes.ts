@@ -9,6 +9,7 @@ import { collectionRoutes } from './collection-routes.ts'
 import { findDefaultTeamId, insertUser, lockWorkspace, ROLES, type Role } from './repository.ts'
 import { distinctIds, requireReferences } from './route-guards.ts'
 import {
+  addGroupMembers,
   countAdmins,
   deleteUserRow,
   findUser,
@@ -42,12 +43,21 @@ const Writable = {
   teams: IdListSchema,
 }
 
+/** One user (`email`), or Secoda's bulk form (`emails`, CONTRACT §8): one user per address, all or nothing. */
 const UserCreateSchema = Type.Object({
-  email: Writable.email,
+  email: Type.Optional(Writable.email),
+  emails: Type.Optional(
+    Type.Array(Writable.email, {
+      minItems: 1,
+      maxItems: 1000,
+      description: 'instead of email: one user per address, all made or none; answered with the list of users',
+    }),
+  ),
   first_name: Type.Optional(Writable.first_name),
   last_name: Type.Optional(Writable.last_name),
   role: Type.Optional(Writable.role),
   teams: Type.Optional(Writable.teams),
+  groups: Type.Optional(IdListSchema),
 })
 
 const UserUpdateSchema = Type.Object({
@@ -63,9 +73,9 @@ const DEFAULT_ROLE: Role = 'viewer'
 const EMAIL =
   /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i
 
-function normalEmail(email: string): string {
+function normalEmail(email: string, field = 'email'): string {
   if (!EMAIL.test(email)) {
-    throw fieldError('email', 'must be an email address such as ada@example.com')
+    throw fieldError(field, 'must be an email address such as ada@example.com')
   }
   return email.toLowerCase()
 }
@@ -88,6 +98,11 @@ async function membershipFor(db: Kysely<DB>, workspaceId: string, role: Role, te
   return teams
 }
 
+function requireEmail(email: string | undefined): string {
+  if (email === undefined) throw fieldError('email', 'is required (or emails, a list, to make several users)')
+  return email
+}
+
 function lastAdmin(action: string): ApiError {
   return new ApiError(
     'CONFLICT',
@@ -100,10 +115,15 @@ export function userRoutes(store: Store): FastifyPluginAsyncTypebox {
     path: '/user',
     plural: 'users',
     clash: 'Another user of this workspace already has this email.',
-    schemas: { item: UserSchema, create: UserCreateSchema, update: UserUpdateSchema },
+    schemas: {
+      item: UserSchema,
+      create: UserCreateSchema,
+      update: UserUpdateSchema,
+      created: Type.Union([UserSchema, Type.Array(UserSchema)]),
+    },
     summaries: {
       list: 'List the users of the workspace',
-      create: 'Create a user',
+      create: 'Create a user, or several with `emails`',
       get: 'Get a user',
       update: 'Update a user; teams replaces their team membership',
       delete: 'Delete a user, their API keys and their places in every resource list',
@@ -111,20 +131,32 @@ export function userRoutes(store: Store): FastifyPluginAsyncTypebox {
     find: (db, principal, id) => findUser(db, principal.workspaceId, principal, id),
     list: (db, principal, page) => listUsers(db, principal.workspaceId, principal, page),
     create: async (trx, principal, body) => {
-      const email = normalEmail(body.email)
-      const role = body.role ?? DEFAULT_ROLE
       const { workspaceId } = principal
-      const teams = distinctIds(body.teams ?? [])
-      await requireReferences(trx, workspaceId, 'teams', 'teams', teams)
-      await requireFreeEmail(trx, workspaceId, email)
-      return insertUser(trx, {
-        workspaceId,
-        email,
-        role,
-        firstName: body.first_name ?? '',
-        lastName: body.last_name ?? '',
-        teamIds: await membershipFor(trx, workspaceId, role, teams),
+      const bulk = body.emails !== undefined
+      if (bulk && body.email !== undefined) {
+        throw fieldError('emails', 'send either email (one user) or emails (several), not both')
+      }
+      const emails = bulk
+        ? (body.emails as string[]).map((email, i) => normalEmail(email, `emails[${i}]`))
+        : [normalEmail(requireEmail(body.email))]
+      emails.forEach((email, i) => {
+        if (emails.indexOf(email) !== i) throw fieldError(`emails[${i}]`, `repeats ${email}`)
       })
+      const role = body.role ?? DEFAULT_ROLE
+      const teams = distinctIds(body.teams ?? [])
+      const groups = distinctIds(body.groups ?? [])
+      await requireReferences(trx, workspaceId, 'teams', 'teams', teams)
+      await requireReferences(trx, workspaceId, 'groups', 'owners_groups', groups)
+      const teamIds = await membershipFor(trx, workspaceId, role, teams)
+      const ids: string[] = []
+      for (const email of emails) {
+        await requireFreeEmail(trx, workspaceId, email)
+        const firstName = bulk ? '' : (body.first_name ?? '')
+        const lastName = bulk ? '' : (body.last_name ?? '')
+        ids.push(await insertUser(trx, { workspaceId, email, role, firstName, lastName, teamIds }))
+      }
+      await addGroupMembers(trx, groups, ids)
+      return bulk ? ids : (ids[0] as string)
     },
     update: async (trx, principal, id, body) => {
       const email = body.email === undefined ? undefined : normalEmail(body.email)

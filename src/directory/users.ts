@@ -176,3 +176,15 @@ export async function deleteUserRow(db: Kysely<DB>, workspaceId: string, id: str
     .executeTakeFirst()
   return Number(result.numDeletedRows) > 0
 }
+
+/** Adds each user to each group (the users are new: no membership exists yet). */
+export async function addGroupMembers(db: Kysely<DB>, groupIds: string[], userIds: string[]): Promise<void> {
+  const rows = groupIds.flatMap((groupId) => userIds.map((userId) => ({ group_id: groupId, user_id: userId })))
+  // Batches keep each statement well under either engine's limit on bound values.
+  for (let i = 0; i < rows.length; i += 500) {
+    await db
+      .insertInto('group_members')
+      .values(rows.slice(i, i + 500))
+      .execute()
+  }
+}

@@ -22,7 +22,7 @@ export const IdParamsSchema = Type.Object({ id: Type.String() })
 
 export const PageQuerySchema = {
   page: Type.Optional(Type.String({ description: 'page number, from 1' })),
-  page_size: Type.Optional(Type.String({ description: '1 to 100; default 50' })),
+  page_size: Type.Optional(Type.String({ description: '1 to 1000; default 50' })),
 }
 
 function listSchemaOf<T extends TSchema>(item: T) {
