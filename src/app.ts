@@ -18,6 +18,7 @@ import { stripApiPrefix, trackRoutes } from './http/aliases.ts'
 import { installAuth } from './http/auth.ts'
 import { cachingSerializerFactory } from './http/compilers.ts'
 import { installErrorHandling } from './http/error-handler.ts'
+import { installJsonBodies } from './http/json-body.ts'
 import { refuseNulCharacters } from './http/nul.ts'
 import { installWriteRateLimit } from './http/rate-limit.ts'
 import { ErrorSchema } from './http/schemas.ts'
@@ -49,8 +50,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   trackHandlers(app)
-  // JSON only: Fastify also reads text/plain by default, which would turn a 415 into a confusing 400.
-  app.removeContentTypeParser('text/plain')
+  installJsonBodies(app)
   installErrorHandling(app)
   refuseNulCharacters(app)
   installAuth(app, store)
