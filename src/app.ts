@@ -46,6 +46,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     http: { maxHeaderSize: MAX_HEADER_SIZE },
     clientErrorHandler: clientErrorHandler(MAX_HEADER_SIZE),
     frameworkErrors: answerError,
+    return503OnClosing: false,
     rewriteUrl: (request) => stripApiPrefix(request.url ?? '/'),
     // No limit below the URL's own: a long path id is a malformed id, 404 after authentication like any other.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_HEADER_SIZE },

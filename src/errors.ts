@@ -22,6 +22,7 @@ const STATUS = {
   RATE_LIMITED: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
+  SHUTTING_DOWN: 503,
 } as const
 
 export type ErrorCode = keyof typeof STATUS

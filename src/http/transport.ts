@@ -65,16 +65,32 @@ export function clientErrorHandler(maxHeaderSize: number) {
   }
 }
 
-const EVERY_ROUTE = [400, 405, 408, 431, 500] as const
+const EVERY_ROUTE = [400, 405, 408, 431, 500, 503] as const
 const WITH_BODY = [413, 415] as const
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /**
- * Answers what Node would otherwise answer without a JSON body, and lists in the OpenAPI document every status
- * a route can give before its handler runs (a malformed or too large request, another method, a body too large
- * or not JSON), so that no answer has a status its route does not document (CONTRACT §8).
+ * Answers what Node or Fastify would otherwise answer without a JSON body, and lists in the OpenAPI document
+ * every status a route can give before its handler runs (a malformed or too large request, another method, a
+ * body too large or not JSON, a shutdown), so that no answer has a status its route does not document
+ * (CONTRACT §8). Needs Fastify's `return503OnClosing: false`.
  */
 export function installTransportAnswers(app: FastifyInstance): void {
+  // Fastify's own 503 for a request that arrives on an open connection while the server closes has its own
+  // body; this one is first of the onRequest hooks, so such a request touches nothing.
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (closing) {
+      reply.header('Connection', 'close')
+      done(new ApiError('SHUTTING_DOWN', 'docent is shutting down: send the request again.'))
+    } else {
+      done()
+    }
+  })
   // Without a listener, Node closes a CONNECT's socket without an answer.
   app.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
     socket.end(rawAnswer(new ApiError('METHOD_NOT_ALLOWED', 'Method "CONNECT" not allowed.')))

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
+import { buildApp } from '../../src/app.ts'
 import { assertErrorBody, ENGINES, type Harness, makeDatabase, startHarness } from '../helpers.ts'
-import { type RawAnswer, rawRequest } from './raw-http.ts'
+import { type RawAnswer, RawConnection, rawRequest } from './raw-http.ts'
 
 // CONTRACT §8: every answer, however early it is refused, has the error body of §1 and a status the OpenAPI
 // document lists for its route.
@@ -46,11 +47,11 @@ for (const { engine, skip } of ENGINES) {
     })
     after(() => h?.close())
 
-    test('lists 400, 405, 408, 431 and 500 on every operation, and 413 and 415 on every one that takes a body', () => {
+    test('lists 400, 405, 408, 431, 500 and 503 on every operation, and 413 and 415 on every one that takes a body', () => {
       for (const [path, operations] of Object.entries(doc.paths)) {
         for (const [method, operation] of Object.entries(operations)) {
           const statuses = Object.keys(operation.responses)
-          for (const status of ['400', '405', '408', '431', '500']) {
+          for (const status of ['400', '405', '408', '431', '500', '503']) {
             assert.ok(statuses.includes(status), `${method} ${path} lists ${status}: ${statuses}`)
           }
           if (['post', 'put', 'patch', 'delete'].includes(method)) {
@@ -168,6 +169,61 @@ for (const { engine, skip } of ENGINES) {
         body: { definition: 'é'.repeat(1_000_000) },
       })
       assertErrorBody(response, 413, 'PAYLOAD_TOO_LARGE')
+    })
+
+    test('answers 408 REQUEST_TIMEOUT when Node gives up waiting for a request', async () => {
+      // Node's own timers take a minute or more; this is the event they raise.
+      const accepted = new Promise<Socket>((resolve) => h.app.server.once('connection', resolve))
+      const connection = new RawConnection(port)
+      try {
+        const socket = await accepted
+        const timeout = Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' })
+        h.app.server.emit('clientError', timeout, socket)
+        const answer = await connection.next()
+        assertRawErrorBody(answer, 408, 'REQUEST_TIMEOUT')
+        assert.equal(answer.headers.connection, 'close')
+      } finally {
+        connection.close()
+      }
+    })
+
+    test('answers 503 SHUTTING_DOWN to a request that arrives on an open connection while the server closes', async () => {
+      const app = await buildApp({ store: h.store })
+      let release: () => void = () => {}
+      const gate = new Promise<void>((done) => {
+        release = done
+      })
+      let started: () => void = () => {}
+      const running = new Promise<void>((done) => {
+        started = done
+      })
+      app.get('/test/slow', { config: { public: true } }, async () => {
+        started()
+        await gate
+        return { ok: true }
+      })
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      const connection = new RawConnection((app.server.address() as AddressInfo).port)
+      try {
+        connection.write(lines('GET /test/slow HTTP/1.1', 'Host: localhost'))
+        await running
+        const closed = app.close()
+        connection.write(
+          lines('GET /api/v1/database/databases/ HTTP/1.1', 'Host: localhost', `Authorization: Bearer ${h.adminKey}`),
+        )
+        await new Promise((done) => setTimeout(done, 100))
+        release()
+        assert.equal((await connection.next()).status, 200)
+        const refused = await connection.next()
+        assertRawErrorBody(refused, 503, 'SHUTTING_DOWN')
+        assert.equal(refused.headers.connection, 'close')
+        await closed
+      } finally {
+        release()
+        connection.close()
+        await app.close()
+      }
+      assert.ok(documented(doc, '/database/databases', 'GET').includes('503'))
     })
 
     test('ignores an Expect it does not know instead of a bare 417', async () => {

@@ -1,4 +1,4 @@
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 
 export interface RawAnswer {
   status: number
@@ -7,51 +7,86 @@ export interface RawAnswer {
 }
 
 /**
- * Writes `request` as it is to a socket and reads the first answer: what `inject` cannot send (a Content-Length
- * that is not a number, a request line longer than Node allows, CONNECT). Write errors are ignored, as the
- * server may close the connection before the request is all sent.
+ * A socket to the server that writes requests as they are and reads answers in order: for what `inject` cannot
+ * send (a Content-Length that is not a number, a request line longer than Node allows, CONNECT, a request on a
+ * connection the server is closing). Write errors are ignored: the server may close before all is sent.
  */
-export function rawRequest(port: number, request: string, timeoutMs = 10_000): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1' })
-    const chunks: Buffer[] = []
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new Error(`no answer within ${timeoutMs} ms; got ${JSON.stringify(Buffer.concat(chunks).toString())}`))
-    }, timeoutMs)
-    const finish = () => {
-      clearTimeout(timer)
-      socket.destroy()
-      const text = Buffer.concat(chunks).toString('utf8')
-      const answer = parse(text)
-      if (answer === undefined) {
-        reject(new Error(`no complete HTTP answer: ${JSON.stringify(text.slice(0, 500))}`))
-      } else {
-        resolve(answer)
-      }
-    }
-    socket.on('data', (chunk) => {
-      chunks.push(chunk)
-      if (parse(Buffer.concat(chunks).toString('utf8')) !== undefined) finish()
+export class RawConnection {
+  readonly socket: Socket
+  private received = Buffer.alloc(0)
+  private ended = false
+  private waiting: (() => void) | undefined
+
+  constructor(port: number) {
+    this.socket = connect({ port, host: '127.0.0.1' })
+    this.socket.on('data', (chunk) => {
+      this.received = Buffer.concat([this.received, chunk])
+      this.waiting?.()
     })
-    socket.on('end', finish)
-    socket.on('close', finish)
-    socket.on('error', () => {})
-    socket.write(request, () => {})
-  })
+    const end = () => {
+      this.ended = true
+      this.waiting?.()
+    }
+    this.socket.on('end', end)
+    this.socket.on('close', end)
+    this.socket.on('error', () => {})
+  }
+
+  connected(): Promise<void> {
+    return new Promise((resolve) => this.socket.once('connect', () => resolve()))
+  }
+
+  write(request: string): void {
+    this.socket.write(request, () => {})
+  }
+
+  /** The next whole answer (status line, headers, and a body of its Content-Length). */
+  async next(timeoutMs = 10_000): Promise<RawAnswer> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const answer = this.take()
+      if (answer !== undefined) return answer
+      if (this.ended || Date.now() > deadline) {
+        throw new Error(`no complete HTTP answer: ${JSON.stringify(this.received.toString().slice(0, 500))}`)
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100)
+        this.waiting = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+
+  private take(): RawAnswer | undefined {
+    const end = this.received.indexOf('\r\n\r\n')
+    if (end < 0) return undefined
+    const [statusLine = '', ...lines] = this.received.subarray(0, end).toString('utf8').split('\r\n')
+    const headers: Record<string, string> = {}
+    for (const line of lines) {
+      const colon = line.indexOf(':')
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+    }
+    const length = Number(headers['content-length'] ?? 0)
+    if (this.received.length < end + 4 + length) return undefined
+    const body = this.received.subarray(end + 4, end + 4 + length).toString('utf8')
+    this.received = this.received.subarray(end + 4 + length)
+    return { status: Number(statusLine.split(' ')[1]), headers, body }
+  }
 }
 
-function parse(text: string): RawAnswer | undefined {
-  const end = text.indexOf('\r\n\r\n')
-  if (end < 0) return undefined
-  const [statusLine = '', ...lines] = text.slice(0, end).split('\r\n')
-  const headers: Record<string, string> = {}
-  for (const line of lines) {
-    const colon = line.indexOf(':')
-    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+/** Writes `request` on a new connection and reads the first answer. */
+export async function rawRequest(port: number, request: string): Promise<RawAnswer> {
+  const connection = new RawConnection(port)
+  try {
+    connection.write(request)
+    return await connection.next()
+  } finally {
+    connection.close()
   }
-  const body = text.slice(end + 4)
-  const length = Number(headers['content-length'] ?? 0)
-  if (Buffer.byteLength(body) < length) return undefined
-  return { status: Number(statusLine.split(' ')[1]), headers, body }
 }
