@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ApiError, type ErrorCode, validationFailed } from '../errors.ts'
 
-/** Far deeper than any body or filter docent takes (a bulk update is five levels), far shallower than a stack. */
+/** Far deeper than any body or filter docent takes (a bulk update is four levels), far shallower than a stack. */
 export const MAX_JSON_DEPTH = 64
 
 export interface JsonProblem {
@@ -207,12 +207,12 @@ export function installJsonBodies(app: FastifyInstance): void {
       return
     }
     parse(request, text as string, (error, value) => {
-      const problem = error === null ? findJsonProblem(value) : undefined
-      if (error !== null || problem === undefined) {
-        done(error, value)
-      } else {
-        done(toError(problem, {}), undefined)
+      if (error) {
+        done(error, undefined)
+        return
       }
+      const problem = findJsonProblem(value)
+      done(problem === undefined ? null : toError(problem, {}), problem === undefined ? value : undefined)
     })
   })
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, text, done) => {
