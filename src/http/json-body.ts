@@ -27,32 +27,59 @@ const SURROGATE = /\p{Surrogate}/u
 const member = (path: string, key: string) => (path === '' ? key : `${path}.${key}`)
 const element = (path: string, index: number) => `${path}[${index}]`
 
+interface Visit {
+  value: unknown
+  depth: number
+  parent: Visit | undefined
+  key: string | number
+}
+
+/** The path of a visited value, built only for the one reported. */
+function pathOf(visit: Visit): string {
+  const keys: (string | number)[] = []
+  for (let at: Visit | undefined = visit; at?.parent !== undefined; at = at.parent) {
+    keys.push(at.key)
+  }
+  let path = ''
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const key = keys[i] as string | number
+    path = typeof key === 'number' ? element(path, key) : member(path, key)
+  }
+  return path
+}
+
+// Most strings hold no surrogate at all; only those that do need the slower Unicode-aware test.
+const ANY_SURROGATE = /[\uD800-\uDFFF]/
+const isLoneSurrogate = (text: string) => ANY_SURROGATE.test(text) && SURROGATE.test(text)
+
 /**
  * The first value, in document order, that docent would not store exactly as sent: nesting deeper than
  * `maxDepth`, a number JSON.parse rounded or made infinite, a string or key that is not valid Unicode.
  * Iterative, so no depth of input can overflow the stack.
  */
 export function findJsonProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonProblem | undefined {
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }]
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const { value, path, depth } = item
+  const stack: Visit[] = [{ value, depth: 0, parent: undefined, key: '' }]
+  for (let visit = stack.pop(); visit !== undefined; visit = stack.pop()) {
+    const { value, depth, key } = visit
+    if (typeof key === 'string' && isLoneSurrogate(key)) {
+      return { path: pathOf(visit), message: LONE_SURROGATE }
+    }
     if (typeof value === 'string') {
-      if (SURROGATE.test(value)) return { path, message: LONE_SURROGATE }
+      if (isLoneSurrogate(value)) return { path: pathOf(visit), message: LONE_SURROGATE }
     } else if (typeof value === 'number') {
-      if (!(Math.abs(value) <= Number.MAX_SAFE_INTEGER)) return { path, message: OUT_OF_RANGE }
+      if (!(Math.abs(value) <= Number.MAX_SAFE_INTEGER)) return { path: pathOf(visit), message: OUT_OF_RANGE }
     } else if (value !== null && typeof value === 'object') {
-      if (depth === maxDepth) return { path, message: TOO_DEEP(maxDepth) }
+      if (depth === maxDepth) return { path: pathOf(visit), message: TOO_DEEP(maxDepth) }
       // Pushed last to first, so that the first problem in the text is the one reported.
       if (Array.isArray(value)) {
         for (let i = value.length - 1; i >= 0; i--) {
-          stack.push({ value: value[i], path: element(path, i), depth: depth + 1 })
+          stack.push({ value: value[i], depth: depth + 1, parent: visit, key: i })
         }
       } else {
         const keys = Object.keys(value)
         for (let i = keys.length - 1; i >= 0; i--) {
           const key = keys[i] as string
-          if (SURROGATE.test(key)) return { path: member(path, key), message: LONE_SURROGATE }
-          stack.push({ value: (value as Record<string, unknown>)[key], path: member(path, key), depth: depth + 1 })
+          stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, parent: visit, key })
         }
       }
     }
@@ -72,27 +99,22 @@ export function findTooDeepText(text: string, maxDepth = MAX_JSON_DEPTH): JsonPr
   const keyStart = new Uint32Array(maxDepth + 1)
   const keyEnd = new Uint32Array(maxDepth + 1)
   let depth = 0
-  let inString = false
-  let stringStart = 0
   let expectKey = false
-  for (let i = 0; i < text.length; i++) {
+  const structure = /["[\]{},]/g
+  for (let match = structure.exec(text); match !== null; match = structure.exec(text)) {
+    const i = match.index
     const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 0x5c) {
-        i++
-      } else if (c === 0x22) {
-        inString = false
-        if (expectKey) {
-          keyStart[depth] = stringStart
-          keyEnd[depth] = i + 1
-          expectKey = false
-        }
-      }
-      continue
-    }
     if (c === 0x22) {
-      inString = true
-      stringStart = i
+      const end = stringEnd(text, i)
+      if (end < 0) {
+        return undefined
+      }
+      if (expectKey) {
+        keyStart[depth] = i
+        keyEnd[depth] = end + 1
+        expectKey = false
+      }
+      structure.lastIndex = end + 1
     } else if (c === 0x5b || c === 0x7b) {
       if (depth === maxDepth) {
         return { path: textPath(text, depth, isArray, index, keyStart, keyEnd), message: TOO_DEEP(maxDepth) }
@@ -101,18 +123,32 @@ export function findTooDeepText(text: string, maxDepth = MAX_JSON_DEPTH): JsonPr
       isArray[depth] = c === 0x5b ? 1 : 0
       index[depth] = 0
       expectKey = c === 0x7b
-    } else if ((c === 0x5d || c === 0x7d) && depth > 0) {
-      depth--
-      expectKey = false
-    } else if (c === 0x2c && depth > 0) {
+    } else if (depth === 0) {
+      // A stray closing bracket or comma: not JSON, which JSON.parse says.
+    } else if (c === 0x2c) {
       if (isArray[depth] === 1) {
         index[depth] = (index[depth] as number) + 1
       } else {
         expectKey = true
       }
+    } else {
+      depth--
+      expectKey = false
     }
   }
   return undefined
+}
+
+/** Where the string that opens at `start` closes: the next quote not escaped by an odd run of backslashes. */
+function stringEnd(text: string, start: number): number {
+  let end = start
+  for (;;) {
+    end = text.indexOf('"', end + 1)
+    if (end < 0) return end
+    let backslashes = 0
+    while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++
+    if (backslashes % 2 === 0) return end
+  }
 }
 
 function textPath(

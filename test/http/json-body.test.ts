@@ -103,6 +103,9 @@ describe('the JSON checks of src/http/json-body.ts', () => {
       assert.equal(problemOf(text as string)?.field, field, text)
     }
     assert.deepEqual(parseJson('{"title": "\\ud83d\\ude00 😀"}'), { title: '😀 😀' })
+    // The first problem in the text is the one named, keys included.
+    assert.equal(problemOf('{"a\\ud800": 1, "b": 1e309}')?.field, 'a\ud800')
+    assert.equal(problemOf('{"a": [1e309], "b\\ud800": 1}')?.field, 'a[0]')
   })
 
   test('parseJson answers MALFORMED_JSON, and another code when asked, with the path in the detail', () => {
