@@ -14,13 +14,15 @@ import { teamRoutes } from './directory/team-routes.ts'
 import { userRoutes } from './directory/user-routes.ts'
 import { runRoutes } from './extract/run-routes.ts'
 import { SyncRunner } from './extract/runner.ts'
-import { stripApiPrefix, trackRoutes } from './http/aliases.ts'
+import { routeEveryMethod, stripApiPrefix, trackRoutes } from './http/aliases.ts'
 import { installAuth } from './http/auth.ts'
 import { cachingSerializerFactory } from './http/compilers.ts'
-import { installErrorHandling } from './http/error-handler.ts'
+import { answerError, installErrorHandling } from './http/error-handler.ts'
+import { installJsonBodies } from './http/json-body.ts'
 import { refuseNulCharacters } from './http/nul.ts'
 import { installWriteRateLimit } from './http/rate-limit.ts'
 import { ErrorSchema } from './http/schemas.ts'
+import { clientErrorHandler, installTransportAnswers } from './http/transport.ts'
 
 export interface AppOptions {
   store: Store
@@ -42,16 +44,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: options.trustProxy ?? false,
     bodyLimit: BODY_LIMIT,
     http: { maxHeaderSize: MAX_HEADER_SIZE },
+    clientErrorHandler: clientErrorHandler(MAX_HEADER_SIZE),
+    frameworkErrors: answerError,
+    return503OnClosing: false,
     rewriteUrl: (request) => stripApiPrefix(request.url ?? '/'),
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    // No limit below the URL's own: a long path id is a malformed id, 404 after authentication like any other.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_HEADER_SIZE },
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
     schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory() } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   trackHandlers(app)
-  // JSON only: Fastify also reads text/plain by default, which would turn a 415 into a confusing 400.
-  app.removeContentTypeParser('text/plain')
+  routeEveryMethod(app)
+  installJsonBodies(app)
   installErrorHandling(app)
+  installTransportAnswers(app)
   refuseNulCharacters(app)
   installAuth(app, store)
   await installWriteRateLimit(app, options.writeRateLimit ?? 0)

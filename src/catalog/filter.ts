@@ -1,7 +1,7 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
 import { foldCase, inList, type ListType } from '../db/dialect.ts'
 import type { DB, Engine } from '../db/types.ts'
-import { isStorableTime } from '../db/values.ts'
+import { parseTimestamp } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
 import { RELATION_TABLES } from './repository.ts'
 
@@ -138,14 +138,14 @@ function checkValue(spec: FieldSpec, field: string, value: unknown, where: strin
     throw new FilterError(where, 'text values must not contain NUL characters')
   }
   if (kind === 'timestamp') {
-    const time = Date.parse(value)
-    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || !isStorableTime(time)) {
+    const time = parseTimestamp(value)
+    if (time === undefined) {
       throw new FilterError(
         where,
         `field '${field}' takes an ISO 8601 timestamp such as 2026-01-31T12:00:00Z, not ${describe(value)}`,
       )
     }
-    return new Date(time).toISOString()
+    return time
   }
   return value
 }

@@ -4,7 +4,7 @@ import { visibilityOf, visibleResources } from '../access/visibility.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import { GroupCommit } from '../db/group-commit.ts'
 import type { DB, Store } from '../db/types.ts'
-import { isStorableTime, nowIso } from '../db/values.ts'
+import { nowIso, parseTimestamp } from '../db/values.ts'
 import type { Principal } from '../directory/keys.ts'
 import { findDefaultTeamId } from '../directory/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
@@ -277,11 +277,11 @@ function normalizeTimestamp(value: string | null | undefined): string | null {
   if (value === undefined || value === null) {
     return null
   }
-  const time = Date.parse(value)
-  if (!isStorableTime(time)) {
-    throw fieldError('external_updated_at', 'must be a time between the years 1 and 9999')
+  const time = parseTimestamp(value)
+  if (time === undefined) {
+    throw fieldError('external_updated_at', 'must be a real date between the years 1 and 9999')
   }
-  return new Date(time).toISOString()
+  return time
 }
 
 function sameList(a: string[], b: string[]): boolean {

@@ -1,3 +1,4 @@
+import { METHODS as NODE_METHODS } from 'node:http'
 import type { FastifyInstance, FastifySchema } from 'fastify'
 import { ApiError } from '../errors.ts'
 
@@ -9,7 +10,22 @@ export function stripApiPrefix(url: string): string {
   return stripped.startsWith('/') ? stripped : `/${stripped}`
 }
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+// CONNECT names a host, not a path: Node hands it to the server's 'connect' listener (see transport.ts).
+const STANDARD = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+const METHODS = [...STANDARD, ...NODE_METHODS.filter((method) => !STANDARD.includes(method) && method !== 'CONNECT')]
+
+/**
+ * Lets the router see every method Node's parser accepts (TRACE, PROPFIND, ...), so that a known path answers
+ * 405 for them like for any other method it lacks, instead of 404. Call before adding routes.
+ */
+export function routeEveryMethod(app: FastifyInstance): void {
+  const supported = new Set(app.supportedMethods)
+  for (const method of METHODS) {
+    if (!supported.has(method)) {
+      app.addHttpMethod(method)
+    }
+  }
+}
 
 /**
  * Records every route as it is added; `answerOtherMethods` then gives each path a 405 for the methods it

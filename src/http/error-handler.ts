@@ -63,8 +63,8 @@ const PARSER_ERRORS: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_INVALID_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'The body must be JSON: send Content-Type: application/json.'],
   FST_ERR_CTP_BODY_TOO_LARGE: ['PAYLOAD_TOO_LARGE', 'The body is larger than the limit of 1 MiB.'],
   FST_ERR_CTP_INVALID_JSON_BODY: ['MALFORMED_JSON', 'The body is not valid JSON.'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: ['MALFORMED_JSON', 'The body is empty: send a JSON object.'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['BAD_REQUEST', 'The Content-Length header does not match the body.'],
+  FST_ERR_BAD_URL: ['BAD_REQUEST', 'The URL is not valid: its %-escapes must spell UTF-8 text.'],
 }
 
 function toApiError(error: FastifyError): ApiError | undefined {
@@ -98,21 +98,30 @@ function toApiError(error: FastifyError): ApiError | undefined {
   return undefined
 }
 
+/** The body of every non-2xx answer (CONTRACT §1). */
+export function errorBody(error: ApiError): { detail: string; code: string; errors?: FieldError[] } {
+  return error.errors === undefined
+    ? { detail: error.detail, code: error.code }
+    : { detail: error.detail, code: error.code, errors: error.errors }
+}
+
+/**
+ * The one error handler; also Fastify's `frameworkErrors` option, so that what its router refuses before any
+ * route or hook runs (a path whose %-escapes are broken) gets the same answer as an error thrown by a route.
+ */
+export function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const known = toApiError(error)
+  if (known === undefined) {
+    request.log.error({ err: error }, 'unexpected error')
+    return reply.code(500).send({ detail: 'A server error occurred.', code: 'INTERNAL_ERROR' })
+  }
+  if (known.statusCode === 401) {
+    reply.header('WWW-Authenticate', 'Bearer')
+  }
+  return reply.code(known.statusCode).send(errorBody(known))
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const known = toApiError(error)
-    if (known === undefined) {
-      request.log.error({ err: error }, 'unexpected error')
-      return reply.code(500).send({ detail: 'A server error occurred.', code: 'INTERNAL_ERROR' })
-    }
-    if (known.statusCode === 401) {
-      reply.header('WWW-Authenticate', 'Bearer')
-    }
-    const body: { detail: string; code: string; errors?: FieldError[] } = { detail: known.detail, code: known.code }
-    if (known.errors !== undefined) {
-      body.errors = known.errors
-    }
-    return reply.code(known.statusCode).send(body)
-  })
+  app.setErrorHandler(answerError)
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.', code: 'NOT_FOUND' }))
 }

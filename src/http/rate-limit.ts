@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ApiError } from '../errors.ts'
+import { ErrorSchema } from './schemas.ts'
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
@@ -12,6 +13,12 @@ export async function installWriteRateLimit(app: FastifyInstance, perMinute: num
   if (perMinute <= 0) {
     return
   }
+  // Before @fastify/swagger reads the route: the OpenAPI document lists 429 on every write.
+  app.addHook('onRoute', (route) => {
+    if (route.schema !== undefined && [route.method].flat().some((method) => WRITES.has(method))) {
+      route.schema = { ...route.schema, response: { ...(route.schema.response as object), 429: ErrorSchema } }
+    }
+  })
   await app.register(rateLimit, {
     global: true,
     max: perMinute,

@@ -127,6 +127,19 @@ for (const { engine, skip } of SQLITE_ONLY) {
       assert.equal((await write(limited, await newAdminKey())).statusCode, 201)
     })
 
+    test('lists 429 in the OpenAPI document on every write, and on no read', async () => {
+      const doc = (await limited.inject({ method: 'GET', url: '/docs/json' })).json()
+      let writes = 0
+      for (const [path, operations] of Object.entries<Record<string, { responses: object }>>(doc.paths)) {
+        for (const [method, operation] of Object.entries(operations)) {
+          const write = ['post', 'put', 'patch', 'delete'].includes(method)
+          writes += write ? 1 : 0
+          assert.equal('429' in operation.responses, write, `${method} ${path}`)
+        }
+      }
+      assert.ok(writes >= 20, `writes: ${writes}`)
+    })
+
     test('with writeRateLimit 0, the default, lets 20 writes of a key through', async () => {
       const unlimited = await buildApp({ store: h.store, writeRateLimit: 0 })
       try {
