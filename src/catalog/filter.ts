@@ -3,6 +3,7 @@ import { foldCase, inList, type ListType } from '../db/dialect.ts'
 import type { DB, Engine } from '../db/types.ts'
 import { parseTimestamp } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
+import { checkJsonValue } from '../http/json-body.ts'
 import { RELATION_TABLES } from './repository.ts'
 
 /** What a filter may compare a field with; decides the operators and value types it accepts. */
@@ -262,6 +263,8 @@ export function parseFilter(text: string): Filter {
   } catch (error) {
     throw new FilterError('', `is not valid JSON (${(error as Error).message})`)
   }
+  // 1e309, 2^53 + 1 and lone surrogates parse, but no engine would compare what the client sent.
+  checkJsonValue(input, { code: 'INVALID_FILTER', root: 'filter' })
   return checkNode(input, '', 0, { nodes: 0 })
 }
 

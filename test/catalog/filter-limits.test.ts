@@ -90,5 +90,19 @@ for (const { engine, skip } of ENGINES) {
         assert.match(response.json().detail, /value: 'contains' takes at most 400 characters/)
       }
     })
+    test('values no engine compares as sent are 400 INVALID_FILTER naming where they are', async () => {
+      const raw = (text: string) =>
+        h.request({ method: 'GET', url: `/resource/catalog?filter=${encodeURIComponent(text)}` })
+      for (const [text, where] of [
+        ['{"operator": "exact", "field": "row_count", "value": 1e309}', 'filter: value'],
+        ['{"operator": "in", "field": "row_count", "value": [1, 9007199254740993]}', 'filter: value[1]'],
+        ['{"operator": "contains", "field": "title", "value": "a\\ud800b"}', 'filter: value'],
+      ] as const) {
+        const response = await raw(text)
+        assertErrorBody(response, 400, 'INVALID_FILTER')
+        assert.ok(response.json().detail.startsWith(where), `${text}: ${response.json().detail}`)
+        assert.doesNotMatch(response.json().detail, /null/)
+      }
+    })
   })
 }
