@@ -16,6 +16,7 @@ import { ensureFirstStart } from './directory/bootstrap.ts'
 import { findIntegrationForSync } from './directory/integrations.ts'
 import { carryOutRun } from './extract/runner.ts'
 import { failAbandonedRuns, insertRun } from './extract/runs.ts'
+import { sourceAccess } from './extract/source-access.ts'
 import { serve } from './server.ts'
 
 /** A failure the operator can fix: printed as one line, exit 1, no stack trace. */
@@ -61,6 +62,8 @@ async function serveCommand(config: Config): Promise<void> {
     trustProxy: config.trustProxy,
     logger: { level: config.logLevel },
     writeRateLimit: config.writeRateLimit,
+    syncSqliteDirs: config.syncSqliteDirs,
+    syncAllowedHosts: config.syncAllowedHosts,
   })
   try {
     await serve(app, store, { host: config.host, port: config.port })
@@ -214,7 +217,13 @@ program
           Presets.shades_classic,
         )
         let started = false
+        // The operator at the shell may read any SQLite file unless DOCENT_SYNC_SQLITE_DIRS narrows it; never the store.
+        const access = sourceAccess(store, {
+          sqliteDirs: config.syncSqliteDirs.length > 0 ? config.syncSqliteDirs : undefined,
+          allowedHosts: config.syncAllowedHosts,
+        })
         const outcome = await carryOutRun(store, queued.id, integration.id, {
+          access,
           signal: controller.signal,
           progress: (done, total) => {
             if (!started) {

@@ -76,7 +76,7 @@ function openSqlite(path: string): Store {
     // A statement another query is still iterating (Kysely's stream) cannot run again until that query ends.
     return statement.reader && !statement.busy ? (statement.all(parameters) as unknown[]) : undefined
   })
-  return { db, engine: 'sqlite', close: () => db.destroy() }
+  return { db, engine: 'sqlite', file: file === ':memory:' ? undefined : file, close: () => db.destroy() }
 }
 
 /** A cached statement, and whether a query is still iterating it. */
