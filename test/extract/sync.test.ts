@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -1167,6 +1167,42 @@ describe('docent sync <integration id>', () => {
     assert.equal(SUMMARY.exec(result.stdout)?.[1], 'failed')
     assert.ok(result.stderr.includes(`docent: ${SQLITE_REFUSED}\n`), result.stderr)
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
+  })
+
+  test('refuses the store it syncs into, and a link to it, though the shell may read any other file', async () => {
+    const file = storeUrl.slice('sqlite:'.length)
+    const link = join(SOURCES_DIR, `store-link-${random()}.db`)
+    symlinkSync(file, link)
+    for (const path of [file, link]) {
+      const own = await insertIntegration(
+        store.db,
+        workspace.workspaceId,
+        { name: 'Own store', type: 'sqlite', credentials: { path } },
+        [workspace.defaultTeamId],
+        nowIso(),
+      )
+      const result = await docent(own)
+      assert.notEqual(result.code, 0)
+      assert.equal(SUMMARY.exec(result.stdout)?.[1], 'failed')
+      assert.ok(result.stderr.includes(`docent: ${SQLITE_REFUSED}\n`), result.stderr)
+    }
+  })
+
+  test('with DOCENT_SYNC_SQLITE_DIRS set, reads SQLite files only inside those folders', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'docent-sync-elsewhere-'))
+    try {
+      const env = { DOCENT_DATABASE_URL: storeUrl, DOCENT_SYNC_SQLITE_DIRS: elsewhere }
+      const result = await runDocent(['sync', integrationId], { env, cwd: dir })
+      assert.notEqual(result.code, 0)
+      assert.ok(result.stderr.includes(`docent: ${SQLITE_REFUSED}\n`), result.stderr)
+      const allowed = await runDocent(['sync', integrationId], {
+        env: { ...env, DOCENT_SYNC_SQLITE_DIRS: `${elsewhere}:${SOURCES_DIR}` },
+        cwd: dir,
+      })
+      assert.equal(allowed.code, 0, allowed.stderr)
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true })
+    }
   })
 
   test('exits non-zero naming an unknown integration id', async () => {
