@@ -23,7 +23,10 @@ import { serve } from './server.ts'
 class CliError extends Error {}
 
 async function openMigratedStore(config: Config): Promise<Store> {
-  const store = await openStore(config.databaseUrl, { schema: config.databaseSchema })
+  const store = await openStore(config.databaseUrl, {
+    schema: config.databaseSchema,
+    onDatabaseCreated: (name) => process.stderr.write(`docent: created the PostgreSQL database ${name}\n`),
+  })
   try {
     await migrateToLatest(store.db)
   } catch (error) {

@@ -311,6 +311,53 @@ describe('docent on PostgreSQL', { skip: postgres?.skip ?? 'PostgreSQL not confi
     }
   })
 
+  test('creates the database of DOCENT_DATABASE_URL when it is missing, quoting its name, and says so once', async () => {
+    const name = `Docent-Test ${suffix}`
+    const url = new URL(POSTGRES_URL)
+    url.pathname = `/${encodeURIComponent(name)}`
+    const env = { DOCENT_DATABASE_URL: url.toString() }
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    try {
+      const first = await runCli(['migrate'], { env, cwd: dir })
+      assert.equal(first.code, 0, first.stderr)
+      assert.ok(first.stderr.includes(`docent: created the PostgreSQL database ${name}\n`), first.stderr)
+      const found = await admin.query('select 1 from pg_database where datname = $1', [name])
+      assert.equal(found.rowCount, 1)
+      const again = await runCli(['migrate'], { env, cwd: dir })
+      assert.equal(again.code, 0, again.stderr)
+      assert.doesNotMatch(again.stderr, /created/)
+    } finally {
+      await admin.query(`drop database if exists ${admin.escapeIdentifier(name)} with (force)`)
+      await admin.end()
+    }
+  })
+
+  test('says what to run when the database is missing and the role may not create it', async () => {
+    const role = `docent_nocreate_${suffix}`
+    const name = `docent_missing_${suffix}`
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    try {
+      await admin.query(`create role ${role} login`)
+      const url = new URL(POSTGRES_URL)
+      url.username = role
+      url.pathname = `/${name}`
+      const result = await runCli(['migrate'], { env: { DOCENT_DATABASE_URL: url.toString() }, cwd: dir })
+      assertCleanFailure(result)
+      assert.match(result.stderr, new RegExp(`database "${name}" .* does not exist and docent could not create it`))
+      assert.ok(
+        result.stderr.includes(`createdb -h ${url.hostname} -p ${url.port || 5432} -U postgres -O ${role} ${name}`),
+      )
+      assert.ok(result.stderr.includes(`CREATE DATABASE "${name}" OWNER "${role}";`), result.stderr)
+      const found = await admin.query('select 1 from pg_database where datname = $1', [name])
+      assert.equal(found.rowCount, 0)
+    } finally {
+      await admin.query(`drop role if exists ${role}`)
+      await admin.end()
+    }
+  })
+
   test('migrates a second schema of the same database beside a docent already there', async () => {
     for (const schema of schemas) {
       const result = await runCli(['migrate'], {
