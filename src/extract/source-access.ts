@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs'
 import { realpathSync } from 'node:fs'
-import { realpath, stat } from 'node:fs/promises'
+import { lstat, realpath, stat } from 'node:fs/promises'
 import { isAbsolute, relative, resolve } from 'node:path'
 import { sql } from 'kysely'
 import type { Store } from '../db/types.ts'
@@ -41,6 +41,9 @@ export const POSTGRES_STORE_REFUSED =
 export const IDENTITY_SQL =
   "select (select system_identifier from pg_control_system())::text || '/' || d.oid::text as id " +
   'from pg_database d where d.datname = current_database()'
+
+/** The files SQLite keeps beside a database. */
+const COMPANIONS = ['-wal', '-shm', '-journal']
 
 export function sourceAccess(store: Store | undefined, rules: SourceRules): SourceAccess {
   let identity: Promise<string> | undefined
@@ -129,11 +132,20 @@ export async function allowedSqliteFile(path: string, access: SourceAccess): Pro
   if (access.storeFile !== undefined && (await isStoreFile(real, stats, access.storeFile))) {
     throw new ExtractError(SQLITE_REFUSED)
   }
+  // SQLite also reads the file's -wal (and a hot -journal) beside it: a link there would splice in another file.
+  for (const suffix of COMPANIONS) {
+    const companion = await lstat(`${real}${suffix}`).catch(() => undefined)
+    if (companion === undefined) continue
+    if (!companion.isFile()) throw new ExtractError(SQLITE_REFUSED)
+    if (access.storeFile !== undefined && (await isStoreFile(`${real}${suffix}`, companion, access.storeFile))) {
+      throw new ExtractError(SQLITE_REFUSED)
+    }
+  }
   return { path: real, stats }
 }
 
 async function isStoreFile(real: string, stats: Stats, storeFile: string): Promise<boolean> {
-  for (const suffix of ['', '-wal', '-shm', '-journal']) {
+  for (const suffix of ['', ...COMPANIONS]) {
     const name = `${storeFile}${suffix}`
     if (real === name) return true
     try {

@@ -182,6 +182,14 @@ for (const { engine, skip } of ENGINES) {
           }
           const run = await syncOnce(everywhere, await created(everywhere, { path: outsideDb }))
           assert.equal(run.status, 'succeeded', 'every other file may be read')
+          // Another database whose -wal is the store's (a hard link): SQLite would read the store's pages through it.
+          const spliced = join(allowed, 'spliced.db')
+          const db = new SQLite(spliced)
+          db.exec('pragma journal_mode = wal; create table t (x)')
+          db.close()
+          linkSync(`${store}-wal`, `${spliced}-wal`)
+          const splicedRun = await syncOnce(everywhere, await created(everywhere, { path: spliced }))
+          assert.equal(splicedRun.error, SQLITE_REFUSED)
         } finally {
           await app.close()
         }
