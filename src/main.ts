@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs'
 import { Command } from 'commander'
 import packageJson from '../package.json' with { type: 'json' }
-import { buildApp } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { openStore, StoreError } from './db/connect.ts'
 import { migrateToLatest } from './db/migrate.ts'
@@ -45,6 +44,8 @@ async function serveCommand(config: Config): Promise<void> {
     }
   }
   const store = await openMigratedStore(config)
+  // Loaded here: Fastify and the routes take most of the CLI's start-up, which the other commands do not need.
+  const { buildApp } = await import('./app.ts')
   const app = await buildApp({
     store,
     trustProxy: config.trustProxy,

@@ -183,7 +183,7 @@ describe('docent serve refuses a store it cannot open', { concurrency: true }, (
   })
 })
 
-describe('docent on the command line', { concurrency: true }, () => {
+describe('docent on the command line', () => {
   let dir: string
   before(() => {
     dir = tempDir()
