@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs'
 import { realpathSync } from 'node:fs'
 import { lstat, realpath, stat } from 'node:fs/promises'
-import { isAbsolute, relative, resolve } from 'node:path'
+import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { sql } from 'kysely'
 import type { Store } from '../db/types.ts'
 import { ExtractError } from './source.ts'
@@ -18,7 +18,7 @@ export interface SourceRules {
 export interface SourceAccess extends SourceRules {
   /** The store's SQLite file. */
   readonly storeFile: string | undefined
-  /** The store's PostgreSQL cluster and database as `sourceIdentity` spells them. */
+  /** The store's PostgreSQL cluster and database as IDENTITY_SQL spells them. */
   readonly storeDatabase: (() => Promise<string>) | undefined
 }
 
@@ -57,6 +57,10 @@ export function sourceAccess(store: Store | undefined, rules: SourceRules): Sour
             identity ??= sql<{ id: string }>`${sql.raw(IDENTITY_SQL)}`
               .execute(store.db)
               .then((result) => String(result.rows[0]?.id))
+              .catch((error: unknown) => {
+                identity = undefined
+                throw error
+              })
             return identity
           }
         : undefined,
@@ -65,7 +69,7 @@ export function sourceAccess(store: Store | undefined, rules: SourceRules): Sour
 
 const inside = (folder: string, path: string) => {
   const rest = relative(folder, path)
-  return rest !== '' && !rest.startsWith('..') && !isAbsolute(rest)
+  return rest !== '' && rest !== '..' && !rest.startsWith(`..${sep}`) && !isAbsolute(rest)
 }
 
 /** The allowed folders as configured and with their symbolic links resolved. */
