@@ -12,6 +12,7 @@ import { generateApiKey } from '../src/directory/keys.ts'
 import { createWorkspace } from '../src/directory/repository.ts'
 import { carryOutRun } from '../src/extract/runner.ts'
 import { insertRun } from '../src/extract/runs.ts'
+import { sourceAccess } from '../src/extract/source-access.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -88,7 +89,8 @@ for (const engine of engines) {
       const run = await insertRun(store.db, { workspaceId, integrationId })
       if (run === undefined) throw new Error('a run is active')
       const started = performance.now()
-      const outcome = await carryOutRun(store, run.id, integrationId)
+      const access = sourceAccess(store, { sqliteDirs: undefined, allowedHosts: undefined })
+      const outcome = await carryOutRun(store, run.id, integrationId, { access })
       const seconds = (performance.now() - started) / 1000
       if (outcome.status !== 'succeeded') throw new Error(`sync ${outcome.status}: ${outcome.error}`)
       return { seconds, outcome }

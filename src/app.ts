@@ -14,6 +14,7 @@ import { teamRoutes } from './directory/team-routes.ts'
 import { userRoutes } from './directory/user-routes.ts'
 import { runRoutes } from './extract/run-routes.ts'
 import { SyncRunner } from './extract/runner.ts'
+import { sourceAccess } from './extract/source-access.ts'
 import { routeEveryMethod, stripApiPrefix, trackRoutes } from './http/aliases.ts'
 import { installAuth } from './http/auth.ts'
 import { cachingSerializerFactory } from './http/compilers.ts'
@@ -30,6 +31,10 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Writes a minute per API key (CONTRACT §7); 0 or absent: no limit. */
   writeRateLimit?: number
+  /** Folders a `sqlite` source of a sync may be inside (CONTRACT §7); absent or empty: none. */
+  syncSqliteDirs?: readonly string[]
+  /** Hosts a `postgres` or `mysql` source may be at; absent: any. */
+  syncAllowedHosts?: readonly string[] | undefined
 }
 
 export const BODY_LIMIT = 1024 * 1024
@@ -99,11 +104,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return { status: 'OK' }
     },
   )
-  const runner = new SyncRunner(store, app.log)
+  const access = sourceAccess(store, {
+    sqliteDirs: options.syncSqliteDirs ?? [],
+    allowedHosts: options.syncAllowedHosts,
+  })
+  const runner = new SyncRunner(store, access, app.log)
   app.addHook('onClose', () => runner.stopAll())
   await app.register(runRoutes(store, runner))
   await app.register(keyRoutes(store))
-  await app.register(integrationRoutes(store))
+  await app.register(integrationRoutes(store, access))
   await app.register(userRoutes(store))
   await app.register(groupRoutes(store))
   await app.register(teamRoutes(store))

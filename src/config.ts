@@ -1,4 +1,5 @@
-import { resolve } from 'node:path'
+import { delimiter, resolve } from 'node:path'
+import { normalHost } from './extract/source-access.ts'
 
 export interface Config {
   readonly port: number
@@ -14,6 +15,10 @@ export interface Config {
   readonly logLevel: string
   /** Writes a minute per API key; 0 turns the limit off. */
   readonly writeRateLimit: number
+  /** Folders a `sqlite` source may be inside (absolute); empty: none for syncs started over HTTP. */
+  readonly syncSqliteDirs: readonly string[]
+  /** Hosts a `postgres` or `mysql` source may be at, lower case; undefined: any. */
+  readonly syncAllowedHosts: readonly string[] | undefined
 }
 
 export class ConfigError extends Error {}
@@ -52,6 +57,31 @@ function parseBoolean(name: string, value: string | undefined): boolean {
   throw new ConfigError(`${name} must be true or false, not '${value}'`)
 }
 
+/** A list of folders separated like PATH (`:` on Unix), each made absolute. */
+function parseFolders(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(delimiter)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => resolve(entry))
+}
+
+/** Comma-separated host names or IP addresses; unset or empty means any host. */
+function parseHosts(name: string, value: string | undefined): string[] | undefined {
+  const hosts = (value ?? '')
+    .split(',')
+    .map((entry) => normalHost(entry.trim()))
+    .filter((entry) => entry !== '')
+  if (hosts.length === 0) {
+    return undefined
+  }
+  const bad = hosts.find((host) => !/^[a-z0-9._:-]+$/.test(host))
+  if (bad !== undefined) {
+    throw new ConfigError(`${name} must list host names or IP addresses separated by commas, not '${bad}'`)
+  }
+  return hosts
+}
+
 /** Reads every setting from an environment once; the result is frozen and passed down. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const dataDir = resolve(env.DOCENT_DATA_DIR || './data')
@@ -73,5 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     trustProxy: parseBoolean('DOCENT_TRUST_PROXY', env.DOCENT_TRUST_PROXY),
     logLevel,
     writeRateLimit: parseCount('DOCENT_WRITE_RATE_LIMIT', env.DOCENT_WRITE_RATE_LIMIT),
+    syncSqliteDirs: Object.freeze(parseFolders(env.DOCENT_SYNC_SQLITE_DIRS)),
+    syncAllowedHosts: Object.freeze(parseHosts('DOCENT_SYNC_ALLOWED_HOSTS', env.DOCENT_SYNC_ALLOWED_HOSTS)),
   })
 }

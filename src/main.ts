@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs'
 import { Command } from 'commander'
-import { buildApp } from './app.ts'
+import packageJson from '../package.json' with { type: 'json' }
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { openStore, StoreError } from './db/connect.ts'
 import { migrateToLatest } from './db/migrate.ts'
@@ -16,13 +17,17 @@ import { ensureFirstStart } from './directory/bootstrap.ts'
 import { findIntegrationForSync } from './directory/integrations.ts'
 import { carryOutRun } from './extract/runner.ts'
 import { failAbandonedRuns, insertRun } from './extract/runs.ts'
+import { sourceAccess } from './extract/source-access.ts'
 import { serve } from './server.ts'
 
 /** A failure the operator can fix: printed as one line, exit 1, no stack trace. */
 class CliError extends Error {}
 
 async function openMigratedStore(config: Config): Promise<Store> {
-  const store = await openStore(config.databaseUrl, { schema: config.databaseSchema })
+  const store = await openStore(config.databaseUrl, {
+    schema: config.databaseSchema,
+    onDatabaseCreated: (name) => process.stderr.write(`docent: created the PostgreSQL database ${name}\n`),
+  })
   try {
     await migrateToLatest(store.db)
   } catch (error) {
@@ -33,8 +38,40 @@ async function openMigratedStore(config: Config): Promise<Store> {
 }
 
 async function serveCommand(config: Config): Promise<void> {
+  for (const folder of config.syncSqliteDirs) {
+    if (!existsSync(folder)) {
+      process.stderr.write(`docent: DOCENT_SYNC_SQLITE_DIRS names ${folder}, which does not exist (yet)\n`)
+    }
+  }
   const store = await openMigratedStore(config)
-  const firstStart = await ensureFirstStart(store.db, { adminApiKey: config.adminApiKey, dataDir: config.dataDir })
+  // Loaded here: Fastify and the routes take most of the CLI's start-up, which the other commands do not need.
+  const { buildApp } = await import('./app.ts')
+  const app = await buildApp({
+    store,
+    trustProxy: config.trustProxy,
+    logger: { level: config.logLevel },
+    writeRateLimit: config.writeRateLimit,
+    syncSqliteDirs: config.syncSqliteDirs,
+    syncAllowedHosts: config.syncAllowedHosts,
+  })
+  try {
+    await serve(app, store, { host: config.host, port: config.port })
+  } catch (error) {
+    await app.close()
+    await store.close()
+    throw new CliError(`cannot listen on ${config.host}:${config.port}: ${listenProblem(error, config)}`)
+  }
+  // Only once the port is ours: a start that fails must not have printed a key it then loses.
+  try {
+    reportFirstStart(await ensureFirstStart(store.db, { adminApiKey: config.adminApiKey, dataDir: config.dataDir }))
+  } catch (error) {
+    await app.close()
+    await store.close()
+    throw error
+  }
+}
+
+function reportFirstStart(firstStart: Awaited<ReturnType<typeof ensureFirstStart>>): void {
   if (firstStart.kind === 'created' && firstStart.keyFile !== undefined) {
     process.stdout.write(
       [
@@ -56,18 +93,19 @@ async function serveCommand(config: Config): Promise<void> {
       'docent: DOCENT_ADMIN_API_KEY is ignored: this store was set up before and its admin keeps the key it has.\n',
     )
   }
-  const app = await buildApp({
-    store,
-    trustProxy: config.trustProxy,
-    logger: { level: config.logLevel },
-    writeRateLimit: config.writeRateLimit,
-  })
-  try {
-    await serve(app, store, { host: config.host, port: config.port })
-  } catch (error) {
-    await app.close()
-    await store.close()
-    throw new CliError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`)
+}
+
+/** Why listening failed, with what to change. */
+function listenProblem(error: unknown, config: Config): string {
+  switch ((error as { code?: unknown }).code) {
+    case 'EADDRINUSE':
+      return `another program uses that port: stop it, or choose another port with PORT (e.g. PORT=${config.port === 65535 ? 8081 : config.port + 1})`
+    case 'EACCES':
+      return 'this user may not listen on that port: choose one above 1023 with PORT (e.g. PORT=8080)'
+    case 'EADDRNOTAVAIL':
+      return `${config.host} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all`
+    default:
+      return (error as Error).message
   }
 }
 
@@ -104,7 +142,11 @@ async function run(action: (config: Config) => Promise<void>): Promise<void> {
   }
 }
 
-const program = new Command('docent').description('A self-hosted data catalog server that speaks the Secoda REST API')
+const program = new Command('docent')
+  .description('A self-hosted data catalog server that speaks the Secoda REST API')
+  .version(packageJson.version, '-v, --version', 'print the version of docent')
+  .showHelpAfterError('(docent --help lists the commands and their options)')
+  .configureOutput({ outputError: (text, write) => write(`docent: ${text.replace(/^error: /, '')}`) })
 program
   .command('serve')
   .description('run migrations, set up an empty store, and serve the API (PORT, HOST, DOCENT_DATABASE_URL)')
@@ -214,7 +256,13 @@ program
           Presets.shades_classic,
         )
         let started = false
+        // The operator at the shell may read any SQLite file unless DOCENT_SYNC_SQLITE_DIRS narrows it; never the store.
+        const access = sourceAccess(store, {
+          sqliteDirs: config.syncSqliteDirs.length > 0 ? config.syncSqliteDirs : undefined,
+          allowedHosts: config.syncAllowedHosts,
+        })
         const outcome = await carryOutRun(store, queued.id, integration.id, {
+          access,
           signal: controller.signal,
           progress: (done, total) => {
             if (!started) {

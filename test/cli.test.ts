@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -101,6 +102,23 @@ async function startServe(options: { env: Record<string, string>; cwd: string })
   return { ...child, url }
 }
 
+/** Waits (bounded) until standard output matches `pattern`; returns the match. */
+async function waitForStdout(child: Child, pattern: RegExp): Promise<RegExpExecArray> {
+  return withTimeout(
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(child.stdout())
+        if (match !== null) resolve(match)
+      }
+      check()
+      child.process.stdout?.on('data', check)
+      child.exited.then(() => reject(new Error(`exited before printing ${pattern}: ${child.stdout()}`)))
+    }),
+    START_TIMEOUT_MS,
+    () => `no ${pattern} in: ${child.stdout()}`,
+  )
+}
+
 async function stop(child: Child, signal: NodeJS.Signals): Promise<Exit> {
   child.process.kill(signal)
   return withTimeout(child.exited, EXIT_TIMEOUT_MS, () => `no exit after ${signal}: ${child.stderr()}`)
@@ -165,6 +183,68 @@ describe('docent serve refuses a store it cannot open', { concurrency: true }, (
   })
 })
 
+describe('docent on the command line', () => {
+  let dir: string
+  before(() => {
+    dir = tempDir()
+  })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  test('--version and -v print the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+    for (const flag of ['--version', '-v']) {
+      const result = await runCli([flag], { env: {}, cwd: dir })
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal(result.stdout, `${version}\n`)
+    }
+  })
+
+  test('an unknown command or option exits 1 and points to --help', async () => {
+    for (const args of [['serv'], ['keys', 'delete'], ['serve', '--prot', '9000']]) {
+      const result = await runCli(args, { env: {}, cwd: dir })
+      assert.equal(result.code, 1, args.join(' '))
+      assert.match(result.stderr, /^docent: unknown (command|option) '/, args.join(' '))
+      assert.match(result.stderr, /docent --help/, args.join(' '))
+      assert.equal(result.stdout, '')
+    }
+  })
+})
+
+describe('docent serve on a port another program holds', () => {
+  let dir: string
+  let blocker: Server
+  let port: number
+  before(async () => {
+    dir = tempDir()
+    blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    port = (blocker.address() as AddressInfo).port
+  })
+  after(async () => {
+    await new Promise((resolve) => blocker.close(resolve))
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('exits 1 naming the address and PORT before the first start makes, prints or writes a key', async () => {
+    const result = await runCli(['serve'], { env: { PORT: String(port) }, cwd: dir })
+    assertCleanFailure(result)
+    assert.ok(result.stderr.includes(`cannot listen on 127.0.0.1:${port}`), result.stderr)
+    assert.match(result.stderr, /another program uses that port.*PORT \(e\.g\. PORT=\d+\)/)
+    assert.doesNotMatch(result.stdout, /docent_[A-Za-z0-9_-]{20,}|first start/)
+    assert.ok(!existsSync(join(dir, 'data', 'admin-api-key')), 'no key file')
+  })
+
+  test('a later start on a free port is the first start, and prints the key', async () => {
+    const server = await startServe({ env: {}, cwd: dir })
+    try {
+      const key = (await waitForStdout(server, KEY_LINE))[1]
+      assert.equal(readFileSync(join(dir, 'data', 'admin-api-key'), 'utf8').trim(), key)
+    } finally {
+      await stop(server, 'SIGTERM')
+    }
+  })
+})
+
 // These steps run in order on one folder: a first start, a restart, then a look at the file.
 describe('docent serve on SQLite', () => {
   let dir: string
@@ -178,7 +258,7 @@ describe('docent serve on SQLite', () => {
   test('on a fresh folder prints the admin key once, writes it to ./data/admin-api-key (0600), and exits 0 on SIGTERM', async () => {
     const server = await startServe({ env: {}, cwd: dir })
     try {
-      const printed = KEY_LINE.exec(server.stdout())?.[1]
+      const printed = (await waitForStdout(server, KEY_LINE))[1]
       assert.ok(printed !== undefined, `no key printed: ${server.stdout()}`)
       key = printed
       const path = join(dir, 'data', 'admin-api-key')
@@ -206,8 +286,6 @@ describe('docent serve on SQLite', () => {
     assert.ok(key !== undefined, 'needs the first start')
     const server = await startServe({ env: {}, cwd: dir })
     try {
-      assert.doesNotMatch(server.stdout(), /docent_[A-Za-z0-9_-]{20,}/)
-      assert.doesNotMatch(server.stdout(), /first start/)
       const path = join(dir, 'data', 'admin-api-key')
       assert.equal(readFileSync(path, 'utf8'), keyFile.text)
       assert.equal(statSync(path).mtimeMs, keyFile.mtimeMs)
@@ -216,6 +294,9 @@ describe('docent serve on SQLite', () => {
       const exit = await stop(server, 'SIGINT')
       assert.deepEqual(exit, { code: 0, signal: null }, server.stderr())
     }
+    // Read once the process has ended, so that nothing it printed is missed.
+    assert.doesNotMatch(server.stdout(), /docent_[A-Za-z0-9_-]{20,}/)
+    assert.doesNotMatch(server.stdout(), /first start/)
   })
 
   test('leaves the SQLite file in WAL mode', () => {
@@ -297,7 +378,7 @@ describe('docent on PostgreSQL', { skip: postgres?.skip ?? 'PostgreSQL not confi
       cwd: dir,
     })
     try {
-      const key = KEY_LINE.exec(server.stdout())?.[1]
+      const key = (await waitForStdout(server, KEY_LINE))[1]
       assert.ok(key !== undefined, `no key printed: ${server.stdout()}`)
       assert.equal(readFileSync(join(dir, 'data', 'admin-api-key'), 'utf8').trim(), key)
       const response = await listDatabases(server.url, key)
@@ -308,6 +389,53 @@ describe('docent on PostgreSQL', { skip: postgres?.skip ?? 'PostgreSQL not confi
     } finally {
       const exit = await stop(server, 'SIGTERM')
       assert.deepEqual(exit, { code: 0, signal: null }, server.stderr())
+    }
+  })
+
+  test('creates the database of DOCENT_DATABASE_URL when it is missing, quoting its name, and says so once', async () => {
+    const name = `Docent-Test ${suffix}`
+    const url = new URL(POSTGRES_URL)
+    url.pathname = `/${encodeURIComponent(name)}`
+    const env = { DOCENT_DATABASE_URL: url.toString() }
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    try {
+      const first = await runCli(['migrate'], { env, cwd: dir })
+      assert.equal(first.code, 0, first.stderr)
+      assert.ok(first.stderr.includes(`docent: created the PostgreSQL database ${name}\n`), first.stderr)
+      const found = await admin.query('select 1 from pg_database where datname = $1', [name])
+      assert.equal(found.rowCount, 1)
+      const again = await runCli(['migrate'], { env, cwd: dir })
+      assert.equal(again.code, 0, again.stderr)
+      assert.doesNotMatch(again.stderr, /created/)
+    } finally {
+      await admin.query(`drop database if exists ${admin.escapeIdentifier(name)} with (force)`)
+      await admin.end()
+    }
+  })
+
+  test('says what to run when the database is missing and the role may not create it', async () => {
+    const role = `docent_nocreate_${suffix}`
+    const name = `docent_missing_${suffix}`
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    try {
+      await admin.query(`create role ${role} login`)
+      const url = new URL(POSTGRES_URL)
+      url.username = role
+      url.pathname = `/${name}`
+      const result = await runCli(['migrate'], { env: { DOCENT_DATABASE_URL: url.toString() }, cwd: dir })
+      assertCleanFailure(result)
+      assert.match(result.stderr, new RegExp(`database "${name}" .* does not exist and docent could not create it`))
+      assert.ok(
+        result.stderr.includes(`createdb -h ${url.hostname} -p ${url.port || 5432} -U postgres -O ${role} ${name}`),
+      )
+      assert.ok(result.stderr.includes(`CREATE DATABASE "${name}" OWNER "${role}";`), result.stderr)
+      const found = await admin.query('select 1 from pg_database where datname = $1', [name])
+      assert.equal(found.rowCount, 0)
+    } finally {
+      await admin.query(`drop role if exists ${role}`)
+      await admin.end()
     }
   })
 

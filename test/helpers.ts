@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
-import { buildApp } from '../src/app.ts'
+import { type AppOptions, buildApp } from '../src/app.ts'
 import { insertResourceRow, newResourceValues, type Relations } from '../src/catalog/repository.ts'
 import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
@@ -130,12 +130,12 @@ export interface Harness {
   close(): Promise<void>
 }
 
-/** A store with one workspace (default team, admin and key) and an app on it. */
-export async function startHarness(engine: Engine): Promise<Harness> {
+/** A store with one workspace (default team, admin and key) and an app on it, built with `options`. */
+export async function startHarness(engine: Engine, options: Omit<AppOptions, 'store'> = {}): Promise<Harness> {
   const { store, cleanup, openPeer } = await openTestStore(engine)
   const adminKey = generateApiKey()
   const created = await createWorkspace(store.db, { name: 'Test', adminEmail: 'admin@example.com', adminKey })
-  const app = await buildApp({ store })
+  const app = await buildApp({ store, ...options })
   return {
     engine,
     store,
@@ -280,7 +280,7 @@ export async function makeWorkspace(h: Harness) {
 }
 
 const LEAKS =
-  /\bstack\b|\.ts:\d+|node_modules|SQLITE_|sqlite3|\bselect\b.*\bfrom\b|\binsert into\b|violates|duplicate key/i
+  /\bstack\b|\.ts:\d+|node_modules|\bSQLITE_|sqlite3|\bselect\b.*\bfrom\b|\binsert into\b|violates|duplicate key/i
 
 /**
  * Checks an error answer (CONTRACT §1): the status, JSON with `detail` and `code` strings (and `errors` only on a

@@ -21,6 +21,8 @@ export interface StoreOptions {
   /** PostgreSQL only: the schema to work in (created when missing). */
   schema?: string | undefined
   poolSize?: number
+  /** PostgreSQL only: called after the database of the URL was missing and docent created it. */
+  onDatabaseCreated?: (name: string) => void
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -76,7 +78,7 @@ function openSqlite(path: string): Store {
     // A statement another query is still iterating (Kysely's stream) cannot run again until that query ends.
     return statement.reader && !statement.busy ? (statement.all(parameters) as unknown[]) : undefined
   })
-  return { db, engine: 'sqlite', close: () => db.destroy() }
+  return { db, engine: 'sqlite', file: file === ':memory:' ? undefined : file, close: () => db.destroy() }
 }
 
 /** A cached statement, and whether a query is still iterating it. */
@@ -137,7 +139,7 @@ async function openPostgres(url: string, options: StoreOptions): Promise<Store> 
   })
   // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
   pool.on('error', () => {})
-  try {
+  const prepare = async () => {
     const client = await pool.connect()
     try {
       if (schema !== undefined) {
@@ -146,12 +148,68 @@ async function openPostgres(url: string, options: StoreOptions): Promise<Store> 
     } finally {
       client.release()
     }
+  }
+  try {
+    try {
+      await prepare()
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== INVALID_CATALOG_NAME) throw error
+      await createDatabase(pg, url, options.onDatabaseCreated)
+      await prepare()
+    }
   } catch (error) {
     await pool.end().catch(() => {})
+    if (error instanceof StoreError) throw error
     throw new StoreError(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}`)
   }
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) })
   return { db, engine: 'postgres', close: () => db.destroy() }
+}
+
+const INVALID_CATALOG_NAME = '3D000'
+const DUPLICATE_DATABASE = '42P04'
+
+/**
+ * Creates the database a PostgreSQL URL names, from a maintenance database of the same server (`postgres`, else
+ * `template1`, as `createdb` does); when the role may not, throws StoreError saying what to run instead.
+ */
+async function createDatabase(pg: typeof import('pg').default, url: string, created?: (name: string) => void) {
+  const probe = new pg.Client({ connectionString: url })
+  const name = probe.database ?? ''
+  let reason = 'no maintenance database to connect to'
+  for (const maintenance of ['postgres', 'template1'].filter((m) => m !== name)) {
+    const target = new URL(url)
+    target.pathname = `/${maintenance}`
+    const client = new pg.Client({ connectionString: target.toString(), connectionTimeoutMillis: 5000 })
+    try {
+      await client.connect()
+    } catch (error) {
+      reason = (error as Error).message
+      await client.end().catch(() => {})
+      continue
+    }
+    try {
+      await client.query(`create database ${client.escapeIdentifier(name)}`)
+      created?.(name)
+      return
+    } catch (error) {
+      // Another instance starting at the same time created it first.
+      if ((error as { code?: unknown }).code === DUPLICATE_DATABASE) return
+      reason = (error as Error).message
+      break
+    } finally {
+      await client.end().catch(() => {})
+    }
+  }
+  const shell = (word: string) => (/^[A-Za-z0-9_.-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)
+  const owner = probe.user ?? 'postgres'
+  throw new StoreError(
+    `the PostgreSQL database ${probe.escapeIdentifier(name)} at ${probe.host}:${probe.port} does not exist and ` +
+      `docent could not create it (${reason}). Create it as a role that may, e.g. ` +
+      `\`createdb -h ${probe.host} -p ${probe.port} -U postgres -O ${shell(owner)} ${shell(name)}\` or in psql ` +
+      `\`CREATE DATABASE ${probe.escapeIdentifier(name)} OWNER ${probe.escapeIdentifier(owner)};\`, ` +
+      'then start docent again.',
+  )
 }
 
 /**

@@ -205,5 +205,7 @@ export type Engine = 'sqlite' | 'postgres'
 export interface Store {
   readonly db: Kysely<DB>
   readonly engine: Engine
+  /** SQLite only: the store's file, which no sync may read. */
+  readonly file?: string | undefined
   close(): Promise<void>
 }

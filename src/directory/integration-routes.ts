@@ -6,6 +6,7 @@ import { checkReferences } from '../catalog/references.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
+import { accessProblem, type SourceRules } from '../extract/source-access.ts'
 import { checkCredentials } from '../extract/sources/index.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdListSchema, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
@@ -58,9 +59,15 @@ function integrationScope(principal: Principal) {
   return { workspaceId: principal.workspaceId, memberId: isAdmin(principal) ? undefined : principal.userId }
 }
 
-/** Credentials of a kind docent syncs (postgres, mysql, sqlite) must have the shape its reader needs. */
-function checkSourceCredentials(type: string, credentials: object | undefined): void {
-  const problem = credentials === undefined ? undefined : checkCredentials(type, credentials)
+/**
+ * Credentials of a kind docent syncs (postgres, mysql, sqlite) must have the shape its reader needs, and name a
+ * folder or host the operator allows (checked again, and more closely, when a sync runs).
+ */
+function checkSourceCredentials(type: string, credentials: object | undefined, access: SourceRules): void {
+  const problem =
+    credentials === undefined
+      ? undefined
+      : (checkCredentials(type, credentials) ?? accessProblem(type, credentials, access))
   if (problem !== undefined) {
     throw fieldError('credentials', problem)
   }
@@ -97,7 +104,7 @@ export async function getIntegration(store: Store, principal: Principal, id: str
   return found
 }
 
-export function integrationRoutes(store: Store): FastifyPluginAsyncTypebox {
+export function integrationRoutes(store: Store, access: SourceRules): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/integration/integrations',
@@ -129,7 +136,7 @@ export function integrationRoutes(store: Store): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { principal, body } = request
         requireAdmin(principal)
-        checkSourceCredentials(body.type, body.credentials)
+        checkSourceCredentials(body.type, body.credentials, access)
         const id = await store.db.transaction().execute(async (trx) => {
           const teams = await resolveTeams(trx, principal.workspaceId, body.teams ?? [])
           const values = { name: body.name, type: body.type, credentials: body.credentials ?? {} }
@@ -175,6 +182,7 @@ export function integrationRoutes(store: Store): FastifyPluginAsyncTypebox {
         checkSourceCredentials(
           body.type ?? current.type,
           stored ? ((await findIntegrationForSync(store.db, id))?.credentials as object) : body.credentials,
+          access,
         )
         await store.db.transaction().execute(async (trx) => {
           const { teams, name, type, credentials } = body

@@ -3,10 +3,13 @@ import type { Store } from '../db/types.ts'
 import { findIntegrationForSync } from '../directory/integrations.ts'
 import { beat, finishRun, markRunning, type SyncCounts } from './runs.ts'
 import { ExtractError } from './source.ts'
+import type { SourceAccess } from './source-access.ts'
 import { openSource } from './sources/index.ts'
 import { syncSnapshot } from './sync.ts'
 
 export interface RunOptions {
+  /** What the operator lets this sync read. */
+  access: SourceAccess
   signal?: AbortSignal | undefined
   progress?: (done: number, total: number, counts: SyncCounts) => void
   log?: Pick<FastifyBaseLogger, 'error'> | undefined
@@ -20,7 +23,7 @@ export async function carryOutRun(
   store: Store,
   runId: string,
   integrationId: string,
-  options: RunOptions = {},
+  options: RunOptions,
 ): Promise<{ status: 'succeeded' | 'partial' | 'failed'; counts: SyncCounts; error: string | null }> {
   const counts: SyncCounts = { created: 0, updated: 0, unchanged: 0, staled: 0 }
   let outcome: { status: 'succeeded' | 'partial' | 'failed'; counts: SyncCounts; error: string | null }
@@ -30,7 +33,7 @@ export async function carryOutRun(
     if (integration === undefined) {
       throw new ExtractError('the integration was deleted')
     }
-    const snapshot = await openSource(integration.type, integration.credentials).read(options.signal)
+    const snapshot = await openSource(integration.type, integration.credentials, options.access).read(options.signal)
     let lastBeat = Date.now()
     const target = { integrationId: integration.id, workspaceId: integration.workspaceId, teamIds: integration.teamIds }
     const result = await syncSnapshot(store, target, snapshot, {
@@ -72,12 +75,17 @@ export class SyncRunner {
 
   constructor(
     private readonly store: Store,
+    private readonly access: SourceAccess,
     private readonly log: FastifyBaseLogger,
   ) {}
 
   start(runId: string, integrationId: string): void {
     const controller = new AbortController()
-    const done = carryOutRun(this.store, runId, integrationId, { signal: controller.signal, log: this.log })
+    const done = carryOutRun(this.store, runId, integrationId, {
+      access: this.access,
+      signal: controller.signal,
+      log: this.log,
+    })
       .catch((error) => this.log.error({ err: error, runId }, 'could not record the end of a sync'))
       .finally(() => this.#running.delete(runId))
     this.#running.set(runId, { controller, done })

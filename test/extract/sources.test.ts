@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -8,6 +9,7 @@ import SQLite from 'better-sqlite3'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { ExtractError, type SourceSchema, type SourceSnapshot, type SourceTable } from '../../src/extract/source.ts'
+import { SQLITE_REFUSED, sourceAccess } from '../../src/extract/source-access.ts'
 import { checkCredentials, openSource } from '../../src/extract/sources/index.ts'
 import { mysqlSource } from '../../src/extract/sources/mysql.ts'
 import { postgresSource } from '../../src/extract/sources/postgres.ts'
@@ -19,6 +21,9 @@ const MYSQL_SKIP = await mysqlSkip()
 const SECRET = 'Sup3r-secret-pw'
 
 const POSTGRES_SKIP = ENGINES.find((e) => e.engine === 'postgres')?.skip ?? 'PostgreSQL not selected'
+
+/** What `docent sync` may read when the operator set no folders or hosts: anything but a store (none here). */
+const ANYWHERE = sourceAccess(undefined, { sqliteDirs: undefined, allowedHosts: undefined })
 
 const random = () => Math.random().toString(36).slice(2, 10)
 
@@ -132,7 +137,7 @@ describe('postgresSource', { skip: POSTGRES_SKIP }, () => {
   })
 
   it('reads the database, its schemas, tables, views and columns with their comments', async () => {
-    const snapshot = await postgresSource({ url }).read()
+    const snapshot = await postgresSource({ url }, ANYWHERE).read()
     assert.deepEqual(snapshot.problems, [])
     assert.equal(snapshot.databases.length, 1)
     assert.equal(snapshot.databases[0]?.name, database)
@@ -173,7 +178,7 @@ describe('postgresSource', { skip: POSTGRES_SKIP }, () => {
   })
 
   it('numbers positions among the columns one sees, skipping dropped ones', async () => {
-    const snapshot = await postgresSource({ url }).read()
+    const snapshot = await postgresSource({ url }, ANYWHERE).read()
     assert.deepEqual(columnsOf(tableOf(schemaOf(snapshot, 'hr'), 'people')), [
       ['id', 1, 'bigint', false, true, null],
       ['name', 2, 'text', false, false, null],
@@ -182,7 +187,7 @@ describe('postgresSource', { skip: POSTGRES_SKIP }, () => {
   })
 
   it('gives row estimates and sizes for tables, sums a partitioned table over its partitions, none for views', async () => {
-    const sales = schemaOf(await postgresSource({ url }).read(), 'sales')
+    const sales = schemaOf(await postgresSource({ url }, ANYWHERE).read(), 'sales')
     const figures = (name: string) => {
       const table = tableOf(sales, name)
       return [table.rowCount, table.byteSize === null ? null : table.byteSize > 0]
@@ -197,7 +202,7 @@ describe('postgresSource', { skip: POSTGRES_SKIP }, () => {
   })
 
   it('reports a schema without USAGE as a problem and reads the others', async () => {
-    const snapshot = await postgresSource({ url: urlWith(url, { user: role }) }).read()
+    const snapshot = await postgresSource({ url: urlWith(url, { user: role }) }, ANYWHERE).read()
     assert.equal(snapshot.problems.length, 1)
     assert.match(
       snapshot.problems[0] ?? '',
@@ -212,13 +217,16 @@ describe('postgresSource', { skip: POSTGRES_SKIP }, () => {
 
   it('fails with an actionable ExtractError, without the password, on an unreachable port', async () => {
     const unreachable = urlWith(POSTGRES_URL, { password: SECRET }).replace(/@[^/]+/, '@127.0.0.1:1')
-    await assertExtractError(postgresSource({ url: unreachable }).read(), /127\.0\.0\.1:1 .*connection refused/)
+    await assertExtractError(
+      postgresSource({ url: unreachable }, ANYWHERE).read(),
+      /127\.0\.0\.1:1 .*connection refused/,
+    )
   })
 
   it('fails with an ExtractError naming an unknown database', async () => {
     const missing = urlWith(POSTGRES_URL, { database: `docent_src_missing_${random()}`, password: SECRET })
     await assertExtractError(
-      postgresSource({ url: missing }).read(),
+      postgresSource({ url: missing }, ANYWHERE).read(),
       /database "docent_src_missing_\w+" does not exist/,
     )
   })
@@ -227,7 +235,7 @@ describe('postgresSource', { skip: POSTGRES_SKIP }, () => {
     const server = await silentServer()
     try {
       const silent = `postgres://someone:${SECRET}@127.0.0.1:${server.port}/x`
-      await assertExtractError(postgresSource({ url: silent }).read(), /no answer within 5 s/)
+      await assertExtractError(postgresSource({ url: silent }, ANYWHERE).read(), /no answer within 5 s/)
     } finally {
       await server.close()
     }
@@ -237,8 +245,8 @@ describe('postgresSource', { skip: POSTGRES_SKIP }, () => {
     const server = await silentServer()
     try {
       const silent = `postgres://someone@127.0.0.1:${server.port}/x`
-      await assertExtractError(postgresSource({ url: silent }).read(AbortSignal.timeout(100)), /^stopped$/)
-      await assertExtractError(postgresSource({ url }).read(AbortSignal.abort()), /^stopped$/)
+      await assertExtractError(postgresSource({ url: silent }, ANYWHERE).read(AbortSignal.timeout(100)), /^stopped$/)
+      await assertExtractError(postgresSource({ url }, ANYWHERE).read(AbortSignal.abort()), /^stopped$/)
     } finally {
       await server.close()
     }
@@ -436,7 +444,7 @@ describe('sqliteSource', () => {
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   it('reads one database named after the file with one schema, main, of tables and views', async () => {
-    const snapshot = await sqliteSource({ path }).read()
+    const snapshot = await sqliteSource({ path }, ANYWHERE).read()
     assert.deepEqual(snapshot.problems, [])
     assert.deepEqual(
       snapshot.databases.map((d) => [d.name, d.comment, d.schemas.map((s) => [s.name, s.comment])]),
@@ -453,7 +461,7 @@ describe('sqliteSource', () => {
   })
 
   it('reads columns as the pragma reports them: declared types, ANY when none, composite keys', async () => {
-    const main = schemaOf(await sqliteSource({ path }).read(), 'main')
+    const main = schemaOf(await sqliteSource({ path }, ANYWHERE).read(), 'main')
     // SQLite spells its own type names in capitals (INTEGER) and keeps other declarations as written.
     // An INTEGER PRIMARY KEY is not declared NOT NULL, so the pragma calls it nullable.
     assert.deepEqual(columnsOf(tableOf(main, 'orders')), [
@@ -479,7 +487,7 @@ describe('sqliteSource', () => {
   })
 
   it('takes row counts from sqlite_stat1 and sizes from dbstat, none for views', async () => {
-    const main = schemaOf(await sqliteSource({ path }).read(), 'main')
+    const main = schemaOf(await sqliteSource({ path }, ANYWHERE).read(), 'main')
     assert.equal(tableOf(main, 'orders').rowCount, 30)
     assert.equal(tableOf(main, 'order_lines').rowCount, 90)
     assert.ok((tableOf(main, 'orders').byteSize ?? 0) > 0)
@@ -494,7 +502,7 @@ describe('sqliteSource', () => {
     db.exec(`create table kept (a integer primary key, b text); create table gone (x);
       create view broken as select x from gone; drop table gone`)
     db.close()
-    const snapshot = await sqliteSource({ path: other }).read()
+    const snapshot = await sqliteSource({ path: other }, ANYWHERE).read()
     assert.equal(snapshot.databases[0]?.name, 'broken')
     assert.equal(snapshot.problems.length, 1)
     assert.match(snapshot.problems[0] ?? '', /broken.*no such table/)
@@ -503,17 +511,80 @@ describe('sqliteSource', () => {
     assert.equal(tableOf(main, 'kept').rowCount, null)
   })
 
-  it('fails with an ExtractError naming a missing, unreadable or relative path', async () => {
-    const missing = join(dir, 'missing.db')
-    await assertExtractError(sqliteSource({ path: missing }).read(), new RegExp(`${missing}.*does not exist`))
+  it('fails with one ExtractError that names no path for a missing file, a folder, a FIFO or a file that is no database', async () => {
     const junk = join(dir, 'junk.db')
     writeFileSync(junk, 'this is not a database file at all, not even close'.repeat(20))
-    await assertExtractError(sqliteSource({ path: junk }).read(), new RegExp(`${junk}.*not a database`))
-    await assertExtractError(sqliteSource({ path: 'shop.db' }).read(), /must be absolute.*"shop\.db"/)
+    const fifo = join(dir, 'fifo.db')
+    execFileSync('mkfifo', [fifo])
+    for (const refused of [join(dir, 'missing.db'), junk, dir, fifo, join(dir, 'missing', '..', 'junk.db')]) {
+      const error = await assertExtractError(sqliteSource({ path: refused }, ANYWHERE).read(), /SQLite/)
+      assert.equal(error.message, SQLITE_REFUSED, refused)
+    }
+    await assertExtractError(sqliteSource({ path: 'shop.db' }, ANYWHERE).read(), /must be absolute.*"shop\.db"/)
   })
 
   it('stops with ExtractError "stopped" when the signal is aborted', async () => {
-    await assertExtractError(sqliteSource({ path }).read(AbortSignal.abort()), /^stopped$/)
+    await assertExtractError(sqliteSource({ path }, ANYWHERE).read(AbortSignal.abort()), /^stopped$/)
+  })
+})
+
+/** A server that asks for a cleartext password, as a PostgreSQL server may, and keeps what each client sends. */
+async function passwordTrap(): Promise<{ port: number; passwords: (string | undefined)[]; close(): Promise<void> }> {
+  const passwords: (string | undefined)[] = []
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    let answered = false
+    let received = Buffer.alloc(0)
+    let password: string | undefined
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk])
+      if (!answered && received.length >= 4 && received.length >= received.readInt32BE(0)) {
+        answered = true
+        received = received.subarray(received.readInt32BE(0))
+        socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])) // AuthenticationCleartextPassword
+      }
+      if (answered && received[0] === 0x70 && received.length >= 5 && received.length >= 1 + received.readInt32BE(1)) {
+        password = received.subarray(5, received.readInt32BE(1)).toString()
+        socket.destroy()
+      }
+    })
+    socket.on('close', () => passwords.push(password))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  assert.ok(address !== null && typeof address === 'object')
+  return {
+    port: address.port,
+    passwords,
+    close: () => {
+      for (const socket of sockets) socket.destroy()
+      return new Promise((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+describe("postgresSource and the server's own PostgreSQL credentials", () => {
+  it("sends only the URL's password: never PGPASSWORD from docent's environment", async () => {
+    const trap = await passwordTrap()
+    const saved = process.env.PGPASSWORD
+    process.env.PGPASSWORD = SECRET
+    try {
+      await assertExtractError(
+        postgresSource({ url: `postgres://someone@127.0.0.1:${trap.port}/x` }, ANYWHERE).read(),
+        /asks for a password and the URL has none/,
+      )
+      await postgresSource({ url: `postgres://someone:given-pw@127.0.0.1:${trap.port}/x` }, ANYWHERE)
+        .read()
+        .catch(() => {})
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      assert.deepEqual(trap.passwords, [undefined, 'given-pw'])
+    } finally {
+      if (saved === undefined) delete process.env.PGPASSWORD
+      else process.env.PGPASSWORD = saved
+      await trap.close()
+    }
   })
 })
 
@@ -523,7 +594,7 @@ describe('openSource and checkCredentials', () => {
     assert.equal(checkCredentials('postgres', { url: 'postgresql://h/d' }), undefined)
     assert.equal(checkCredentials('mysql', { url: 'mysql://u@h' }), undefined)
     assert.equal(checkCredentials('sqlite', { path: '/data/app.db' }), undefined)
-    assert.equal(typeof openSource('sqlite', { path: '/data/app.db' }).read, 'function')
+    assert.equal(typeof openSource('sqlite', { path: '/data/app.db' }, ANYWHERE).read, 'function')
   })
 
   it('say what to fix, without repeating a URL', () => {
@@ -542,16 +613,36 @@ describe('openSource and checkCredentials', () => {
       assert.match(problem ?? '', message, `${type} ${JSON.stringify(credentials)}`)
       assert.ok(!problem?.includes(SECRET))
       assert.throws(
-        () => openSource(type, credentials),
+        () => openSource(type, credentials, ANYWHERE),
         (e) => e instanceof ExtractError && e.message === problem,
       )
     }
   })
 
+  it('refuse URL parameters that would make a driver read a local file or reach another host or socket', () => {
+    const cases: [string, string, RegExp][] = [
+      ['postgres', 'postgres://u@h/d?sslrootcert=/etc/passwd', /only the parameters .*not 'sslrootcert'/],
+      ['postgres', 'postgres://u@h/d?sslcert=/x&sslkey=/y', /not 'sslcert'/],
+      ['postgres', 'postgres://u@h/d?host=/var/run/postgresql', /not 'host'/],
+      ['postgres', 'postgres://u@%2Fvar%2Frun%2Fpostgresql/d', /must name the server's host/],
+      ['postgres', 'postgres:///d', /must name the server's host/],
+      ['mysql', 'mysql://u@h/d?socketPath=/run/mysqld/mysqld.sock', /not 'socketPath'/],
+      ['mysql', 'mysql://u@h/d?infileStreamFactory=x', /not 'infileStreamFactory'/],
+    ]
+    for (const [type, url, message] of cases) {
+      assert.match(checkCredentials(type, { url }) ?? '', message, url)
+    }
+    assert.equal(
+      checkCredentials('postgres', { url: 'postgres://u@h/d?sslmode=require&application_name=x' }),
+      undefined,
+    )
+    assert.equal(checkCredentials('mysql', { url: 'mysql://u@h/d?charset=utf8mb4' }), undefined)
+  })
+
   it('leave other integration types alone, and openSource refuses them', () => {
     assert.equal(checkCredentials('snowflake', { anything: true }), undefined)
     assert.throws(
-      () => openSource('snowflake', {}),
+      () => openSource('snowflake', {}, ANYWHERE),
       (e) => e instanceof ExtractError && /cannot be synced/.test(e.message),
     )
   })

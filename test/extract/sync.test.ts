@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -17,6 +17,7 @@ import { insertIntegration } from '../../src/directory/integrations.ts'
 import { generateApiKey } from '../../src/directory/keys.ts'
 import { createWorkspace } from '../../src/directory/repository.ts'
 import { finishRun, insertRun, type SyncRun } from '../../src/extract/runs.ts'
+import { SQLITE_REFUSED } from '../../src/extract/source-access.ts'
 import {
   assertErrorBody,
   assertFieldError,
@@ -46,6 +47,11 @@ const FINAL = ['succeeded', 'partial', 'failed']
 const POSTGRES_SKIP = ENGINES.find((e) => e.engine === 'postgres')?.skip ?? 'PostgreSQL not selected'
 
 const random = () => Math.random().toString(36).slice(2, 10)
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** The one folder the apps of these tests let a sync read SQLite files in (DOCENT_SYNC_SQLITE_DIRS). */
+const SOURCES_DIR = mkdtempSync(join(tmpdir(), 'docent-sync-sources-'))
+after(() => rmSync(SOURCES_DIR, { recursive: true, force: true }))
 
 /** `base` with another database path and, when given, another user and password. */
 function urlWith(base: string, changes: { database?: string; user?: string; password?: string }): string {
@@ -320,7 +326,7 @@ async function makeMysqlSource(): Promise<Source> {
 }
 
 async function makeSqliteSource(): Promise<Source> {
-  const dir = mkdtempSync(join(tmpdir(), 'docent-sync-src-'))
+  const dir = mkdtempSync(join(SOURCES_DIR, 'src-'))
   const database = `shop_${random()}`
   const path = join(dir, `${database}.db`)
   const run = async (sql: string) => {
@@ -389,7 +395,7 @@ async function makeSqliteSource(): Promise<Source> {
       message: /the columns of broken cannot be read: .*no such table.* fix or drop it/,
       fix: 'drop view broken',
     },
-    broken: [{ credentials: { path: missing }, message: new RegExp(`${missing}: the file does not exist`) }],
+    broken: [{ credentials: { path: missing }, message: new RegExp(`^${literally(SQLITE_REFUSED)}$`) }],
     async close() {
       rmSync(dir, { recursive: true, force: true })
     },
@@ -474,7 +480,7 @@ for (const { engine, skip } of ENGINES) {
   describe(`sync into a ${engine} catalog`, { skip }, () => {
     let h: Harness
     before(async () => {
-      h = await startHarness(engine)
+      h = await startHarness(engine, { syncSqliteDirs: [SOURCES_DIR] })
     })
     after(() => h?.close())
 
@@ -507,7 +513,7 @@ for (const { engine, skip } of ENGINES) {
         const created = await h.request({
           method: 'POST',
           url: INTEGRATIONS,
-          body: { name: 'Shape', type: 'sqlite', credentials: { path: '/data/shape.db' } },
+          body: { name: 'Shape', type: 'sqlite', credentials: { path: join(SOURCES_DIR, 'shape.db') } },
         })
         assert.equal(created.statusCode, 201, created.body)
         return created.json().id as string
@@ -546,7 +552,7 @@ for (const { engine, skip } of ENGINES) {
         const created = await h.request({
           method: 'POST',
           url: INTEGRATIONS,
-          body: { name: 'Access', type: 'sqlite', credentials: { path: '/nowhere/access.db' } },
+          body: { name: 'Access', type: 'sqlite', credentials: { path: join(SOURCES_DIR, 'nowhere', 'access.db') } },
         })
         assert.equal(created.statusCode, 201, created.body)
         integrationId = created.json().id
@@ -592,10 +598,10 @@ for (const { engine, skip } of ENGINES) {
         }
       })
 
-      test('ends the run failed, naming the file, when the SQLite file does not exist', async () => {
+      test('ends the run failed, without saying why nor naming the file, when the SQLite file does not exist', async () => {
         const run = await sync(h.request, integrationId)
         assertFinished(run, 'failed', integrationId)
-        assert.match(run.error ?? '', /\/nowhere\/access\.db: the file does not exist/)
+        assert.equal(run.error, SQLITE_REFUSED)
         assert.deepEqual(run.counts, ZERO)
       })
 
@@ -1102,7 +1108,7 @@ describe('docent sync <integration id>', () => {
       [workspace.defaultTeamId],
       nowIso(),
     )
-    app = await buildApp({ store })
+    app = await buildApp({ store, syncSqliteDirs: [SOURCES_DIR] })
   })
   after(async () => {
     await app?.close()
@@ -1159,11 +1165,44 @@ describe('docent sync <integration id>', () => {
     const result = await docent(broken)
     assert.notEqual(result.code, 0)
     assert.equal(SUMMARY.exec(result.stdout)?.[1], 'failed')
-    assert.ok(
-      result.stderr.includes(`docent: cannot open the SQLite file ${missing}: the file does not exist`),
-      result.stderr,
-    )
+    assert.ok(result.stderr.includes(`docent: ${SQLITE_REFUSED}\n`), result.stderr)
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
+  })
+
+  test('refuses the store it syncs into, and a link to it, though the shell may read any other file', async () => {
+    const file = storeUrl.slice('sqlite:'.length)
+    const link = join(SOURCES_DIR, `store-link-${random()}.db`)
+    symlinkSync(file, link)
+    for (const path of [file, link]) {
+      const own = await insertIntegration(
+        store.db,
+        workspace.workspaceId,
+        { name: 'Own store', type: 'sqlite', credentials: { path } },
+        [workspace.defaultTeamId],
+        nowIso(),
+      )
+      const result = await docent(own)
+      assert.notEqual(result.code, 0)
+      assert.equal(SUMMARY.exec(result.stdout)?.[1], 'failed')
+      assert.ok(result.stderr.includes(`docent: ${SQLITE_REFUSED}\n`), result.stderr)
+    }
+  })
+
+  test('with DOCENT_SYNC_SQLITE_DIRS set, reads SQLite files only inside those folders', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'docent-sync-elsewhere-'))
+    try {
+      const env = { DOCENT_DATABASE_URL: storeUrl, DOCENT_SYNC_SQLITE_DIRS: elsewhere }
+      const result = await runDocent(['sync', integrationId], { env, cwd: dir })
+      assert.notEqual(result.code, 0)
+      assert.ok(result.stderr.includes(`docent: ${SQLITE_REFUSED}\n`), result.stderr)
+      const allowed = await runDocent(['sync', integrationId], {
+        env: { ...env, DOCENT_SYNC_SQLITE_DIRS: `${elsewhere}:${SOURCES_DIR}` },
+        cwd: dir,
+      })
+      assert.equal(allowed.code, 0, allowed.stderr)
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true })
+    }
   })
 
   test('exits non-zero naming an unknown integration id', async () => {

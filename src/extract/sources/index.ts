@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path'
 import { ExtractError, type SourceReader } from '../source.ts'
+import { accessProblem, type SourceAccess } from '../source-access.ts'
 import { mysqlSource } from './mysql.ts'
 import { postgresSource } from './postgres.ts'
 import { sqliteSource } from './sqlite.ts'
@@ -10,22 +11,36 @@ const SHAPES: Record<string, string> = {
   sqlite: '{"path": "/absolute/path/to/file.db"}',
 }
 
-/** A reader for an integration of type `postgres`, `mysql` or `sqlite`; ExtractError says what to fix otherwise. */
-export function openSource(type: string, credentials: unknown): SourceReader {
+/**
+ * URL parameters a source may carry. Drivers take others that read a local file (`sslcert`, `sslrootcert`, …) or
+ * reach another host or socket (`host`, `socketPath`) than the one the URL names, which a sync must not.
+ */
+const PARAMETERS: Record<string, string[]> = {
+  postgres: ['sslmode', 'ssl', 'application_name', 'options'],
+  mysql: ['ssl', 'charset', 'timezone'],
+}
+
+/**
+ * A reader for an integration of type `postgres`, `mysql` or `sqlite` that reads only what `access` allows;
+ * ExtractError says what to fix otherwise.
+ */
+export function openSource(type: string, credentials: unknown, access: SourceAccess): SourceReader {
   if (SHAPES[type] === undefined) {
     throw new ExtractError(`integrations of type '${type}' cannot be synced: docent reads postgres, mysql and sqlite`)
   }
-  const problem = checkCredentials(type, credentials)
+  // A SQLite path is judged when it is read, with one message for every refusal (allowedSqliteFile).
+  const problem =
+    checkCredentials(type, credentials) ?? (type === 'sqlite' ? undefined : accessProblem(type, credentials, access))
   if (problem !== undefined) {
     throw new ExtractError(problem)
   }
   switch (type) {
     case 'postgres':
-      return postgresSource(credentials as { url: string })
+      return postgresSource(credentials as { url: string }, access)
     case 'mysql':
       return mysqlSource(credentials as { url: string })
     default:
-      return sqliteSource(credentials as { path: string })
+      return sqliteSource(credentials as { path: string }, access)
   }
 }
 
@@ -59,6 +74,14 @@ export function checkCredentials(type: string, credentials: unknown): string | u
   }
   if (!schemes.includes(parsed.protocol)) {
     return `the ${type} url must start with ${schemes.map((s) => `${s}//`).join(' or ')}`
+  }
+  if (parsed.hostname === '' || parsed.hostname.includes('%')) {
+    return `the ${type} url must name the server's host, e.g. ${shape}; docent does not connect through local sockets`
+  }
+  const allowed = PARAMETERS[type] ?? []
+  const other = [...parsed.searchParams.keys()].find((key) => !allowed.includes(key))
+  if (other !== undefined) {
+    return `the ${type} url may carry only the parameters ${allowed.join(', ')}, not '${other}'`
   }
   return undefined
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { ExtractError, type SourceReader, type SourceSchema, type SourceSnapshot, type SourceTable } from '../source.ts'
+import { IDENTITY_SQL, POSTGRES_STORE_REFUSED, type SourceAccess } from '../source-access.ts'
 import { CONNECT_TIMEOUT_MS, errorParts, networkReason, scrub, stopIfAborted, unlessAborted } from './failure.ts'
 
 const NATIVE_TYPES: Record<string, string> = {
@@ -12,11 +13,11 @@ const NATIVE_TYPES: Record<string, string> = {
 const RELKINDS = "('r', 'p', 'v', 'm', 'f')"
 
 /** Reads `current_database()`: its schemas, tables, views and columns, in four catalog queries. */
-export function postgresSource(credentials: { url: string }): SourceReader {
-  return { read: (signal) => readPostgres(credentials.url, signal) }
+export function postgresSource(credentials: { url: string }, access: SourceAccess): SourceReader {
+  return { read: (signal) => readPostgres(credentials.url, access, signal) }
 }
 
-async function readPostgres(url: string, signal?: AbortSignal): Promise<SourceSnapshot> {
+async function readPostgres(url: string, access: SourceAccess, signal?: AbortSignal): Promise<SourceSnapshot> {
   stopIfAborted(signal)
   let client: pg.Client
   // Loaded here, not at start-up, as mysql2 is: reading a PostgreSQL source is rare.
@@ -26,7 +27,12 @@ async function readPostgres(url: string, signal?: AbortSignal): Promise<SourceSn
   } catch {
     throw new ExtractError('the PostgreSQL URL is not valid: use postgres://user:password@host:5432/database')
   }
-  const password = typeof client.password === 'string' ? client.password : undefined
+  // Only the URL's password: pg would otherwise send the server's own PGPASSWORD or ~/.pgpass entry to any host.
+  const password = new URL(url).password === '' ? undefined : (client.password as string)
+  ;(client as unknown as { password: () => string }).password = () => {
+    if (password === undefined) throw new Error('no password')
+    return password
+  }
   const target = `PostgreSQL at ${client.host}:${client.port} as user ${client.user ?? '(default)'}`
   // A dropped connection also rejects the pending query, which is where it gets reported.
   client.on('error', () => {})
@@ -36,6 +42,13 @@ async function readPostgres(url: string, signal?: AbortSignal): Promise<SourceSn
     } catch (error) {
       if (error instanceof ExtractError) throw error
       throw new ExtractError(`cannot connect to ${target}: ${connectReason(error, client.database, password)}`)
+    }
+    if (access.storeDatabase !== undefined) {
+      const [source, store] = await Promise.all([
+        client.query<{ id: string }>(IDENTITY_SQL).then((result) => String(result.rows[0]?.id)),
+        access.storeDatabase(),
+      ])
+      if (source === store) throw new ExtractError(POSTGRES_STORE_REFUSED)
     }
     return await unlessAborted(readCatalog(client, signal), signal)
   } catch (error) {

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs'
 import { basename, extname, isAbsolute } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { ExtractError, type SourceColumn, type SourceReader, type SourceSnapshot, type SourceTable } from '../source.ts'
+import { allowedSqliteFile, type SourceAccess, SQLITE_REFUSED, sameFile } from '../source-access.ts'
 import { stopIfAborted } from './failure.ts'
 
 interface ColumnRow {
@@ -22,23 +22,28 @@ const COLUMNS_OF = 'select name, type, "notnull", pk, hidden from pragma_table_x
  * Reads one SQLite file as one database (named after the file, without extension) with one schema, `main`.
  * SQLite keeps no comments. A column declared without a type is reported as `ANY`, the word STRICT tables use.
  */
-export function sqliteSource(credentials: { path: string }): SourceReader {
-  return { read: async (signal) => readSqlite(credentials.path, signal) }
+export function sqliteSource(credentials: { path: string }, access: SourceAccess): SourceReader {
+  return { read: async (signal) => readSqlite(credentials.path, access, signal) }
 }
 
-async function readSqlite(path: string, signal?: AbortSignal): Promise<SourceSnapshot> {
+async function readSqlite(path: string, access: SourceAccess, signal?: AbortSignal): Promise<SourceSnapshot> {
   stopIfAborted(signal)
   if (!isAbsolute(path)) {
     throw new ExtractError(`the SQLite path must be absolute, e.g. /data/app.db; got ${JSON.stringify(path)}`)
   }
-  let db: SQLite.Database
+  const file = await allowedSqliteFile(path, access)
+  let db: SQLite.Database | undefined
   try {
-    db = new SQLite(path, { readonly: true, fileMustExist: true })
-  } catch (error) {
-    const reason = existsSync(path) ? (error as Error).message : 'the file does not exist'
-    throw new ExtractError(
-      `cannot open the SQLite file ${path}: ${reason} — check the path and that docent may read it`,
-    )
+    db = new SQLite(file.path, { readonly: true, fileMustExist: true })
+    // A file that is not a database opens fine and fails at its first statement.
+    db.prepare('select count(*) from sqlite_schema').get()
+  } catch {
+    db?.close()
+    throw new ExtractError(SQLITE_REFUSED)
+  }
+  if (!(await sameFile(file.path, file.stats))) {
+    db.close()
+    throw new ExtractError(SQLITE_REFUSED)
   }
   try {
     return await readFile(db, basename(path, extname(path)), signal)
