@@ -356,33 +356,54 @@ for (const { engine, skip } of ENGINES) {
         },
       },
       {
-        name: 'a sync (extraction) that updates and marks stale',
+        name: 'a sync (extraction) that updates resources',
         async prepare(marker) {
           const integration = await makeIntegration(h)
           const target = { integrationId: integration, workspaceId: h.workspaceId, teamIds: [h.defaultTeamId] }
-          const database = (comment: string | null) => ({ name: marker, comment, schemas: [] })
-          await syncSnapshot(h.store, target, {
-            databases: [database(null), { name: `${marker} 2`, comment: null, schemas: [] }],
+          const snapshot = (comment: string | null) => ({
+            databases: [{ name: marker, comment, schemas: [] }],
             problems: [],
           })
+          await syncSnapshot(h.store, target, snapshot(null))
+          return {
+            query: `filter=${byTitle(marker)}`,
+            async write() {
+              await syncSnapshot(peerStore, target, snapshot('now described'))
+            },
+            check: (before, after) => {
+              assert.equal(before[0]?.description, '')
+              assert.equal(after[0]?.description, 'now described')
+            },
+          }
+        },
+      },
+      {
+        name: 'a sync (extraction) that marks resources stale',
+        async prepare(marker) {
+          const integration = await makeIntegration(h)
+          const target = { integrationId: integration, workspaceId: h.workspaceId, teamIds: [h.defaultTeamId] }
+          const kept = { name: `${marker} kept`, comment: null, schemas: [] }
+          const gone = { name: `${marker} gone`, comment: null, schemas: [] }
+          await syncSnapshot(h.store, target, { databases: [kept, gone], problems: [] })
           return {
             query: `filter=${byTitle(marker)}&sort=${encodeURIComponent(JSON.stringify({ field: 'title', order: 'asc' }))}`,
             async write() {
-              await syncSnapshot(peerStore, target, { databases: [database('now described')], problems: [] })
+              // Nothing to create or update: the one change is the stale mark.
+              await syncSnapshot(peerStore, target, { databases: [kept], problems: [] })
             },
             check: (before, after) => {
               assert.deepEqual(
-                before.map((r) => [r.description, r.stale]),
+                before.map((r) => [r.title, r.stale]),
                 [
-                  ['', false],
-                  ['', false],
+                  [gone.name, false],
+                  [kept.name, false],
                 ],
               )
               assert.deepEqual(
-                after.map((r) => [r.description, r.stale]),
+                after.map((r) => [r.title, r.stale]),
                 [
-                  ['now described', false],
-                  ['', true],
+                  [gone.name, true],
+                  [kept.name, false],
                 ],
               )
             },
