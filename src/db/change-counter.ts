@@ -30,12 +30,50 @@ export async function noteChange(trx: Kysely<DB>): Promise<void> {
 }
 
 /**
- * The store's data version: the number of changes committed so far, as one committed snapshot sees them. It only
- * grows; read it before the data it labels (see DEVELOPERS.md, "The List Resources cache").
+ * `read`, shared by callers that call while it runs, but only by those it started after: a caller that arrives
+ * while a read is under way waits for the next, which starts when that one ends and serves every caller that came
+ * meanwhile. Each caller gets an answer at least as fresh as a read of its own, and a crowd costs two reads.
  */
-export async function readChangeVersion(db: Kysely<DB>): Promise<number> {
-  const [row] = await sumOfSlots(db, {})
-  return Number(row?.version ?? 0)
+export function shareFreshReads<T>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined
+  let queued: Promise<T> | undefined
+  const start = () => {
+    const current = read()
+    running = current
+    const ended = () => {
+      if (running === current) running = undefined
+    }
+    current.then(ended, ended)
+    return current
+  }
+  const settled = () => undefined
+  return () => {
+    if (running === undefined) return start()
+    queued ??= running.then(settled, settled).then(() => {
+      queued = undefined
+      return start()
+    })
+    return queued
+  }
+}
+
+const versionReaders = new WeakMap<Kysely<DB>, () => Promise<number>>()
+
+/**
+ * The store's data version: the number of changes committed so far, as one committed snapshot sees them. It only
+ * grows; read it before the data it labels (see DEVELOPERS.md, "The List Resources cache"). A read that started
+ * before the caller's own write was answered may not have seen it, so concurrent callers share only fresh reads.
+ */
+export function readChangeVersion(db: Kysely<DB>): Promise<number> {
+  let reader = versionReaders.get(db)
+  if (reader === undefined) {
+    reader = shareFreshReads(async () => {
+      const [row] = await sumOfSlots(db, {})
+      return Number(row?.version ?? 0)
+    })
+    versionReaders.set(db, reader)
+  }
+  return reader()
 }
 
 /** A transaction that ends with `noteChange`, for writes that may change what a list shows. */
