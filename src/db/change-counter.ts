@@ -1,5 +1,6 @@
-import { type Kysely, sql } from 'kysely'
-import { prepared, slot } from './prepared.ts'
+import { CompiledQuery, type Kysely } from 'kysely'
+import { engineOf } from './dialect.ts'
+import { prepared } from './prepared.ts'
 import type { DB } from './types.ts'
 
 /**
@@ -9,12 +10,22 @@ import type { DB } from './types.ts'
  */
 const SLOTS = 16
 
-const addToSlot = prepared<{ slot: number }, never>((db) =>
-  db
-    .insertInto('change_counter')
-    .values({ slot: slot('slot') as unknown as number, changes: 1 })
-    .onConflict((oc) => oc.column('slot').doUpdateSet({ changes: sql`change_counter.changes + 1` })),
-)
+const ADD_TO_SLOT =
+  'insert into change_counter (slot, changes) values (?, 1) on conflict (slot) do update set changes = change_counter.changes + 1'
+
+/** The statement `noteChange` runs on PostgreSQL; `db/connect.ts` sends it with the transaction's commit. */
+export const ADD_TO_SLOT_POSTGRES = ADD_TO_SLOT.replace('?', '$1')
+
+/**
+ * On PostgreSQL, one text that adds one to `slot` and commits, so that noting a change costs no round trip of its
+ * own. It runs a statement prepared on the connection (planning it each time costs about as much as the commit):
+ * `prepare` says that this connection has yet to prepare it (PREPARE outlives a rollback, so once it has run, it has).
+ */
+export function addToSlotAndCommit(slot: number, prepare: boolean): string {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS) throw new Error(`not a counter slot: ${slot}`)
+  const preparing = prepare ? `prepare docent_note_change(int) as ${ADD_TO_SLOT_POSTGRES}; ` : ''
+  return `${preparing}execute docent_note_change(${slot}); commit`
+}
 
 const sumOfSlots = prepared<Record<string, never>, { version: number | string | null }>((db) =>
   db.selectFrom('change_counter').select((eb) => eb.fn.sum<number | string | null>('changes').as('version')),
@@ -26,7 +37,8 @@ const sumOfSlots = prepared<Record<string, never>, { version: number | string | 
  * until its commit, so it neither waits while holding it nor deadlocks with another write.
  */
 export async function noteChange(trx: Kysely<DB>): Promise<void> {
-  await addToSlot(trx, { slot: Math.floor(Math.random() * SLOTS) })
+  const text = engineOf(trx) === 'postgres' ? ADD_TO_SLOT_POSTGRES : ADD_TO_SLOT
+  await trx.executeQuery(CompiledQuery.raw(text, [Math.floor(Math.random() * SLOTS)]))
 }
 
 /**

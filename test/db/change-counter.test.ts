@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { sql } from 'kysely'
 import { changingTransaction, noteChange, readChangeVersion, shareFreshReads } from '../../src/db/change-counter.ts'
 import type { Store } from '../../src/db/types.ts'
 import { ENGINES, openTestStore } from '../helpers.ts'
@@ -39,6 +40,36 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(await readChangeVersion(store.db), start + 40)
     })
 
+    test('takes its slot only with the commit, in the same round trip (PostgreSQL)', {
+      skip: engine === 'sqlite' ? 'SQLite has no round trips' : false,
+    }, async () => {
+      const start = await readChangeVersion(store.db)
+      const peer = await openPeer()
+      let release: () => void = () => {}
+      const held = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      let noted: () => void = () => {}
+      const hasNoted = new Promise<void>((resolve) => {
+        noted = resolve
+      })
+      const open = peer.db.transaction().execute(async (trx) => {
+        await noteChange(trx)
+        noted()
+        await held
+      })
+      try {
+        await hasNoted
+        // Not one counter row is locked while the write is still open.
+        await sql`select slot from change_counter for update nowait`.execute(store.db)
+      } finally {
+        release()
+        await open
+        await peer.close()
+      }
+      assert.equal(await readChangeVersion(store.db), start + 1)
+    })
+
     test('does not make a write wait for every other open write (PostgreSQL)', {
       skip: engine === 'sqlite' ? 'SQLite has one writer at a time by design' : false,
     }, async () => {
@@ -52,9 +83,9 @@ for (const { engine, skip } of ENGINES) {
       const hasNoted = new Promise<void>((resolve) => {
         noted = resolve
       })
-      // One write has noted its change and keeps its transaction open.
+      // One write holds a slot's row, as a write does from noting its change to the end of its commit.
       const open = peer.db.transaction().execute(async (trx) => {
-        await noteChange(trx)
+        await sql`update change_counter set changes = changes + 1 where slot = 0`.execute(trx)
         noted()
         await held
       })
