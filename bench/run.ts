@@ -167,13 +167,19 @@ interface Scenario {
   unrelatedWriter?: boolean
 }
 
-async function drive(engine: Engine, base: string, key: string, scenario: Scenario): Promise<ScenarioResult> {
+async function drive(
+  engine: Engine,
+  base: string,
+  key: string,
+  scenario: Scenario,
+  seconds = duration,
+): Promise<ScenarioResult> {
   const varies = typeof scenario.path === 'function' || scenario.body !== undefined
   const pathFor = () => (typeof scenario.path === 'function' ? scenario.path() : scenario.path)
   const result = await autocannon({
     url: `${base}${pathFor()}`,
     connections,
-    duration,
+    duration: seconds,
     method: scenario.method ?? 'GET',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     ...(varies
@@ -264,6 +270,67 @@ async function settle(base: string): Promise<void> {
   }
 }
 
+/** Slices of one scenario as one result: requests and errors add up, p99 and max are the slices' largest. */
+function mergeSlices(name: string, slices: ScenarioResult[]): ScenarioResult {
+  const sum = (pick: (r: ScenarioResult) => number) => slices.reduce((n, r) => n + pick(r), 0)
+  const p50s = slices.map((r) => r.p50_ms).sort((a, b) => a - b)
+  return {
+    engine: slices[0]?.engine as Engine,
+    scenario: name,
+    requests_per_second: Number((sum((r) => r.requests_per_second) / slices.length).toFixed(1)),
+    p50_ms: p50s[Math.floor(p50s.length / 2)] ?? 0,
+    p99_ms: Math.max(...slices.map((r) => r.p99_ms)),
+    max_ms: Math.max(...slices.map((r) => r.max_ms)),
+    errors: sum((r) => r.errors),
+    requests: sum((r) => r.requests),
+    ratio: null,
+  }
+}
+
+/**
+ * A list with and without an unrelated writer, in three pairs of slices in the order AB BA AB, so that a load that
+ * drifts over the run (other processes on the machine) weighs on both alike.
+ */
+async function alongsideWriter(
+  engine: Engine,
+  base: string,
+  key: string,
+  scenario: Scenario,
+  target: string,
+): Promise<{ alone: ScenarioResult; along: ScenarioResult; writer: WriterReport }> {
+  const seconds = Math.max(1, Math.ceil(duration / 3))
+  const alone: ScenarioResult[] = []
+  const along: ScenarioResult[] = []
+  const writers: WriterReport[] = []
+  for (const order of [
+    [false, true],
+    [true, false],
+    [false, true],
+  ]) {
+    for (const withWriter of order) {
+      if (withWriter) {
+        const run = await withUnrelatedWriter(engine, target, unrelatedWrites, () =>
+          drive(engine, base, key, scenario, seconds),
+        )
+        along.push(run.result)
+        writers.push(run.writer)
+      } else {
+        alone.push(await drive(engine, base, key, { ...scenario, name: ALONE_SCENARIO }, seconds))
+      }
+      await settle(base)
+    }
+  }
+  const writes = writers.reduce((n, w) => n + w.writes, 0)
+  const writing = writers.reduce((n, w) => n + w.seconds, 0)
+  const writer = {
+    ...(writers[0] as WriterReport),
+    writes,
+    seconds: Number(writing.toFixed(1)),
+    writes_per_second: Number((writes / writing).toFixed(1)),
+  }
+  return { alone: mergeSlices(ALONE_SCENARIO, alone), along: mergeSlices(scenario.name, along), writer }
+}
+
 /** `customers` in a random mix of cases: the same matches, but a text the result cache has not seen. */
 function randomCase(word: string): string {
   return [...word].map((c) => (Math.random() < 0.5 ? c.toUpperCase() : c)).join('')
@@ -313,6 +380,7 @@ const engineFacts: Record<
   }
 > = {}
 const WRITER_SCENARIO = 'filtered list, page 1, with an unrelated writer'
+const ALONE_SCENARIO = 'filtered list, page 1, alone (slices alternating with the writer)'
 const BURST_SCENARIO = 'a write, then a burst of identical lists'
 for (const engine of engines) {
   const url = await storeUrl(engine)
@@ -362,12 +430,12 @@ for (const engine of engines) {
       if (scenario.name.endsWith('never cached')) peakBeforeNeverCached = peakRssMb(server.child.pid)
       if (scenario.unrelatedWriter) {
         const target = engine === 'postgres' ? POSTGRES_URL : url.slice('sqlite:'.length)
-        const run = await withUnrelatedWriter(engine, target, unrelatedWrites, () =>
-          drive(engine, server.base, info.adminKey, scenario),
-        )
+        const run = await alongsideWriter(engine, server.base, info.adminKey, scenario, target)
         writer = run.writer
-        ours.push(run.result)
-        log(`    the writer: ${writer.writes_per_second} writes/s, ${writer.target}`)
+        ours.push(run.alone, run.along)
+        log(
+          `  the list alone ${run.alone.requests_per_second} req/s, with the writer ${run.along.requests_per_second} req/s; the writer: ${writer.writes_per_second} writes/s, ${writer.target}`,
+        )
       } else {
         ours.push(await drive(engine, server.base, info.adminKey, scenario))
       }
@@ -416,9 +484,9 @@ for (const engine of engines) {
       cache: {
         unrelated_writer: {
           ...writer,
-          plain_list_rps: rps('filtered list, page 1'),
+          plain_list_rps: rps(ALONE_SCENARIO),
           list_rps: rps(WRITER_SCENARIO),
-          change_percent: Number(((rps(WRITER_SCENARIO) / rps('filtered list, page 1') - 1) * 100).toFixed(1)),
+          change_percent: Number(((rps(WRITER_SCENARIO) / rps(ALONE_SCENARIO) - 1) * 100).toFixed(1)),
         },
         burst_after_write: bursts,
       },
@@ -474,7 +542,7 @@ const lines = [
   '',
   '## The List Resources cache',
   '',
-  `An unrelated writer: the filtered list, page 1, alone and while another process makes ${unrelatedWrites} writes a second where docent does not read.`,
+  `An unrelated writer: the filtered list, page 1, alone and while another process makes ${unrelatedWrites} writes a second where docent does not read, in slices that alternate (AB BA AB).`,
   '',
   '| engine | plain list req/s | with the writer req/s | change | writes/s | the writer |',
   '|---|---|---|---|---|---|',

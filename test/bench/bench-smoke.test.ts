@@ -63,6 +63,7 @@ for (const { engine, skip } of ENGINES) {
         'GET by id',
         'filtered list, page 1',
         'filtered list, page 1, with an unrelated writer',
+        'filtered list, page 1, alone (slices alternating with the writer)',
         'a write, then a burst of identical lists',
         'PATCH description',
         'POST a table',

@@ -9,6 +9,7 @@ import { noteChange } from '../../src/db/change-counter.ts'
 import type { Store } from '../../src/db/types.ts'
 import { syncSnapshot } from '../../src/extract/sync.ts'
 import {
+  assertErrorBody,
   ENGINES,
   type Harness,
   makeDatabase,
@@ -124,6 +125,23 @@ for (const { engine, skip } of ENGINES) {
       assert.deepEqual(await titles(one, query), ['probe gamma'])
       await noteChange(peerStore.db)
       assert.deepEqual(await titles(one, query), ['probe delta'])
+    })
+
+    test('identical lists sent together after a write all show it', async () => {
+      const db = await makeDatabase(h, { title: 'crowd before' })
+      const query = `filter=${byTitle('crowd')}`
+      assert.deepEqual(await titles(one, query), ['crowd before'])
+      await ok(one({ method: 'PATCH', url: `/resource/all/${db.id}`, body: { title: 'crowd after' } }))
+      const answers = await Promise.all(Array.from({ length: 50 }, () => titles(one, query)))
+      for (const answer of answers) assert.deepEqual(answer, ['crowd after'])
+    })
+
+    test('identical lists with a bad filter sent together are each a 400', async () => {
+      const bad = encodeURIComponent(JSON.stringify({ operator: 'contains', field: 'colour', value: 'x' }))
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => one({ method: 'GET', url: `/resource/catalog?filter=${bad}` })),
+      )
+      for (const answer of answers) assertErrorBody(answer, 400, 'INVALID_FILTER')
     })
 
     const cases: WriteCase[] = [

@@ -1,6 +1,6 @@
 import { type Kysely, PostgresAdapter, sql } from 'kysely'
 
-/** How many slots the counter starts with; writers may add others (they upsert), readers sum whatever is there. */
+/** The slots of the counter (src/db/change-counter.ts picks among as many); writers upsert, readers sum every row. */
 const SLOTS = 16
 
 export async function up(db: Kysely<any>): Promise<void> {
