@@ -34,6 +34,7 @@ if (engine === 'postgres') {
   await client.query(
     'create table if not exists unrelated_writes (id bigserial primary key, at timestamptz, note text)',
   )
+  await client.query('truncate unrelated_writes')
   insert = async () => {
     await client.query('insert into unrelated_writes (at, note) values (now(), $1)', ['an unrelated write'])
   }
