@@ -10,6 +10,7 @@ import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Engine, Store } from '../src/db/types.ts'
 import { hashApiKey } from '../src/directory/keys.ts'
 import { buildCatalog, type CatalogInfo, findCatalog } from './build-catalog.ts'
+import { type BurstReport, burstAfterWrite, type WriterReport, withUnrelatedWriter } from './cache-scenarios.ts'
 import { peakRssMb, ROOT, type Server, startCeiling, startDocent, stop } from './processes.ts'
 
 const { values: args } = parseArgs({
@@ -20,11 +21,17 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '32' },
     out: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    burst: { type: 'string', default: '500' },
+    'burst-rounds': { type: 'string', default: '5' },
+    'unrelated-writes': { type: 'string', default: '50' },
   },
 })
 const resources = Number(args.resources)
 const duration = Number(args.duration)
 const connections = Number(args.connections)
+const burst = Number(args.burst)
+const burstRounds = Number(args['burst-rounds'])
+const unrelatedWrites = Number(args['unrelated-writes'])
 const engines = (args.engine ?? ['sqlite', 'postgres']) as Engine[]
 const outDir = resolve(args.out ?? join(ROOT, 'bench', 'results', new Date().toISOString().replace(/[:.]/g, '-')))
 const POSTGRES_URL = process.env.DOCENT_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -33,6 +40,9 @@ for (const [name, value] of [
   ['resources', resources],
   ['duration', duration],
   ['connections', connections],
+  ['burst', burst],
+  ['burst-rounds', burstRounds],
+  ['unrelated-writes', unrelatedWrites],
 ] as const) {
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number ≥ 1`)
 }
@@ -153,15 +163,23 @@ interface Scenario {
   /** A fixed path, or one made anew for each request. */
   path: string | (() => string)
   body?: () => string
+  /** Driven while another client writes elsewhere on the database server (see cache-scenarios.ts). */
+  unrelatedWriter?: boolean
 }
 
-async function drive(engine: Engine, base: string, key: string, scenario: Scenario): Promise<ScenarioResult> {
+async function drive(
+  engine: Engine,
+  base: string,
+  key: string,
+  scenario: Scenario,
+  seconds = duration,
+): Promise<ScenarioResult> {
   const varies = typeof scenario.path === 'function' || scenario.body !== undefined
   const pathFor = () => (typeof scenario.path === 'function' ? scenario.path() : scenario.path)
   const result = await autocannon({
     url: `${base}${pathFor()}`,
     connections,
-    duration,
+    duration: seconds,
     method: scenario.method ?? 'GET',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     ...(varies
@@ -252,6 +270,67 @@ async function settle(base: string): Promise<void> {
   }
 }
 
+/** Slices of one scenario as one result: requests and errors add up, p99 and max are the slices' largest. */
+function mergeSlices(name: string, slices: ScenarioResult[]): ScenarioResult {
+  const sum = (pick: (r: ScenarioResult) => number) => slices.reduce((n, r) => n + pick(r), 0)
+  const p50s = slices.map((r) => r.p50_ms).sort((a, b) => a - b)
+  return {
+    engine: slices[0]?.engine as Engine,
+    scenario: name,
+    requests_per_second: Number((sum((r) => r.requests_per_second) / slices.length).toFixed(1)),
+    p50_ms: p50s[Math.floor(p50s.length / 2)] ?? 0,
+    p99_ms: Math.max(...slices.map((r) => r.p99_ms)),
+    max_ms: Math.max(...slices.map((r) => r.max_ms)),
+    errors: sum((r) => r.errors),
+    requests: sum((r) => r.requests),
+    ratio: null,
+  }
+}
+
+/**
+ * A list with and without an unrelated writer, in three pairs of slices in the order AB BA AB, so that a load that
+ * drifts over the run (other processes on the machine) weighs on both alike.
+ */
+async function alongsideWriter(
+  engine: Engine,
+  base: string,
+  key: string,
+  scenario: Scenario,
+  target: string,
+): Promise<{ alone: ScenarioResult; along: ScenarioResult; writer: WriterReport }> {
+  const seconds = Math.max(1, Math.ceil(duration / 3))
+  const alone: ScenarioResult[] = []
+  const along: ScenarioResult[] = []
+  const writers: WriterReport[] = []
+  for (const order of [
+    [false, true],
+    [true, false],
+    [false, true],
+  ]) {
+    for (const withWriter of order) {
+      if (withWriter) {
+        const run = await withUnrelatedWriter(engine, target, unrelatedWrites, () =>
+          drive(engine, base, key, scenario, seconds),
+        )
+        along.push(run.result)
+        writers.push(run.writer)
+      } else {
+        alone.push(await drive(engine, base, key, { ...scenario, name: ALONE_SCENARIO }, seconds))
+      }
+      await settle(base)
+    }
+  }
+  const writes = writers.reduce((n, w) => n + w.writes, 0)
+  const writing = writers.reduce((n, w) => n + w.seconds, 0)
+  const writer = {
+    ...(writers[0] as WriterReport),
+    writes,
+    seconds: Number(writing.toFixed(1)),
+    writes_per_second: Number((writes / writing).toFixed(1)),
+  }
+  return { alone: mergeSlices(ALONE_SCENARIO, alone), along: mergeSlices(scenario.name, along), writer }
+}
+
 /** `customers` in a random mix of cases: the same matches, but a text the result cache has not seen. */
 function randomCase(word: string): string {
   return [...word].map((c) => (Math.random() < 0.5 ? c.toUpperCase() : c)).join('')
@@ -288,8 +367,21 @@ const engineFacts: Record<
     peak_rss_mb: number | null
     /** Over every scenario, the never-cached list too. */
     peak_rss_mb_all: number | null
+    /** The List Resources cache under an unrelated writer and under a burst of identical lists after a write. */
+    cache: {
+      unrelated_writer: WriterReport & {
+        plain_list_rps: number
+        list_rps: number
+        /** How much the writer changed the list's throughput, in percent. */
+        change_percent: number
+      }
+      burst_after_write: BurstReport
+    }
   }
 > = {}
+const WRITER_SCENARIO = 'filtered list, page 1, with an unrelated writer'
+const ALONE_SCENARIO = 'filtered list, page 1, alone (slices alternating with the writer)'
+const BURST_SCENARIO = 'a write, then a burst of identical lists'
 for (const engine of engines) {
   const url = await storeUrl(engine)
   const info = await prepareCatalog(engine, url)
@@ -312,6 +404,7 @@ for (const engine of engines) {
     const scenarios: Scenario[] = [
       { name: 'GET by id', path: () => `/api/v1/resource/all/${pick(info.tables)}` },
       { name: 'filtered list, page 1', path: `/api/v1/resource/catalog?filter=${filter}` },
+      { name: WRITER_SCENARIO, path: `/api/v1/resource/catalog?filter=${filter}`, unrelatedWriter: true },
       { name: `filtered list, page ${deep}`, path: `/api/v1/resource/catalog?filter=${filter}&page=${deep}` },
       {
         name: 'PATCH description',
@@ -332,11 +425,52 @@ for (const engine of engines) {
       },
     ]
     let peakBeforeNeverCached: number | null = null
+    let writer: WriterReport | undefined
     for (const scenario of scenarios) {
       if (scenario.name.endsWith('never cached')) peakBeforeNeverCached = peakRssMb(server.child.pid)
-      ours.push(await drive(engine, server.base, info.adminKey, scenario))
+      if (scenario.unrelatedWriter) {
+        const target = engine === 'postgres' ? POSTGRES_URL : url.slice('sqlite:'.length)
+        const run = await alongsideWriter(engine, server.base, info.adminKey, scenario, target)
+        writer = run.writer
+        ours.push(run.alone, run.along)
+        log(
+          `  the list alone ${run.alone.requests_per_second} req/s, with the writer ${run.along.requests_per_second} req/s; the writer: ${writer.writes_per_second} writes/s, ${writer.target}`,
+        )
+      } else {
+        ours.push(await drive(engine, server.base, info.adminKey, scenario))
+      }
       await settle(server.base)
     }
+    const peakAll = peakRssMb(server.child.pid)
+    // Last, as it resets the server's peak RSS to measure its own.
+    const bursts = await burstAfterWrite({
+      base: server.base,
+      key: info.adminKey,
+      listPath: `/api/v1/resource/catalog?filter=${filter}`,
+      patch: () => ({
+        path: `/api/v1/resource/all/${pick(info.tables)}`,
+        body: JSON.stringify({ description: `benchmark burst ${Math.random()}` }),
+      }),
+      rounds: burstRounds,
+      burst,
+      serverPid: server.child.pid,
+    })
+    log(
+      `  ${BURST_SCENARIO}: ${burstRounds} × ${burst}, p50 ${bursts.p50_ms} ms, p99 ${bursts.p99_ms} ms, errors ${bursts.errors}, server peak RSS ${bursts.peak_rss_mb} MB`,
+    )
+    ours.push({
+      engine,
+      scenario: BURST_SCENARIO,
+      requests_per_second: bursts.requests_per_second,
+      p50_ms: bursts.p50_ms,
+      p99_ms: bursts.p99_ms,
+      max_ms: bursts.max_ms,
+      errors: bursts.errors,
+      requests: bursts.requests,
+      ratio: null,
+    })
+    const rps = (name: string) => ours.find((r) => r.scenario === name)?.requests_per_second ?? 0
+    if (writer === undefined) throw new Error('the unrelated writer did not run')
     // The ceiling answers with the very bytes of a GET by id, driven the same way.
     const sample = await (await get(`/api/v1/resource/all/${pick(info.tables)}`)).arrayBuffer()
     const bodyFile = join(mkdtempSync(join(tmpdir(), 'docent-ceiling-')), 'body.json')
@@ -346,7 +480,16 @@ for (const engine of engines) {
       build_seconds: Number(info.buildSeconds.toFixed(1)),
       cold_start_ms: Math.round(server.coldStartMs),
       peak_rss_mb: peakBeforeNeverCached,
-      peak_rss_mb_all: peakRssMb(server.child.pid),
+      peak_rss_mb_all: peakAll,
+      cache: {
+        unrelated_writer: {
+          ...writer,
+          plain_list_rps: rps(ALONE_SCENARIO),
+          list_rps: rps(WRITER_SCENARIO),
+          change_percent: Number(((rps(WRITER_SCENARIO) / rps(ALONE_SCENARIO) - 1) * 100).toFixed(1)),
+        },
+        burst_after_write: bursts,
+      },
     }
     await stop(server)
     ours.push(await storeOnly(engine, url, info))
@@ -396,6 +539,26 @@ const lines = [
     ([engine, f]) =>
       `| ${engine} | ${f.resources} | ${f.build_seconds} | ${f.cold_start_ms} | ${f.peak_rss_mb ?? 'n/a'} | ${f.peak_rss_mb_all ?? 'n/a'} |`,
   ),
+  '',
+  '## The List Resources cache',
+  '',
+  `An unrelated writer: the filtered list, page 1, alone and while another process makes ${unrelatedWrites} writes a second where docent does not read, in slices that alternate (AB BA AB).`,
+  '',
+  '| engine | plain list req/s | with the writer req/s | change | writes/s | the writer |',
+  '|---|---|---|---|---|---|',
+  ...Object.entries(engineFacts).map(([engine, { cache: c }]) => {
+    const w = c.unrelated_writer
+    return `| ${engine} | ${w.plain_list_rps} | ${w.list_rps} | ${w.change_percent}% | ${w.writes_per_second} | ${w.target} |`
+  }),
+  '',
+  `A write, then a burst: ${burstRounds} times, one PATCH and then ${burst} identical filtered lists (page 1) sent at once.`,
+  '',
+  '| engine | requests | p50 ms | p99 ms | max ms | errors | server peak RSS MB during the bursts |',
+  '|---|---|---|---|---|---|---|',
+  ...Object.entries(engineFacts).map(([engine, { cache: c }]) => {
+    const b = c.burst_after_write
+    return `| ${engine} | ${b.requests} | ${b.p50_ms} | ${b.p99_ms} | ${b.max_ms} | ${b.errors} | ${b.peak_rss_mb ?? 'n/a'} |`
+  }),
   '',
 ]
 writeFileSync(join(outDir, 'report.md'), lines.join('\n'))

@@ -6,6 +6,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import pg from 'pg'
 import { type AppOptions, buildApp } from '../src/app.ts'
 import { insertResourceRow, newResourceValues, type Relations } from '../src/catalog/repository.ts'
+import { changingTransaction } from '../src/db/change-counter.ts'
 import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Engine, Store } from '../src/db/types.ts'
@@ -242,17 +243,20 @@ export async function makeResource(
     input.parentId === undefined
       ? undefined
       : await h.store.db.selectFrom('resources').selectAll().where('id', '=', input.parentId).executeTakeFirstOrThrow()
-  return insertResourceRow(
-    h.store.db,
-    newResourceValues({
-      workspaceId: input.workspaceId ?? h.workspaceId,
-      entityType: input.entityType,
-      title,
-      parent,
-      integrationId: input.integrationId ?? parent?.integration_id ?? null,
-      now: nowIso(),
-    }),
-    { teams: [h.defaultTeamId], ...relations },
+  // Like every write of docent's own, it notes the change, so that a list cached before it shows the resource.
+  return changingTransaction(h.store.db, (trx) =>
+    insertResourceRow(
+      trx,
+      newResourceValues({
+        workspaceId: input.workspaceId ?? h.workspaceId,
+        entityType: input.entityType,
+        title,
+        parent,
+        integrationId: input.integrationId ?? parent?.integration_id ?? null,
+        now: nowIso(),
+      }),
+      { teams: [h.defaultTeamId], ...relations },
+    ),
   )
 }
 

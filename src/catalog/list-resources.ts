@@ -1,10 +1,11 @@
 import { visibilityScope } from '../access/visibility.ts'
-import { dataVersion } from '../db/dialect.ts'
+import { readChangeVersion } from '../db/change-counter.ts'
 import type { Store } from '../db/types.ts'
 import type { Principal } from '../directory/keys.ts'
 import { compileFilter, FILTER_FIELDS, type FieldSpec, type Filter, parseFilter } from './filter.ts'
 import { findCatalogIds, findRowsInOrder } from './repository.ts'
-import type { CachedPage, CatalogResultCache } from './result-cache.ts'
+import type { Resource } from './resource-schema.ts'
+import type { CatalogResultCache } from './result-cache.ts'
 import { hydrate, scopeOf } from './service.ts'
 import { applySort, DEFAULT_SORT, parseSort } from './sort.ts'
 
@@ -27,14 +28,18 @@ function withEntityType(filter: Filter | undefined, entityType: string | undefin
   return filter === undefined ? leaf : { operator: 'and', operands: [leaf, filter] }
 }
 
-/** List Resources (CONTRACT §5): filter, sort and team, capped at 10,000 matches. */
+/**
+ * List Resources (CONTRACT §5): filter, sort and team, capped at 10,000 matches. Answers the total and the JSON of
+ * the page's results, as `serialize` writes them.
+ */
 export async function listCatalog(
   store: Store,
   cache: CatalogResultCache,
   principal: Principal,
   params: CatalogParams,
   page: { offset: number; limit: number },
-): Promise<{ count: number; page: CachedPage }> {
+  serialize: (resources: Resource[]) => string,
+): Promise<{ count: number; json: string }> {
   const filterText = params.filter?.trim() || undefined
   const sortText = params.sort?.trim() || undefined
   // Keyed by the texts as sent: only a text that parsed and ran once can be found here, so a hit skips both. The
@@ -49,33 +54,23 @@ export async function listCatalog(
     given(sortText),
     given(params.entityType),
   ].join('\u0000')
-  const version = await dataVersion(store.engine, store.db)
-  let ids = cache.getIds(key, version)
-  let idsVersion = version
-  if (ids === undefined) {
+  // Read before the data: what is then read is at least as new as the version it is kept under.
+  const version = await readChangeVersion(store.db)
+  const list = await cache.ids(key, version, () => {
     const filter = withEntityType(filterText === undefined ? undefined : parseFilter(filterText), params.entityType)
     const sort = sortText === undefined ? DEFAULT_SORT : parseSort(sortText)
-    const found = await findCatalogIds(
-      store,
-      {
-        ...scopeOf(principal),
-        where: filter === undefined ? undefined : (eb) => compileFilter(eb, filter, store.engine),
-        teamId: params.teamId,
-        order: (query) => applySort(query, sort),
-      },
-      version,
-    )
-    cache.setIds(key, found.version, found.ids)
-    ids = found.ids
-    idsVersion = found.version
-  }
+    return findCatalogIds(store.db, {
+      ...scopeOf(principal),
+      where: filter === undefined ? undefined : (eb) => compileFilter(eb, filter, store.engine),
+      teamId: params.teamId,
+      order: (query) => applySort(query, sort),
+    })
+  })
   // The key holds the caller's visibility scope, which also decides current_user_permissions.
   const pageKey = `${key}\u0000${page.offset}\u0000${page.limit}`
-  let cached = cache.getPage(pageKey, idsVersion)
-  if (cached === undefined) {
-    const rows = await findRowsInOrder(store.db, ids.slice(page.offset, page.offset + page.limit))
-    cached = { resources: await hydrate(store.db, principal, rows), json: undefined }
-    cache.setPage(pageKey, idsVersion, cached)
-  }
-  return { count: ids.length, page: cached }
+  const json = await cache.page(pageKey, list.version, async () => {
+    const rows = await findRowsInOrder(store.db, list.ids.slice(page.offset, page.offset + page.limit))
+    return serialize(await hydrate(store.db, principal, rows))
+  })
+  return { count: list.ids.length, json }
 }

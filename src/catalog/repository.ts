@@ -20,9 +20,9 @@ import {
   visibleTo,
   visibleToKeyOwner,
 } from '../access/visibility.ts'
-import { dataVersion, engineOf, inIds } from '../db/dialect.ts'
+import { engineOf, inIds } from '../db/dialect.ts'
 import { prepared, slot } from '../db/prepared.ts'
-import type { DB, RelationTableName, ResourceTable, Store } from '../db/types.ts'
+import type { DB, RelationTableName, ResourceTable } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
 import { findKeyOwner, selectKeyOwner } from '../directory/keys.ts'
 import type { Resource } from './resource-schema.ts'
@@ -504,46 +504,26 @@ export interface CatalogQuery extends Scope {
 }
 
 /**
- * Every id List Resources matches, in order, up to CATALOG_CAP, with the data version they were read at: one
- * pass that both counts and orders, so that every page of the same list can be cut from it. `versionBefore` is
- * the version the caller read just before; PostgreSQL reads the exact one inside the query's snapshot instead.
+ * Every id List Resources matches, in order, up to CATALOG_CAP: one pass that both counts and orders, so that every
+ * page of the same list can be cut from it.
  */
-export async function findCatalogIds(
-  store: Store,
-  query: CatalogQuery,
-  versionBefore: string,
-): Promise<{ version: string; ids: string[] }> {
-  const select = (db: Kysely<DB>) => {
-    let narrowed = inScope(db.selectFrom('resources').select('resources.id'), query)
-    if (query.where !== undefined) narrowed = narrowed.where(query.where)
-    const teamId = query.teamId
-    if (teamId !== undefined) {
-      narrowed = narrowed.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('resource_teams')
-            .select(sql.lit(1).as('one'))
-            .whereRef('resource_teams.resource_id', '=', 'resources.id')
-            .where('resource_teams.target_id', '=', teamId),
-        ),
-      )
-    }
-    return query.order(narrowed).limit(CATALOG_CAP)
+export async function findCatalogIds(db: Kysely<DB>, query: CatalogQuery): Promise<string[]> {
+  let narrowed = inScope(db.selectFrom('resources').select('resources.id'), query)
+  if (query.where !== undefined) narrowed = narrowed.where(query.where)
+  const teamId = query.teamId
+  if (teamId !== undefined) {
+    narrowed = narrowed.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('resource_teams')
+          .select(sql.lit(1).as('one'))
+          .whereRef('resource_teams.resource_id', '=', 'resources.id')
+          .where('resource_teams.target_id', '=', teamId),
+      ),
+    )
   }
-  if (store.engine === 'postgres') {
-    // The version is the snapshot the ids were read in, so the pair is exact.
-    return store.db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .execute(async (trx) => {
-        const version = await dataVersion(store.engine, trx)
-        const rows = await select(trx).execute()
-        return { version, ids: rows.map((r) => r.id) }
-      })
-  }
-  // One connection: a write that lands after `versionBefore` was read only makes the ids newer than their version.
-  const rows = await select(store.db).execute()
-  return { version: versionBefore, ids: rows.map((r) => r.id) }
+  const rows = await query.order(narrowed).limit(CATALOG_CAP).execute()
+  return rows.map((r) => r.id)
 }
 
 /** Whole rows for the given ids, in the order of the ids. */

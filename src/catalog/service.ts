@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import { permissionsFor } from '../access/permissions.ts'
 import { visibilityOf, visibleResources } from '../access/visibility.ts'
+import { changingTransaction, noteChange } from '../db/change-counter.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import { GroupCommit } from '../db/group-commit.ts'
 import type { DB, Store } from '../db/types.ts'
@@ -159,7 +160,10 @@ const COLUMNS_NOT_SET_ON_CREATE = {
 /** SQLite's catalog writes, committed in groups (see GroupCommit). */
 const groupCommits = new WeakMap<Kysely<DB>, GroupCommit>()
 
-/** Runs a write; a constraint that a concurrent change broke becomes a 409, not a 500. */
+/**
+ * Runs a write and notes the change for list caches in the same transaction; a constraint that a concurrent change
+ * broke becomes a 409, not a 500.
+ */
 async function write<T>(store: Store, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   try {
     if (store.engine === 'sqlite') {
@@ -168,9 +172,13 @@ async function write<T>(store: Store, work: (trx: Kysely<DB>) => Promise<T>): Pr
         group = new GroupCommit(store.db)
         groupCommits.set(store.db, group)
       }
-      return await group.run(work)
+      return await group.run(async (trx) => {
+        const result = await work(trx)
+        await noteChange(trx)
+        return result
+      })
     }
-    return await store.db.transaction().execute(work)
+    return await changingTransaction(store.db, work)
   } catch (error) {
     if (isUniqueViolation(error)) {
       throw new ApiError('CONFLICT', 'Another resource of this workspace already has this databuilder_id.')

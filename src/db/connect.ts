@@ -12,6 +12,7 @@ import {
 } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import type pg from 'pg'
+import { ADD_TO_SLOT_POSTGRES, addToSlotAndCommit } from './change-counter.ts'
 import { preparedStatementName, registerDirectReader } from './prepared.ts'
 import type { DB, Store } from './types.ts'
 
@@ -216,13 +217,36 @@ async function createDatabase(pg: typeof import('pg').default, url: string, crea
  * The pool as Kysely sees it, but the statements of prepared queries (db/prepared.ts) run as named prepared
  * statements: PostgreSQL then parses each once per connection and can keep its plan, where an unnamed statement
  * is planned on every run (about 1 ms for a resource read with its eleven lists).
+ *
+ * In a transaction, the change counter's increment (`noteChange`, always a transaction's last write) is held back
+ * and sent in one text with the commit, so noting a change costs no round trip. A rollback drops it.
  */
 function namingPool(pool: pg.Pool): PostgresPool {
+  const notingClients = new WeakSet<pg.PoolClient>()
   return {
     async connect() {
       const client = await pool.connect()
+      let inTransaction = false
+      let slotAtCommit: number | undefined
       return {
-        query: (text: string, values: unknown[]) => {
+        query: async (text: string, values: unknown[]) => {
+          if (text === 'begin' || text.startsWith('start transaction')) {
+            inTransaction = true
+          } else if (text === ADD_TO_SLOT_POSTGRES && inTransaction) {
+            slotAtCommit = values[0] as number
+            return { command: 'INSERT', rowCount: 1, rows: [] }
+          } else if (text === 'commit' || text === 'rollback') {
+            const slot = slotAtCommit
+            inTransaction = false
+            slotAtCommit = undefined
+            if (text === 'commit' && slot !== undefined) {
+              const commit = addToSlotAndCommit(slot, !notingClients.has(client))
+              // Several statements in one text answer with one result each; the commit's is the last.
+              const results = (await client.query(commit)) as unknown as pg.QueryResult[]
+              notingClients.add(client)
+              return results.at(-1)
+            }
+          }
           const name = preparedStatementName(text)
           return name === undefined ? client.query(text, values) : client.query({ name, text, values })
         },

@@ -1,12 +1,4 @@
-import {
-  type CompiledQuery,
-  type Expression,
-  type Kysely,
-  PostgresAdapter,
-  type RawBuilder,
-  type SqlBool,
-  sql,
-} from 'kysely'
+import { type Expression, type Kysely, PostgresAdapter, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { DB, Engine } from './types.ts'
 
 /**
@@ -16,28 +8,6 @@ import type { DB, Engine } from './types.ts'
 export function foldCase(engine: Engine, text: Expression<unknown>): RawBuilder<string> {
   return engine === 'postgres' ? sql<string>`lower(${text} collate "default")` : sql<string>`lower(${text})`
 }
-
-/**
- * A token that changes whenever committed data may have changed, for caches that must never serve stale data.
- * SQLite: this connection's change counter and the file's data version (bumped by other connections' commits).
- * PostgreSQL: the current snapshot (xmin:xmax:in-progress ids); two equal snapshots see exactly the same rows.
- */
-export async function dataVersion(engine: Engine, db: Kysely<DB>): Promise<string> {
-  let query = versionQueries.get(engine)
-  if (query === undefined) {
-    query = (
-      engine === 'postgres'
-        ? sql`select pg_current_snapshot()::text as v`
-        : sql`select total_changes() || ':' || data_version as v from pragma_data_version`
-    ).compile(db)
-    versionQueries.set(engine, query)
-  }
-  const { rows } = await db.executeQuery<{ v: string }>(query)
-  return `${engine}:${rows[0]?.v}`
-}
-
-/** The statement of each engine's data version, compiled once: it runs before every List Resources. */
-const versionQueries = new Map<Engine, CompiledQuery>()
 
 /** The PostgreSQL array type a list of values is bound as, by what the values are. */
 export type ListType = 'text' | 'bigint' | 'boolean' | 'timestamptz'

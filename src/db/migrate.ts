@@ -1,12 +1,14 @@
 import { type Kysely, type Migration, PostgresAdapter, sql } from 'kysely'
 import * as initial from './migrations/20261126-0001-initial.ts'
 import * as extraction from './migrations/20261126-0002-extraction.ts'
+import * as changeCounter from './migrations/20261129-0004-change-counter.ts'
 
 export type Migrations = Record<string, Migration>
 
 const migrations: Migrations = {
   '20261126-0001-initial': initial,
   '20261126-0002-extraction': extraction,
+  '20261129-0004-change-counter': changeCounter,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

@@ -100,6 +100,12 @@ export interface MetaTable {
   value: string
 }
 
+/** docent's change counter: the data version of list caches is the sum of `changes` over all slots. */
+export interface ChangeCounterTable {
+  slot: number
+  changes: number | string
+}
+
 export interface ResourceTable {
   id: string
   workspace_id: string
@@ -181,6 +187,7 @@ export interface DB {
   integration_teams: IntegrationTeamTable
   api_keys: ApiKeyTable
   docent_meta: MetaTable
+  change_counter: ChangeCounterTable
   resources: ResourceTable
   sync_runs: SyncRunTable
   resource_owners: RelationTable

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
 import { isAdmin } from '../access/visibility.ts'
 import { checkReferences } from '../catalog/references.ts'
+import { changingTransaction } from '../db/change-counter.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
@@ -137,7 +138,7 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
         const { principal, body } = request
         requireAdmin(principal)
         checkSourceCredentials(body.type, body.credentials, access)
-        const id = await store.db.transaction().execute(async (trx) => {
+        const id = await changingTransaction(store.db, async (trx) => {
           const teams = await resolveTeams(trx, principal.workspaceId, body.teams ?? [])
           const values = { name: body.name, type: body.type, credentials: body.credentials ?? {} }
           return insertIntegration(trx, principal.workspaceId, values, teams, nowIso())
@@ -184,7 +185,7 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
           stored ? ((await findIntegrationForSync(store.db, id))?.credentials as object) : body.credentials,
           access,
         )
-        await store.db.transaction().execute(async (trx) => {
+        await changingTransaction(store.db, async (trx) => {
           const { teams, name, type, credentials } = body
           if (teams !== undefined) {
             await replaceIntegrationTeams(trx, id, await resolveTeams(trx, principal.workspaceId, teams))
@@ -210,7 +211,7 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
         const id = integrationId(request.params.id)
         await getIntegration(store, principal, id)
         requireAdmin(principal)
-        await store.db.transaction().execute((trx) => deleteIntegrationRow(trx, principal.workspaceId, id))
+        await changingTransaction(store.db, (trx) => deleteIntegrationRow(trx, principal.workspaceId, id))
         return reply.code(204).send(null)
       },
     )

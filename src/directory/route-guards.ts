@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { checkReferences, type ReferenceField } from '../catalog/references.ts'
+import { changingTransaction } from '../db/change-counter.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import type { DB, Store } from '../db/types.ts'
 import { ApiError, notFound, validationFailed } from '../errors.ts'
@@ -43,14 +44,18 @@ export async function requireReferences(
   }
 }
 
-/** One transaction; a unique constraint broken by a concurrent request is a 409 that says what clashed. */
+/**
+ * One transaction; a unique constraint broken by a concurrent request is a 409 that says what clashed. Each notes a
+ * change for list caches: a membership decides what a user sees, and a deleted user, team, group or tag leaves the
+ * lists of resources (the foreign keys cascade).
+ */
 export async function writeDirectory<T>(
   store: Store,
   uniqueClash: string,
   work: (trx: Kysely<DB>) => Promise<T>,
 ): Promise<T> {
   try {
-    return await store.db.transaction().execute(work)
+    return await changingTransaction(store.db, work)
   } catch (error) {
     if (isUniqueViolation(error)) {
       throw new ApiError('CONFLICT', uniqueClash)

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { insertResourceRows, newResourceValues, type RelationRow, type ResourceValues } from '../catalog/repository.ts'
 import { placeUnder } from '../catalog/titles.ts'
+import { changingTransaction, noteChange } from '../db/change-counter.ts'
 import { inIds } from '../db/dialect.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
@@ -284,6 +285,8 @@ export async function syncSnapshot(
       for (const [id, changes] of updates) {
         await trx.updateTable('resources').set(changes).where('id', '=', id).execute()
       }
+      // A batch that finds nothing new leaves list caches as they are: a sync of an unchanged source costs them nothing.
+      if (rows.length > 0 || updates.length > 0) await noteChange(trx)
     })
     done += batch.length
     await options.progress?.(done, total, counts)
@@ -293,11 +296,13 @@ export async function syncSnapshot(
     const now = nowIso()
     for (let i = 0; i < gone.length; i += 500) {
       const chunk = gone.slice(i, i + 500)
-      await db
-        .updateTable('resources')
-        .set({ stale: true, stale_at: now, updated_at: now })
-        .where((eb) => inIds(db, eb.ref('id'), chunk))
-        .execute()
+      await changingTransaction(db, (trx) =>
+        trx
+          .updateTable('resources')
+          .set({ stale: true, stale_at: now, updated_at: now })
+          .where((eb) => inIds(trx, eb.ref('id'), chunk))
+          .execute(),
+      )
     }
     counts.staled = gone.length
   }

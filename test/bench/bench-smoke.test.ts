@@ -41,6 +41,10 @@ for (const { engine, skip } of ENGINES) {
           '2',
           '--connections',
           '8',
+          '--burst',
+          '50',
+          '--burst-rounds',
+          '2',
           '--out',
           out,
         ],
@@ -58,6 +62,9 @@ for (const { engine, skip } of ENGINES) {
       const names = [
         'GET by id',
         'filtered list, page 1',
+        'filtered list, page 1, with an unrelated writer',
+        'filtered list, page 1, alone (slices alternating with the writer)',
+        'a write, then a burst of identical lists',
         'PATCH description',
         'POST a table',
         'GET by id, store only (no HTTP)',
@@ -79,7 +86,17 @@ for (const { engine, skip } of ENGINES) {
       assert.ok(facts.cold_start_ms > 0)
       assert.ok(facts.peak_rss_mb === null || facts.peak_rss_mb > 0)
       assert.ok(facts.peak_rss_mb_all === null || facts.peak_rss_mb_all >= facts.peak_rss_mb)
-      assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /\| ceiling \|/)
+      const { unrelated_writer: writer, burst_after_write: burst } = facts.cache
+      assert.ok(writer.writes > 0 && writer.writes_per_second > 0, 'the unrelated writer wrote')
+      assert.equal(typeof writer.change_percent, 'number')
+      assert.ok(writer.plain_list_rps > 0 && writer.list_rps > 0)
+      assert.equal(burst.requests, 100)
+      assert.equal(burst.errors, 0)
+      assert.ok(burst.p99_ms >= burst.p50_ms)
+      assert.ok(burst.peak_rss_mb === null || burst.peak_rss_mb > 0)
+      const markdown = readFileSync(join(out, 'report.md'), 'utf8')
+      assert.match(markdown, /\| ceiling \|/)
+      assert.match(markdown, /## The List Resources cache/)
     })
   })
 }

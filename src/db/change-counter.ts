@@ -1,0 +1,98 @@
+import { CompiledQuery, type Kysely } from 'kysely'
+import { engineOf } from './dialect.ts'
+import { prepared } from './prepared.ts'
+import type { DB } from './types.ts'
+
+/**
+ * Slots a write may add to. One counter row would make every write transaction wait for the previous one's
+ * commit (the row stays locked until then); with a slot picked at random, two concurrent writes meet only when
+ * they pick the same one.
+ */
+const SLOTS = 16
+
+const ADD_TO_SLOT =
+  'insert into change_counter (slot, changes) values (?, 1) on conflict (slot) do update set changes = change_counter.changes + 1'
+
+/** The statement `noteChange` runs on PostgreSQL; `db/connect.ts` sends it with the transaction's commit. */
+export const ADD_TO_SLOT_POSTGRES = ADD_TO_SLOT.replace('?', '$1')
+
+/**
+ * On PostgreSQL, one text that adds one to `slot` and commits, so that noting a change costs no round trip of its
+ * own. It runs a statement prepared on the connection (planning it each time costs about as much as the commit):
+ * `prepare` says that this connection has yet to prepare it (PREPARE outlives a rollback, so once it has run, it has).
+ */
+export function addToSlotAndCommit(slot: number, prepare: boolean): string {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS) throw new Error(`not a counter slot: ${slot}`)
+  const preparing = prepare ? `prepare docent_note_change(int) as ${ADD_TO_SLOT_POSTGRES}; ` : ''
+  return `${preparing}execute docent_note_change(${slot}); commit`
+}
+
+const sumOfSlots = prepared<Record<string, never>, { version: number | string | null }>((db) =>
+  db.selectFrom('change_counter').select((eb) => eb.fn.sum<number | string | null>('changes').as('version')),
+)
+
+/**
+ * Records, inside the caller's write transaction, that what a list shows may have changed. Call it last, after
+ * the transaction's other writes: the slot's row lock is then the last lock the transaction takes, held only
+ * until its commit, so it neither waits while holding it nor deadlocks with another write.
+ */
+export async function noteChange(trx: Kysely<DB>): Promise<void> {
+  const text = engineOf(trx) === 'postgres' ? ADD_TO_SLOT_POSTGRES : ADD_TO_SLOT
+  await trx.executeQuery(CompiledQuery.raw(text, [Math.floor(Math.random() * SLOTS)]))
+}
+
+/**
+ * `read`, shared by callers that call while it runs, but only by those it started after: a caller that arrives
+ * while a read is under way waits for the next, which starts when that one ends and serves every caller that came
+ * meanwhile. Each caller gets an answer at least as fresh as a read of its own, and a crowd costs two reads.
+ */
+export function shareFreshReads<T>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined
+  let queued: Promise<T> | undefined
+  const start = () => {
+    const current = read()
+    running = current
+    const ended = () => {
+      if (running === current) running = undefined
+    }
+    current.then(ended, ended)
+    return current
+  }
+  const settled = () => undefined
+  return () => {
+    if (running === undefined) return start()
+    queued ??= running.then(settled, settled).then(() => {
+      queued = undefined
+      return start()
+    })
+    return queued
+  }
+}
+
+const versionReaders = new WeakMap<Kysely<DB>, () => Promise<number>>()
+
+/**
+ * The store's data version: the number of changes committed so far, as one committed snapshot sees them. It only
+ * grows; read it before the data it labels (see DEVELOPERS.md, "The List Resources cache"). A read that started
+ * before the caller's own write was answered may not have seen it, so concurrent callers share only fresh reads.
+ */
+export function readChangeVersion(db: Kysely<DB>): Promise<number> {
+  let reader = versionReaders.get(db)
+  if (reader === undefined) {
+    reader = shareFreshReads(async () => {
+      const [row] = await sumOfSlots(db, {})
+      return Number(row?.version ?? 0)
+    })
+    versionReaders.set(db, reader)
+  }
+  return reader()
+}
+
+/** A transaction that ends with `noteChange`, for writes that may change what a list shows. */
+export function changingTransaction<T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    const result = await work(trx)
+    await noteChange(trx)
+    return result
+  })
+}
