@@ -1,8 +1,6 @@
-import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
+import { type Expression, expressionBuilder, type SqlBool, sql } from 'kysely'
 import type { DB } from '../db/types.ts'
 import type { Principal } from '../directory/keys.ts'
-
-export type ResourceCondition = (eb: ExpressionBuilder<DB, 'resources'>) => Expression<SqlBool>
 
 export function isAdmin(principal: Principal): boolean {
   return principal.role === 'admin'
@@ -22,50 +20,58 @@ export function visibilityOf(principal: Principal): Visibility {
 }
 
 /**
- * The resources a caller may see (CONTRACT §7), as a SQL condition, or undefined for "all of the workspace"
- * (admins). Others see resources that belong to one of their teams; viewers and guests only published ones.
+ * "The row of `table` is visible", for one kind of reader: a condition on the stored effective visibility of a
+ * resource (see effective.ts), so that a resource is visible only when its ancestors are too (CONTRACT §7).
+ * `table` is the name or alias the query gives `resources`.
  */
-export function visibleResources(principal: Principal): ResourceCondition | undefined {
-  return visibleTo(visibilityOf(principal), principal.userId)
+export type VisibleRows = (table: string) => Expression<SqlBool>
+
+/**
+ * The visibility classes whose resources `user` may see: those where every clause names one of its teams. It
+ * starts from the user's memberships, so it reads only the classes that mention one of its teams.
+ */
+function visibleClasses(user: string | Expression<string>) {
+  const eb = expressionBuilder<DB, never>()
+  return eb
+    .selectFrom('team_members as tm')
+    .innerJoin('visibility_classes as vc', 'vc.team_id', 'tm.team_id')
+    .select('vc.class_id')
+    .where('tm.user_id', '=', user)
+    .groupBy('vc.class_id')
+    .having((h) => h(h.fn.count('vc.clause').distinct(), '=', h.fn.max('vc.clauses')))
 }
 
-/** The condition of `visibility` for the user `userId` (a value, or a prepared query's slot). */
-export function visibleTo(visibility: Visibility, userId: string): ResourceCondition | undefined {
+/**
+ * The resources a caller may see (CONTRACT §7), or undefined for "all of the workspace" (admins). Others see
+ * resources whose every ancestor, and themselves, belong to one of their teams; viewers and guests only those
+ * that are published with all their ancestors. `userId` is a value or a prepared query's slot.
+ */
+export function visibleTo(visibility: Visibility, userId: string): VisibleRows | undefined {
   if (visibility === 'all') {
     return undefined
   }
-  return (eb) => {
-    const inMyTeams = eb.exists(
-      eb
-        .selectFrom('resource_teams')
-        .innerJoin('team_members', 'team_members.team_id', 'resource_teams.target_id')
-        .select(sql.lit(1).as('one'))
-        .whereRef('resource_teams.resource_id', '=', 'resources.id')
-        .where('team_members.user_id', '=', userId),
-    )
-    return visibility === 'teams' ? inMyTeams : eb.and([eb('resources.published', '=', true), inMyTeams])
+  return (table) => {
+    const inMyTeams = sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${visibleClasses(userId)})`
+    return visibility === 'teams' ? inMyTeams : sql<SqlBool>`${publishedAll(table)} and ${inMyTeams}`
   }
+}
+
+function publishedAll(table: string) {
+  return sql<SqlBool>`${sql.ref(`${table}.effective_published`)} = ${true}`
+}
+
+export function visibleResources(principal: Principal): VisibleRows | undefined {
+  return visibleTo(visibilityOf(principal), principal.userId)
 }
 
 /**
  * The same rule as `visibleTo`, for a query that learns the caller from an API key in the same statement: the
  * key's owner is the row `k` (`k.userId`, `k.role`) rather than known values.
  */
-export function visibleToKeyOwner(eb: ExpressionBuilder<DB & { k: KeyOwner }, 'resources' | 'k'>): Expression<SqlBool> {
-  return eb.or([
-    eb('k.role', '=', 'admin'),
-    eb.and([
-      eb.exists(
-        eb
-          .selectFrom('resource_teams')
-          .innerJoin('team_members', 'team_members.team_id', 'resource_teams.target_id')
-          .select(sql.lit(1).as('one'))
-          .whereRef('resource_teams.resource_id', '=', 'resources.id')
-          .whereRef('team_members.user_id', '=', 'k.userId'),
-      ),
-      eb.or([eb('k.role', '=', 'editor'), eb('resources.published', '=', true)]),
-    ]),
-  ])
+export function visibleToKeyOwner(table: string): Expression<SqlBool> {
+  const role = sql.ref('k.role')
+  const inMyTeams = sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${visibleClasses(sql.ref('k.userId'))})`
+  return sql<SqlBool>`(${role} = 'admin' or (${inMyTeams} and (${role} = 'editor' or ${publishedAll(table)})))`
 }
 
 /** The owner of an API key, as the key lookup reads it. */

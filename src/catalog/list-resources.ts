@@ -59,7 +59,11 @@ export async function listCatalog(
   const pageKey = `${key}\u0000${page.offset}\u0000${page.limit}`
   let cached = cache.getPage(pageKey, idsVersion)
   if (cached === undefined) {
-    const rows = await findRowsInOrder(store.db, ids.slice(page.offset, page.offset + page.limit))
+    const rows = await findRowsInOrder(
+      store.db,
+      ids.slice(page.offset, page.offset + page.limit),
+      scopeOf(principal).visible,
+    )
     cached = { resources: await hydrate(store.db, principal, rows), json: undefined }
     cache.setPage(pageKey, idsVersion, cached)
   }

@@ -131,7 +131,7 @@ export async function checkAccess(
       .select('id')
       .where('workspace_id', '=', principal.workspaceId)
       .where('id', 'in', collections)
-    if (visible !== undefined) query = query.where(visible)
+    if (visible !== undefined) query = query.where(visible('resources'))
     const seen = new Set((await query.execute()).map((r) => r.id))
     collections.forEach((id, index) => {
       if (!seen.has(id)) {

@@ -11,11 +11,12 @@ import {
   type SqlBool,
   sql,
 } from 'kysely'
+import { type Effective, effectiveOfNew } from '../access/effective.ts'
 import type { Permissions } from '../access/permissions.ts'
 import {
   type KeyOwner,
-  type ResourceCondition,
   type Visibility,
+  type VisibleRows,
   visibilityOf,
   visibleTo,
   visibleToKeyOwner,
@@ -49,23 +50,28 @@ export const RELATION_FIELDS = Object.keys(RELATION_TABLES) as RelationField[]
 
 export type ResourceRow = Selectable<ResourceTable> & { children_count: number | string | bigint }
 
-/** How many resources have the row of `resources` as their parent, counted from the (parent_id, entity_type) index. */
-function childrenCount(eb: ExpressionBuilder<DB, 'resources'>) {
-  return eb
-    .selectFrom('resources as child')
-    .select(eb.fn.countAll().as('n'))
-    .whereRef('child.parent_id', '=', 'resources.id')
-    .as('children_count')
+/**
+ * How many resources the reader may see have the row of `resources` as their parent (undefined `visible`: all of
+ * them), counted from the (parent_id, entity_type) index. The parent is visible, so a child is when its own row is.
+ */
+function childrenCount(visible: VisibleRows | undefined) {
+  return (eb: ExpressionBuilder<DB, 'resources'>) => {
+    const children = eb
+      .selectFrom('resources as child')
+      .select(eb.fn.countAll().as('n'))
+      .whereRef('child.parent_id', '=', 'resources.id')
+    return (visible === undefined ? children : children.where(visible('child'))).as('children_count')
+  }
 }
 
-function selectResources(db: Kysely<DB>) {
-  return db.selectFrom('resources').selectAll('resources').select(childrenCount)
+function selectResources(db: Kysely<DB>, visible: VisibleRows | undefined) {
+  return db.selectFrom('resources').selectAll('resources').select(childrenCount(visible))
 }
 
 /** What a query may see: one workspace, and within it what the caller may see (undefined: all of it). */
 export interface Scope {
   workspaceId: string
-  visible?: ResourceCondition | undefined
+  visible?: VisibleRows | undefined
 }
 
 function inScope<O>(
@@ -73,18 +79,26 @@ function inScope<O>(
   scope: Scope,
 ): SelectQueryBuilder<DB, 'resources', O> {
   const narrowed = query.where('resources.workspace_id', '=', scope.workspaceId)
-  return scope.visible === undefined ? narrowed : narrowed.where(scope.visible)
+  return scope.visible === undefined ? narrowed : narrowed.where(scope.visible('resources'))
 }
 
+/**
+ * One resource the scope sees. With `lock: 'share'` (PostgreSQL) the row stays share-locked until the transaction
+ * ends: a new child reads its parent so, and a write that changes the parent waits for the child (effective.ts).
+ */
 export async function findResourceRow(
   db: Kysely<DB>,
   scope: Scope,
   id: string,
   entityType?: string,
+  lock?: 'share',
 ): Promise<ResourceRow | undefined> {
-  let query = inScope(selectResources(db).where('resources.id', '=', id), scope)
+  let query = inScope(selectResources(db, scope.visible).where('resources.id', '=', id), scope)
   if (entityType !== undefined) {
     query = query.where('resources.entity_type', '=', entityType)
+  }
+  if (lock === 'share' && engineOf(db) === 'postgres') {
+    query = query.forShare('resources')
   }
   return (await query.executeTakeFirst()) as ResourceRow | undefined
 }
@@ -105,8 +119,8 @@ function listColumns(db: Kysely<DB>) {
   })
 }
 
-function selectResourcesWithLists(db: Kysely<DB>) {
-  return selectResources(db).select(listColumns(db))
+function selectResourcesWithLists(db: Kysely<DB>, visible: VisibleRows | undefined) {
+  return selectResources(db, visible).select(listColumns(db))
 }
 
 /** The lists of a row read with `listColumns`. */
@@ -128,11 +142,11 @@ export interface Reader {
 
 const findOneWithLists = prepared<{ id: string; workspaceId: string; userId: string }, RowWithLists>((db, variant) => {
   const [visibility, entityType] = variant.split('|') as [Visibility, string]
-  let query = selectResourcesWithLists(db)
+  const visible = visibleTo(visibility, slot('userId'))
+  let query = selectResourcesWithLists(db, visible)
     .where('resources.id', '=', slot('id'))
     .where('resources.workspace_id', '=', slot('workspaceId'))
-  const visible = visibleTo(visibility, slot('userId'))
-  if (visible !== undefined) query = query.where(visible)
+  if (visible !== undefined) query = query.where(visible('resources'))
   if (entityType !== '') query = query.where('resources.entity_type', '=', entityType)
   return query
 })
@@ -164,12 +178,12 @@ const findForKey = prepared<{ hash: string; id: string }, KeyOwner & { id: strin
       const on = join
         .on('resources.id', '=', slot('id'))
         .onRef('resources.workspace_id', '=', 'k.workspaceId')
-        .on(visibleToKeyOwner)
+        .on(visibleToKeyOwner('resources'))
       return entityType === '' ? on : on.on('resources.entity_type', '=', entityType)
     })
     .selectAll('k')
     .selectAll('resources')
-    .select(childrenCount)
+    .select(childrenCount(visibleToKeyOwner))
     .select(listColumns(db)),
 )
 
@@ -236,6 +250,7 @@ export async function listResourceRows(
     rows: await findRowsInOrder(
       db,
       keys.map((k) => k.id),
+      filter.visible,
     ),
   }
 }
@@ -409,15 +424,42 @@ export function newResourceValues(input: {
   }
 }
 
+/**
+ * New rows with their stored visibility (effective.ts), which follows from their parents, among `rows` or else in
+ * `parents` or the store, and from the teams `teamsOf` gives each.
+ */
+async function withEffective<R extends ResourceValues & { id: string }>(
+  db: Kysely<DB>,
+  rows: R[],
+  teamsOf: (id: string) => readonly string[],
+  parents?: ReadonlyMap<string, Effective>,
+): Promise<R[]> {
+  const placed = rows.map((row) => ({
+    id: row.id,
+    parent_id: row.parent_id ?? null,
+    published: row.published ?? true,
+    teams: teamsOf(row.id),
+  }))
+  const effective = await effectiveOfNew(db, placed, parents)
+  return rows.map((row) => ({ ...row, ...effective.get(row.id) }))
+}
+
+/**
+ * Inserts one resource and its lists; returns its id and its row as written. `parent` is its parent's row when
+ * the caller has read it already.
+ */
 export async function insertResourceRow(
   db: Kysely<DB>,
   values: ResourceValues,
   relations: Partial<Relations>,
+  parent?: Effective & { id: string },
 ): Promise<string> {
   const id = randomUUID()
+  const parents = parent === undefined ? undefined : new Map([[parent.id, parent]])
+  const [row] = await withEffective(db, [{ ...values, id }], () => relations.teams ?? [], parents)
   await db
     .insertInto('resources')
-    .values({ ...values, id })
+    .values(row as ResourceValues & { id: string })
     .execute()
   await replaceRelations(db, id, relations)
   return id
@@ -546,12 +588,16 @@ export async function findCatalogIds(
   return { version: versionBefore, ids: rows.map((r) => r.id) }
 }
 
-/** Whole rows for the given ids, in the order of the ids. */
-export async function findRowsInOrder(db: Kysely<DB>, ids: string[]): Promise<ResourceRow[]> {
+/** Whole rows for the given ids, in the order of the ids, with the children `visible` admits counted. */
+export async function findRowsInOrder(
+  db: Kysely<DB>,
+  ids: string[],
+  visible: VisibleRows | undefined,
+): Promise<ResourceRow[]> {
   if (ids.length === 0) {
     return []
   }
-  const rows = (await selectResources(db)
+  const rows = (await selectResources(db, visible)
     .where((eb) => inIds(db, eb.ref('resources.id'), ids))
     .execute()) as ResourceRow[]
   const byId = new Map(rows.map((row) => [row.id, row]))
@@ -572,7 +618,15 @@ export async function insertResourceRows(
   relations: RelationRow[],
 ): Promise<void> {
   if (rows.length > 0) {
-    await db.insertInto('resources').values(rows).execute()
+    const teams = new Map<string, string[]>()
+    for (const relation of relations) {
+      if (relation.field === 'teams')
+        teams.set(relation.resource_id, [...(teams.get(relation.resource_id) ?? []), relation.target_id])
+    }
+    await db
+      .insertInto('resources')
+      .values(await withEffective(db, rows, (id) => teams.get(id) ?? []))
+      .execute()
   }
   const byTable = new Map<RelationField, RelationRow[]>()
   for (const relation of relations) {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { refreshSubtrees } from '../access/effective.ts'
 import { permissionsFor } from '../access/permissions.ts'
 import { visibilityOf, visibleResources } from '../access/visibility.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
@@ -190,7 +191,7 @@ async function placeNewResource(
   body: ResourceCreate,
 ): Promise<{ parent: ResourceRow | undefined; integration: string | null }> {
   const parentId = body.parent?.toLowerCase() ?? undefined
-  const parent = parentId === undefined ? undefined : await findResourceRow(db, scope, parentId)
+  const parent = parentId === undefined ? undefined : await findResourceRow(db, scope, parentId, undefined, 'share')
   if (parentId !== undefined && parent === undefined) {
     throw fieldError('parent', `refers to ${parentId}, which is not a resource of this workspace`)
   }
@@ -259,7 +260,7 @@ export async function createResource(
       byte_size: body.byte_size ?? null,
     }
     const relations: Relations = { ...emptyRelations(), ...lists, multiplayers: [principal.userId] }
-    const id = await insertResourceRow(trx, values, relations)
+    const id = await insertResourceRow(trx, values, relations, parent)
     // The answer is made from what was written, not read again after the commit.
     // newResourceValues sets every other column (Insertable only types them as optional).
     const row = {
@@ -358,6 +359,9 @@ export async function updateResource(
       await refreshDescendantPlaces(trx, id)
     }
     await replaceRelations(trx, id, changedLists)
+    if (changes.published !== undefined || changedLists.teams !== undefined) {
+      await refreshSubtrees(trx, [id])
+    }
     if (!current.multiplayers.includes(principal.userId)) {
       await appendToList(trx, 'multiplayers', id, principal.userId)
       changedLists.multiplayers = [...current.multiplayers, principal.userId]

@@ -1,10 +1,12 @@
 import { type Kysely, Migrator, PostgresAdapter, sql } from 'kysely'
 import * as initial from './migrations/20261126-0001-initial.ts'
 import * as extraction from './migrations/20261126-0002-extraction.ts'
+import * as visibility from './migrations/20261129-0003-visibility.ts'
 
 const migrations = {
   '20261126-0001-initial': initial,
   '20261126-0002-extraction': extraction,
+  '20261129-0003-visibility': visibility,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

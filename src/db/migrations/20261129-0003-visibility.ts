@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto'
+import { type Kysely, PostgresAdapter, sql } from 'kysely'
+
+// The stored effective visibility of resources (src/access/effective.ts), filled for the rows already there.
+// The class arithmetic is repeated here rather than imported: a migration must keep doing what it did when
+// it was written, whatever the application later becomes.
+
+type Clauses = string[][]
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+function childClauses(parent: Clauses, teams: string[]): Clauses {
+  const sets = [...parent, teams].map((clause) => [...new Set(clause)].sort(byText))
+  if (sets.some((set) => set.length === 0)) return [[]]
+  sets.sort((a, b) => a.length - b.length || byText(a.join(','), b.join(',')))
+  const kept: Clauses = []
+  for (const set of sets) {
+    if (!kept.some((smaller) => smaller.every((team) => set.includes(team)))) kept.push(set)
+  }
+  return kept.sort((a, b) => byText(a.join(','), b.join(',')))
+}
+
+const classIdOf = (clauses: Clauses) =>
+  createHash('sha256').update(JSON.stringify(clauses)).digest('base64url').slice(0, 22)
+
+/** Rows of one depth read at a time. */
+const CHUNK = 2000
+
+export async function up(db: Kysely<any>): Promise<void> {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter
+  const flag = pg ? sql`boolean` : sql`integer`
+  const falsy = pg ? sql`false` : sql`0`
+
+  // Unset means nobody but an admin sees the row: a write that forgot to set them would hide, never show.
+  await db.schema
+    .alterTable('resources')
+    .addColumn('visibility_class', 'text', (c) => c.notNull().defaultTo(''))
+    .execute()
+  await db.schema
+    .alterTable('resources')
+    .addColumn('effective_published', flag, (c) => c.notNull().defaultTo(falsy))
+    .execute()
+  // No foreign key to teams: a deleted team's classes are recomputed and dropped by the deletion, and a cascade
+  // that removed one team from a clause would widen what the clause admits.
+  await db.schema
+    .createTable('visibility_classes')
+    .addColumn('class_id', 'text', (c) => c.notNull())
+    .addColumn('clause', 'integer', (c) => c.notNull())
+    .addColumn('team_id', 'text', (c) => c.notNull())
+    .addColumn('clauses', 'integer', (c) => c.notNull())
+    .addPrimaryKeyConstraint('visibility_classes_pk', ['class_id', 'clause', 'team_id'])
+    .execute()
+  await db.schema
+    .createIndex('visibility_classes_team')
+    .on('visibility_classes')
+    .columns(['team_id', 'class_id', 'clause', 'clauses'])
+    .execute()
+
+  await fill(db, pg)
+}
+
+/** Fills the new columns top down, one depth at a time, in chunks, so memory stays bounded on any catalog. */
+async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
+  await db.schema
+    .createTable('visibility_fill')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('depth', 'integer', (c) => c.notNull())
+    .execute()
+  await sql`
+    with recursive placed(id, depth) as (
+      select id, 0 from resources where parent_id is null
+      union all
+      select child.id, placed.depth + 1 from resources child join placed on child.parent_id = placed.id
+    )
+    insert into visibility_fill (id, depth) select id, depth from placed
+  `.execute(db)
+  await db.schema.createIndex('visibility_fill_depth').on('visibility_fill').columns(['depth', 'id']).execute()
+
+  const clausesById = new Map<string, Clauses>()
+  const stored = new Set<string>()
+  const memo = new Map<string, string>()
+  const { rows: deepest } = await sql<{ d: number | null }>`select max(depth) as d from visibility_fill`.execute(db)
+  const maxDepth = Number(deepest[0]?.d ?? -1)
+  for (let depth = 0; depth <= maxDepth; depth++) {
+    let after = ''
+    for (;;) {
+      const rows: { id: string; published: unknown; parent_class: string | null; parent_published: unknown }[] =
+        await db
+          .selectFrom('visibility_fill as f')
+          .innerJoin('resources as r', 'r.id', 'f.id')
+          .leftJoin('resources as p', 'p.id', 'r.parent_id')
+          .select([
+            'f.id',
+            'r.published',
+            'p.visibility_class as parent_class',
+            'p.effective_published as parent_published',
+          ])
+          .where('f.depth', '=', depth)
+          .where('f.id', '>', after)
+          .orderBy('f.id')
+          .limit(CHUNK)
+          .execute()
+      if (rows.length === 0) break
+      after = rows[rows.length - 1]?.id as string
+      const teams = new Map<string, string[]>(rows.map((row) => [row.id, []]))
+      const found = await db
+        .selectFrom('resource_teams')
+        .select(['resource_id', 'target_id'])
+        .where(
+          'resource_id',
+          'in',
+          rows.map((row) => row.id),
+        )
+        .execute()
+      for (const { resource_id, target_id } of found) teams.get(resource_id)?.push(target_id)
+
+      const values: [string, string, boolean][] = []
+      const classRows: { class_id: string; clause: number; team_id: string; clauses: number }[] = []
+      for (const row of rows) {
+        const own = (teams.get(row.id) ?? []).sort(byText)
+        const parentClass = depth === 0 ? '^' : (row.parent_class ?? '')
+        const key = `${parentClass}|${own.join(',')}`
+        let classId = memo.get(key)
+        if (classId === undefined) {
+          const parent = depth === 0 ? [] : (clausesById.get(parentClass) ?? [[]])
+          const clauses = childClauses(parent, own)
+          classId = classIdOf(clauses)
+          clausesById.set(classId, clauses)
+          memo.set(key, classId)
+          if (!stored.has(classId)) {
+            stored.add(classId)
+            clauses.forEach((clause, index) => {
+              for (const team of clause) {
+                classRows.push({ class_id: classId as string, clause: index, team_id: team, clauses: clauses.length })
+              }
+            })
+          }
+        }
+        const published = Boolean(row.published) && (depth === 0 || Boolean(row.parent_published))
+        values.push([row.id, classId, published])
+      }
+      for (let start = 0; start < classRows.length; start += 500) {
+        await db
+          .insertInto('visibility_classes')
+          .values(classRows.slice(start, start + 500))
+          .execute()
+      }
+      if (pg) {
+        await sql`
+          update resources set visibility_class = v.class_id, effective_published = v.published
+          from (select unnest(${values.map((v) => v[0])}::text[]) as id,
+                       unnest(${values.map((v) => v[1])}::text[]) as class_id,
+                       unnest(${values.map((v) => v[2])}::boolean[]) as published) v
+          where resources.id = v.id
+        `.execute(db)
+      } else {
+        await sql`
+          update resources
+          set visibility_class = json_extract(v.value, '$[1]'), effective_published = json_extract(v.value, '$[2]')
+          from json_each(${JSON.stringify(values.map(([id, classId, published]) => [id, classId, published ? 1 : 0]))}) v
+          where resources.id = json_extract(v.value, '$[0]')
+        `.execute(db)
+      }
+    }
+  }
+  await db.schema.dropTable('visibility_fill').execute()
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('visibility_classes').execute()
+  await db.schema.alterTable('resources').dropColumn('effective_published').execute()
+  await db.schema.alterTable('resources').dropColumn('visibility_class').execute()
+}
