@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
+import type { SourceSnapshot } from '../../src/extract/source.ts'
+import { syncSnapshot } from '../../src/extract/sync.ts'
 import {
   assertErrorBody,
   ENGINES,
@@ -398,6 +400,55 @@ for (const { engine, skip } of ENGINES) {
         // The schema is now in General, which the viewer is in; the guest is not.
         assert.equal(await status('viewer', table.id), 200)
         assert.equal(await status('guest', table.id), 404)
+      })
+
+      test("a sync adds what it finds under a draft or another team's schema hidden, as a create would", async () => {
+        const integrationId = await makeIntegration(h)
+        const target = { integrationId, workspaceId: h.workspaceId, teamIds: [teams.own] }
+        const table = (name: string) => ({
+          name,
+          nativeType: 'BASE TABLE',
+          comment: null,
+          rowCount: null,
+          byteSize: null,
+          columns: [{ name: 'id', position: 1, dataType: 'integer', nullable: false, isPk: true, comment: null }],
+        })
+        const snapshot = (extra: boolean): SourceSnapshot => ({
+          problems: [],
+          databases: [
+            {
+              name: 'warehouse',
+              comment: null,
+              schemas: [
+                { name: 'hr', comment: null, tables: [table('pay'), ...(extra ? [table('bonuses')] : [])] },
+                { name: 'sales', comment: null, tables: [table('orders'), ...(extra ? [table('refunds')] : [])] },
+              ],
+            },
+          ],
+        })
+        await syncSnapshot(h.store, target, snapshot(false))
+        const byTitle = async (title: string) => {
+          const filter = {
+            operator: 'and',
+            operands: [
+              { operator: 'exact', field: 'integration_id', value: integrationId },
+              { operator: 'exact', field: 'title', value: title },
+            ],
+          }
+          const url = `/api/v1/resource/catalog?filter=${encodeURIComponent(JSON.stringify(filter))}`
+          return (await get('admin', url)).json().results[0].id as string
+        }
+        await patch(await byTitle('hr'), { published: false })
+        await patch(await byTitle('sales'), { teams: [teams.other] })
+        await syncSnapshot(h.store, target, snapshot(true))
+        const bonuses = await byTitle('bonuses')
+        const refunds = await byTitle('refunds')
+        assert.equal(await status('viewer', bonuses), 404)
+        assert.equal(await status('editor', bonuses), 200)
+        assert.equal(await status('editor', refunds), 404)
+        assert.deepEqual(await listedIds('editor', refunds), [])
+        assert.deepEqual(await listedIds('viewer', bonuses), [])
+        assert.equal(await status('viewer', await byTitle('warehouse')), 200)
       })
 
       test('a viewer added to a team sees what it holds at once, and loses it when removed', async () => {
