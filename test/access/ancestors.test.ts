@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
+import type { Kysely } from 'kysely'
+import { refreshSubtrees } from '../../src/access/effective.ts'
+import { insertResourceRow, newResourceValues } from '../../src/catalog/repository.ts'
+import type { DB } from '../../src/db/types.ts'
+import { nowIso } from '../../src/db/values.ts'
 import type { SourceSnapshot } from '../../src/extract/source.ts'
 import { syncSnapshot } from '../../src/extract/sync.ts'
 import {
@@ -477,6 +482,90 @@ for (const { engine, skip } of ENGINES) {
         const left = await h.request({ method: 'PATCH', url: `/api/v1/user/${viewer}`, body: { teams: [teams.own] } })
         assert.equal(left.statusCode, 200, left.body)
         assert.equal(await count(), 0)
+      })
+    })
+    describe('concurrent writes on PostgreSQL', { skip: engine === 'postgres' ? false : 'PostgreSQL only' }, () => {
+      /** Runs `work` in a peer's transaction and holds it open until the returned `commit` is called. */
+      const holdOpen = async (work: (trx: Kysely<DB>) => Promise<void>) => {
+        const peer = await h.openPeer()
+        let commit!: () => void
+        const gate = new Promise<void>((resolve) => {
+          commit = resolve
+        })
+        let ready!: () => void
+        const started = new Promise<void>((resolve) => {
+          ready = resolve
+        })
+        const done = peer.db
+          .transaction()
+          .execute(async (trx) => {
+            await work(trx)
+            ready()
+            await gate
+          })
+          .finally(() => peer.close())
+        await started
+        return async () => {
+          commit()
+          await done
+        }
+      }
+      const chainOf = async () => {
+        const database = await makeDatabase(h, { integration: await makeIntegration(h), teams: [teams.own] })
+        const schema = await makeVia(h, '/database/schemas', { parent: database.id, teams: [teams.own] })
+        const table = await makeVia(h, '/table/tables', { parent: schema.id, teams: [teams.own] })
+        return { schema, table }
+      }
+      const viewerStatus = async (resourceId: string) =>
+        (await get('viewer', `/api/v1/resource/all/${resourceId}`)).statusCode
+
+      test('unpublishing a schema while a peer adds a column deep under it hides that column too', async () => {
+        const { schema, table } = await chainOf()
+        const parent = await h.store.db
+          .selectFrom('resources')
+          .selectAll()
+          .where('id', '=', table.id)
+          .executeTakeFirstOrThrow()
+        let columnId = ''
+        const commit = await holdOpen(async (trx) => {
+          const values = newResourceValues({
+            workspaceId: h.workspaceId,
+            entityType: 'column',
+            title: 'added meanwhile',
+            parent,
+            integrationId: parent.integration_id,
+            now: nowIso(),
+          })
+          columnId = await insertResourceRow(trx, values, { teams: [teams.own] })
+        })
+        const unpublish = h.request({
+          method: 'PATCH',
+          url: `/api/v1/resource/all/${schema.id}`,
+          body: { published: false },
+        })
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        await commit()
+        assert.equal((await unpublish).statusCode, 200)
+        assert.equal(await viewerStatus(table.id), 404)
+        assert.equal(await viewerStatus(columnId), 404)
+      })
+
+      test('a column added while a peer unpublishes its schema waits for it and is hidden', async () => {
+        const { schema, table } = await chainOf()
+        const commit = await holdOpen(async (trx) => {
+          await trx.updateTable('resources').set({ published: false }).where('id', '=', schema.id).execute()
+          await refreshSubtrees(trx, [schema.id])
+        })
+        const created = h.request({
+          method: 'POST',
+          url: '/api/v1/table/columns',
+          body: { title: 'added meanwhile', parent: table.id, teams: [teams.own] },
+        })
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        await commit()
+        const column = await created
+        assert.equal(column.statusCode, 201, column.body)
+        assert.equal(await viewerStatus(column.json().id), 404)
       })
     })
   })
