@@ -75,7 +75,8 @@ for (const { engine, skip } of ENGINES) {
       // Written as the code before the migration wrote them: no visibility columns.
       const rows: Record<string, unknown>[] = []
       const teams: { resource_id: string; target_id: string; position: number }[] = []
-      const places = new Map<string, Parameters<typeof newResourceValues>[0]['parent']>()
+      type Parent = NonNullable<Parameters<typeof newResourceValues>[0]['parent']>
+      const places = new Map<string, Parent>()
       const add = (name: string, type: string, parent: string | undefined, teamIds: string[], published = true) => {
         const resourceId = randomUUID()
         const values = newResourceValues({
@@ -87,7 +88,14 @@ for (const { engine, skip } of ENGINES) {
           now: nowIso(),
         })
         rows.push({ ...values, id: resourceId, published })
-        places.set(resourceId, { ...values, id: resourceId, entity_type: type, title: name })
+        places.set(resourceId, {
+          id: resourceId,
+          entity_type: type,
+          title: name,
+          title_full: values.title_full,
+          search_database: values.search_database ?? null,
+          search_schema: values.search_schema ?? null,
+        })
         teamIds.forEach((teamId, position) => {
           teams.push({ resource_id: resourceId, target_id: teamId, position })
         })

@@ -59,20 +59,30 @@ export async function up(db: Kysely<any>): Promise<void> {
   await fill(db, pg)
 }
 
-/** Fills the new columns top down, one depth at a time, in chunks, so memory stays bounded on any catalog. */
+/**
+ * Fills the new columns top down, one depth at a time, in chunks, so memory stays bounded on any catalog. The
+ * work happens in a narrow table; `resources` is then written once, in one statement, in its own order: updating
+ * it row by row in id order would touch its pages at random.
+ */
 async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
+  const flag = pg ? sql`boolean` : sql`integer`
   await db.schema
     .createTable('visibility_fill')
     .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('parent_id', 'text')
     .addColumn('depth', 'integer', (c) => c.notNull())
+    .addColumn('published', flag, (c) => c.notNull())
+    .addColumn('class_id', 'text')
+    .addColumn('effective', flag)
     .execute()
   await sql`
-    with recursive placed(id, depth) as (
-      select id, 0 from resources where parent_id is null
+    with recursive placed(id, parent_id, depth, published) as (
+      select id, parent_id, 0, published from resources where parent_id is null
       union all
-      select child.id, placed.depth + 1 from resources child join placed on child.parent_id = placed.id
+      select child.id, child.parent_id, placed.depth + 1, child.published
+      from resources child join placed on child.parent_id = placed.id
     )
-    insert into visibility_fill (id, depth) select id, depth from placed
+    insert into visibility_fill (id, parent_id, depth, published) select id, parent_id, depth, published from placed
   `.execute(db)
   await db.schema.createIndex('visibility_fill_depth').on('visibility_fill').columns(['depth', 'id']).execute()
 
@@ -84,40 +94,32 @@ async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
   for (let depth = 0; depth <= maxDepth; depth++) {
     let after = ''
     for (;;) {
-      const rows: { id: string; published: unknown; parent_class: string | null; parent_published: unknown }[] =
-        await db
-          .selectFrom('visibility_fill as f')
-          .innerJoin('resources as r', 'r.id', 'f.id')
-          .leftJoin('resources as p', 'p.id', 'r.parent_id')
-          .select([
-            'f.id',
-            'r.published',
-            'p.visibility_class as parent_class',
-            'p.effective_published as parent_published',
-          ])
-          .where('f.depth', '=', depth)
-          .where('f.id', '>', after)
-          .orderBy('f.id')
-          .limit(CHUNK)
-          .execute()
+      const teamList = pg
+        ? sql<string>`(select string_agg(target_id, ',') from resource_teams where resource_id = f.id)`
+        : sql<string>`(select group_concat(target_id, ',') from resource_teams where resource_id = f.id)`
+      const rows: {
+        id: string
+        published: unknown
+        parent_class: string | null
+        parent_effective: unknown
+        teams: string | null
+      }[] = await db
+        .selectFrom('visibility_fill as f')
+        .leftJoin('visibility_fill as p', 'p.id', 'f.parent_id')
+        .select(['f.id', 'f.published', 'p.class_id as parent_class', 'p.effective as parent_effective'])
+        .select(teamList.as('teams'))
+        .where('f.depth', '=', depth)
+        .where('f.id', '>', after)
+        .orderBy('f.id')
+        .limit(CHUNK)
+        .execute()
       if (rows.length === 0) break
       after = rows[rows.length - 1]?.id as string
-      const teams = new Map<string, string[]>(rows.map((row) => [row.id, []]))
-      const found = await db
-        .selectFrom('resource_teams')
-        .select(['resource_id', 'target_id'])
-        .where(
-          'resource_id',
-          'in',
-          rows.map((row) => row.id),
-        )
-        .execute()
-      for (const { resource_id, target_id } of found) teams.get(resource_id)?.push(target_id)
 
       const values: [string, string, boolean][] = []
       const classRows: { class_id: string; clause: number; team_id: string; clauses: number }[] = []
       for (const row of rows) {
-        const own = (teams.get(row.id) ?? []).sort(byText)
+        const own = row.teams === null ? [] : row.teams.split(',').sort(byText)
         const parentClass = depth === 0 ? '^' : (row.parent_class ?? '')
         const key = `${parentClass}|${own.join(',')}`
         let classId = memo.get(key)
@@ -136,8 +138,8 @@ async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
             })
           }
         }
-        const published = Boolean(row.published) && (depth === 0 || Boolean(row.parent_published))
-        values.push([row.id, classId, published])
+        const effective = Boolean(row.published) && (depth === 0 || Boolean(row.parent_effective))
+        values.push([row.id, classId, effective])
       }
       for (let start = 0; start < classRows.length; start += 500) {
         await db
@@ -147,22 +149,26 @@ async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
       }
       if (pg) {
         await sql`
-          update resources set visibility_class = v.class_id, effective_published = v.published
+          update visibility_fill set class_id = v.class_id, effective = v.effective
           from (select unnest(${values.map((v) => v[0])}::text[]) as id,
                        unnest(${values.map((v) => v[1])}::text[]) as class_id,
-                       unnest(${values.map((v) => v[2])}::boolean[]) as published) v
-          where resources.id = v.id
+                       unnest(${values.map((v) => v[2])}::boolean[]) as effective) v
+          where visibility_fill.id = v.id
         `.execute(db)
       } else {
         await sql`
-          update resources
-          set visibility_class = json_extract(v.value, '$[1]'), effective_published = json_extract(v.value, '$[2]')
-          from json_each(${JSON.stringify(values.map(([id, classId, published]) => [id, classId, published ? 1 : 0]))}) v
-          where resources.id = json_extract(v.value, '$[0]')
+          update visibility_fill
+          set class_id = json_extract(v.value, '$[1]'), effective = json_extract(v.value, '$[2]')
+          from json_each(${JSON.stringify(values.map(([id, classId, effective]) => [id, classId, effective ? 1 : 0]))}) v
+          where visibility_fill.id = json_extract(v.value, '$[0]')
         `.execute(db)
       }
     }
   }
+  await sql`
+    update resources set visibility_class = f.class_id, effective_published = f.effective
+    from visibility_fill f where f.id = resources.id
+  `.execute(db)
   await db.schema.dropTable('visibility_fill').execute()
 }
 
