@@ -27,16 +27,24 @@ export function visibilityOf(principal: Principal): Visibility {
 export type VisibleRows = (table: string) => Expression<SqlBool>
 
 /**
- * The visibility classes whose resources `user` may see: those where every clause names one of its teams. It
- * starts from the user's memberships, so it reads only the classes that mention one of its teams.
+ * How a visibility check runs: `set` computes once per statement every class the user may see (from its
+ * memberships, so it reads only classes that name one of its teams), then probes it for each row, which suits
+ * lists; `row` checks the row's own class alone, which suits a read of one resource.
  */
-function visibleClasses(user: string | Expression<string>) {
+export type CheckMode = 'set' | 'row'
+
+/**
+ * The visibility classes whose resources `user` may see: those where every clause names one of its teams. With
+ * `mode` `row`, only the class of the row of `table`.
+ */
+function visibleClasses(user: string | Expression<string>, mode: CheckMode, table: string) {
   const eb = expressionBuilder<DB, never>()
-  return eb
-    .selectFrom('team_members as tm')
-    .innerJoin('visibility_classes as vc', 'vc.team_id', 'tm.team_id')
+  const classes = eb
+    .selectFrom('visibility_classes as vc')
+    .innerJoin('team_members as tm', 'tm.team_id', 'vc.team_id')
     .select('vc.class_id')
     .where('tm.user_id', '=', user)
+  return (mode === 'row' ? classes.where('vc.class_id', '=', sql.ref<string>(`${table}.visibility_class`)) : classes)
     .groupBy('vc.class_id')
     .having((h) => h(h.fn.count('vc.clause').distinct(), '=', h.fn.max('vc.clauses')))
 }
@@ -46,12 +54,12 @@ function visibleClasses(user: string | Expression<string>) {
  * resources whose every ancestor, and themselves, belong to one of their teams; viewers and guests only those
  * that are published with all their ancestors. `userId` is a value or a prepared query's slot.
  */
-export function visibleTo(visibility: Visibility, userId: string): VisibleRows | undefined {
+export function visibleTo(visibility: Visibility, userId: string, mode: CheckMode = 'set'): VisibleRows | undefined {
   if (visibility === 'all') {
     return undefined
   }
   return (table) => {
-    const inMyTeams = sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${visibleClasses(userId)})`
+    const inMyTeams = sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${visibleClasses(userId, mode, table)})`
     return visibility === 'teams' ? inMyTeams : sql<SqlBool>`${publishedAll(table)} and ${inMyTeams}`
   }
 }
@@ -60,8 +68,8 @@ function publishedAll(table: string) {
   return sql<SqlBool>`${sql.ref(`${table}.effective_published`)} = ${true}`
 }
 
-export function visibleResources(principal: Principal): VisibleRows | undefined {
-  return visibleTo(visibilityOf(principal), principal.userId)
+export function visibleResources(principal: Principal, mode: CheckMode = 'set'): VisibleRows | undefined {
+  return visibleTo(visibilityOf(principal), principal.userId, mode)
 }
 
 /**
@@ -70,7 +78,8 @@ export function visibleResources(principal: Principal): VisibleRows | undefined 
  */
 export function visibleToKeyOwner(table: string): Expression<SqlBool> {
   const role = sql.ref('k.role')
-  const inMyTeams = sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${visibleClasses(sql.ref('k.userId'))})`
+  const classes = visibleClasses(sql.ref('k.userId'), 'row', table)
+  const inMyTeams = sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${classes})`
   return sql<SqlBool>`(${role} = 'admin' or (${inMyTeams} and (${role} = 'editor' or ${publishedAll(table)})))`
 }
 

@@ -125,7 +125,7 @@ export async function checkAccess(
   }
   const collections = references.collections
   if (Array.isArray(collections) && collections.length > 0) {
-    const visible = visibleResources(principal)
+    const visible = visibleResources(principal, 'row')
     let query = db
       .selectFrom('resources')
       .select('id')

@@ -142,7 +142,7 @@ export interface Reader {
 
 const findOneWithLists = prepared<{ id: string; workspaceId: string; userId: string }, RowWithLists>((db, variant) => {
   const [visibility, entityType] = variant.split('|') as [Visibility, string]
-  const visible = visibleTo(visibility, slot('userId'))
+  const visible = visibleTo(visibility, slot('userId'), 'row')
   let query = selectResourcesWithLists(db, visible)
     .where('resources.id', '=', slot('id'))
     .where('resources.workspace_id', '=', slot('workspaceId'))

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { refreshSubtrees } from '../access/effective.ts'
 import { permissionsFor } from '../access/permissions.ts'
-import { visibilityOf, visibleResources } from '../access/visibility.ts'
+import { type CheckMode, visibilityOf, visibleResources } from '../access/visibility.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import { GroupCommit } from '../db/group-commit.ts'
 import type { DB, Store } from '../db/types.ts'
@@ -66,9 +66,9 @@ const SCALAR_FIELDS = [
   'external_updated_at',
 ] as const
 
-/** The workspace and, within it, what the caller may see. */
-export function scopeOf(principal: Principal): Scope {
-  return { workspaceId: principal.workspaceId, visible: visibleResources(principal) }
+/** The workspace and, within it, what the caller may see; `row` for a statement that reads one resource. */
+export function scopeOf(principal: Principal, mode: CheckMode = 'set'): Scope {
+  return { workspaceId: principal.workspaceId, visible: visibleResources(principal, mode) }
 }
 
 export async function hydrate(db: Kysely<DB>, principal: Principal, rows: ResourceRow[]): Promise<Resource[]> {
@@ -224,7 +224,7 @@ export async function createResource(
   requireWrite(principal)
   const lists = writableLists(body)
   return write(store, async (trx) => {
-    const { parent, integration } = await placeNewResource(trx, scopeOf(principal), entityType, body)
+    const { parent, integration } = await placeNewResource(trx, scopeOf(principal, 'row'), entityType, body)
     await checkAll(trx, principal, integration, body, [])
     if (lists.teams === undefined || lists.teams.length === 0) {
       lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
@@ -399,7 +399,7 @@ export async function deleteResource(
   entityType: string | undefined,
   id: string,
 ): Promise<void> {
-  const row = await findResourceRow(store.db, scopeOf(principal), id, entityType)
+  const row = await findResourceRow(store.db, scopeOf(principal, 'row'), id, entityType)
   if (row === undefined) {
     throw notFound()
   }
