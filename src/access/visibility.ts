@@ -59,7 +59,7 @@ export function visibleTo(visibility: Visibility, userId: string, mode: CheckMod
     return undefined
   }
   return (table) => {
-    const inMyTeams = sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${visibleClasses(userId, mode, table)})`
+    const inMyTeams = sql<SqlBool>`(${sql.ref(`${table}.visibility_class`)} in (${visibleClasses(userId, mode, table)})) is true`
     return visibility === 'teams' ? inMyTeams : sql<SqlBool>`${publishedAll(table)} and ${inMyTeams}`
   }
 }
