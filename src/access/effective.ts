@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import { engineOf, inIds } from '../db/dialect.ts'
 import type { DB } from '../db/types.ts'
@@ -66,7 +66,7 @@ function compute(items: readonly Placed[], outside: ReadonlyMap<string, Effectiv
     if (item.parent_id !== null && parent === undefined) {
       throw new Error(`the visibility of ${item.id} needs its parent ${item.parent_id}, which was not read`)
     }
-    const teams = [...item.teams].sort()
+    const teams = item.teams.length > 1 ? [...item.teams].sort() : item.teams
     const key = `${parent === undefined ? '^' : parent.visibility_class}|${teams.join(',')}`
     let classId = memo.get(key)
     if (classId === undefined) {
@@ -175,36 +175,64 @@ async function withTeams(db: Kysely<DB>, rows: StoredRow[]): Promise<(Placed & E
   return rows.map((row) => ({ ...row, teams: teams.get(row.id) ?? [] }))
 }
 
-/** Recomputes the visibility of `rows` (a set closed under "my parent changed too") and writes what changed. */
-async function recompute(db: Kysely<DB>, rows: StoredRow[]): Promise<void> {
-  if (rows.length === 0) return
+/** Writes new stored visibility, a few thousand rows a statement: one bound list per column, not per row. */
+async function writeEffective(db: Kysely<DB>, rows: [id: string, effective: Effective][]): Promise<void> {
+  for (let start = 0; start < rows.length; start += 5000) {
+    const chunk = rows.slice(start, start + 5000)
+    if (engineOf(db) === 'postgres') {
+      await sql`
+        update resources set visibility_class = v.class_id, effective_published = v.published
+        from (select unnest(${chunk.map(([id]) => id)}::text[]) as id,
+                     unnest(${chunk.map(([, e]) => e.visibility_class)}::text[]) as class_id,
+                     unnest(${chunk.map(([, e]) => Boolean(e.effective_published))}::boolean[]) as published) v
+        where resources.id = v.id
+      `.execute(db)
+    } else {
+      const values = chunk.map(([id, e]) => [id, e.visibility_class, e.effective_published ? 1 : 0])
+      await sql`
+        update resources
+        set visibility_class = json_extract(v.value, '$[1]'), effective_published = json_extract(v.value, '$[2]')
+        from json_each(${JSON.stringify(values)}) v
+        where resources.id = json_extract(v.value, '$[0]')
+      `.execute(db)
+    }
+  }
+}
+
+/**
+ * Recomputes the visibility of `rows` (a set that holds every row whose parent's visibility may change) and
+ * writes what changed. Parents outside the set come from `known` or the store. Returns what it computed.
+ */
+async function recompute(
+  db: Kysely<DB>,
+  rows: StoredRow[],
+  known: ReadonlyMap<string, Effective>,
+): Promise<Map<string, Effective>> {
+  if (rows.length === 0) return new Map()
   const items = await withTeams(db, rows)
   const inSet = new Set(rows.map((row) => row.id))
-  const parentIds = [...new Set(rows.map((row) => row.parent_id))].filter(
-    (id): id is string => id !== null && !inSet.has(id),
+  const unread = [...new Set(rows.map((row) => row.parent_id))].filter(
+    (id): id is string => id !== null && !inSet.has(id) && !known.has(id),
   )
-  const outside = await readEffective(db, parentIds, 'none')
+  const outside = new Map([...known, ...(await readEffective(db, unread, 'none'))])
+  await loadClauses(
+    db,
+    [...outside.values()].map((e) => e.visibility_class),
+  )
   const { effective, classes } = compute(items, outside)
   await storeClasses(db, classes, new Set())
-  const changed = new Map<string, string[]>()
+  const changed: [string, Effective][] = []
   for (const item of items) {
     const next = effective.get(item.id) as Effective
     if (
-      next.visibility_class === item.visibility_class &&
-      Boolean(next.effective_published) === Boolean(item.effective_published)
+      next.visibility_class !== item.visibility_class ||
+      Boolean(next.effective_published) !== Boolean(item.effective_published)
     ) {
-      continue
+      changed.push([item.id, next])
     }
-    const key = `${next.effective_published ? 1 : 0}${next.visibility_class}`
-    changed.set(key, [...(changed.get(key) ?? []), item.id])
   }
-  for (const [key, ids] of changed) {
-    await db
-      .updateTable('resources')
-      .set({ effective_published: key.startsWith('1'), visibility_class: key.slice(1) })
-      .where((eb) => inIds(db, eb.ref('id'), ids))
-      .execute()
-  }
+  await writeEffective(db, changed)
+  return effective
 }
 
 const STORED = ['resources.id', 'parent_id', 'published', 'visibility_class', 'effective_published'] as const
@@ -226,26 +254,28 @@ function subtreesOf(db: Kysely<DB>, rootIds: string[]) {
 }
 
 /**
- * On PostgreSQL, locks every row of `query` and repeats until no new row appears: a resource created meanwhile
- * under a locked row waited for the lock, and the next statement's snapshot sees it. Then nothing can be created
- * under the set until the transaction ends. SQLite has one writer at a time and needs none of this.
+ * Recomputes the rows `affected` selects until it selects none it has not settled. On PostgreSQL a resource may
+ * be created under one of them while they are recomputed: it read its parent under a share lock (see
+ * `effectiveOfNew`), so the update of that parent waited for its commit, and the next statement's snapshot sees
+ * it; one created after the update waits for this transaction and reads the new value. SQLite has one writer.
  */
-async function lockAll<O>(db: Kysely<DB>, query: SelectQueryBuilder<DB, 'resources', O>): Promise<void> {
-  if (engineOf(db) !== 'postgres') return
-  let seen = -1
-  for (;;) {
-    const rows = await query.select('resources.id').forUpdate().execute()
-    if (rows.length === seen) return
-    seen = rows.length
+async function settle(db: Kysely<DB>, affected: () => Promise<StoredRow[]>): Promise<void> {
+  const settled = new Map<string, Effective>()
+  for (let round = 0; ; round++) {
+    const rows = [...new Map((await affected()).map((row) => [row.id, row])).values()].filter(
+      (row) => !settled.has(row.id),
+    )
+    if (rows.length === 0) return
+    if (round > 100) throw new Error('resources kept appearing under a subtree whose visibility changed')
+    for (const [id, effective] of await recompute(db, rows, settled)) settled.set(id, effective)
+    if (engineOf(db) !== 'postgres') return
   }
 }
 
 /** After a change to `published` or `teams` of `rootIds`, recomputes their visibility and their descendants'. */
 export async function refreshSubtrees(db: Kysely<DB>, rootIds: string[]): Promise<void> {
   if (rootIds.length === 0) return
-  await lockAll(db, subtreesOf(db, rootIds))
-  const rows = (await subtreesOf(db, rootIds).select(STORED).execute()) as StoredRow[]
-  await recompute(db, [...new Map(rows.map((row) => [row.id, row])).values()])
+  await settle(db, async () => (await subtreesOf(db, rootIds).select(STORED).execute()) as StoredRow[])
 }
 
 /**
@@ -255,9 +285,14 @@ export async function refreshSubtrees(db: Kysely<DB>, rootIds: string[]): Promis
  */
 export async function refreshAfterTeamDeleted(db: Kysely<DB>, teamId: string): Promise<void> {
   const naming = db.selectFrom('visibility_classes').select('class_id').where('team_id', '=', teamId)
-  const affected = db.selectFrom('resources').where('resources.visibility_class', 'in', naming)
-  await lockAll(db, affected)
-  const rows = (await affected.select(STORED).execute()) as StoredRow[]
-  await recompute(db, rows)
+  await settle(
+    db,
+    async () =>
+      (await db
+        .selectFrom('resources')
+        .where('resources.visibility_class', 'in', naming)
+        .select(STORED)
+        .execute()) as StoredRow[],
+  )
   await db.deleteFrom('visibility_classes').where('class_id', 'in', naming).execute()
 }
