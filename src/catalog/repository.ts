@@ -106,21 +106,28 @@ export async function findResourceRow(
 /** A resource's row with each of its lists as a column: JSON array text on SQLite, text[] on PostgreSQL. */
 type RowWithLists = ResourceRow & Record<RelationField, string | string[]>
 
-/** Each list of the resource `resources` as a column, in position order. */
-function listColumns(db: Kysely<DB>) {
+/** The lists whose ids are resources: a caller is shown only those it may see (CONTRACT §7). */
+export const RESOURCE_LISTS: readonly RelationField[] = ['collections', 'sources']
+
+/** Each list of the resource `resources` as a column, in position order, with only resources `visible` admits. */
+function listColumns(db: Kysely<DB>, visible: VisibleRows | undefined) {
   const postgres = engineOf(db) === 'postgres'
   return RELATION_FIELDS.map((field) => {
     const table = sql.table(RELATION_TABLES[field])
+    const seen =
+      visible === undefined || !RESOURCE_LISTS.includes(field)
+        ? sql``
+        : sql` and exists (select 1 from resources target where target.id = l.target_id and ${visible('target')})`
     const list: RawBuilder<string | string[]> = postgres
-      ? sql`array(select target_id from ${table} where resource_id = resources.id order by position)`
+      ? sql`array(select l.target_id from ${table} l where l.resource_id = resources.id${seen} order by l.position)`
       : // Most lists are empty: a probe of the index costs less than setting up the ordered aggregate.
-        sql`case when exists (select 1 from ${table} where resource_id = resources.id) then (select json_group_array(target_id order by position) from ${table} where resource_id = resources.id) else '[]' end`
+        sql`case when exists (select 1 from ${table} where resource_id = resources.id) then (select json_group_array(l.target_id order by l.position) from ${table} l where l.resource_id = resources.id${seen}) else '[]' end`
     return list.as(field)
   })
 }
 
 function selectResourcesWithLists(db: Kysely<DB>, visible: VisibleRows | undefined) {
-  return selectResources(db, visible).select(listColumns(db))
+  return selectResources(db, visible).select(listColumns(db, visible))
 }
 
 /** The lists of a row read with `listColumns`. */
@@ -184,7 +191,7 @@ const findForKey = prepared<{ hash: string; id: string }, KeyOwner & { id: strin
     .selectAll('k')
     .selectAll('resources')
     .select(childrenCount(visibleToKeyOwner))
-    .select(listColumns(db)),
+    .select(listColumns(db, visibleToKeyOwner)),
 )
 
 /**
@@ -270,8 +277,15 @@ const RELATIONS_SQL = {
   ).join(' union all '),
 }
 
-/** Every id list of each resource, in one query over all relation tables. */
-export async function findRelations(db: Kysely<DB>, resourceIds: string[]): Promise<Map<string, Relations>> {
+/**
+ * Every id list of each resource, in one query over all relation tables; with `visible`, lists of resources
+ * (RESOURCE_LISTS) keep only those it admits.
+ */
+export async function findRelations(
+  db: Kysely<DB>,
+  resourceIds: string[],
+  visible?: VisibleRows,
+): Promise<Map<string, Relations>> {
   const byResource = new Map<string, Relations>()
   for (const id of resourceIds) {
     byResource.set(id, emptyRelations())
@@ -290,6 +304,19 @@ export async function findRelations(db: Kysely<DB>, resourceIds: string[]): Prom
   const sorted = [...rows].sort((a, b) => a.position - b.position)
   for (const row of sorted) {
     byResource.get(row.resource_id)?.[row.field].push(row.target_id)
+  }
+  const targets = rows.filter((row) => RESOURCE_LISTS.includes(row.field)).map((row) => row.target_id)
+  if (visible !== undefined && targets.length > 0) {
+    const seen = await db
+      .selectFrom('resources')
+      .select('resources.id')
+      .where((eb) => inIds(db, eb.ref('resources.id'), [...new Set(targets)]))
+      .where(visible('resources'))
+      .execute()
+    const shown = new Set(seen.map((row) => row.id))
+    for (const relations of byResource.values()) {
+      for (const field of RESOURCE_LISTS) relations[field] = relations[field].filter((id) => shown.has(id))
+    }
   }
   return byResource
 }
@@ -481,6 +508,17 @@ export async function replaceRelations(db: Kysely<DB>, resourceId: string, relat
         .execute()
     }
   }
+}
+
+/** One list of a resource as stored, in order. */
+export async function findList(db: Kysely<DB>, field: RelationField, resourceId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom(RELATION_TABLES[field])
+    .select('target_id')
+    .where('resource_id', '=', resourceId)
+    .orderBy('position')
+    .execute()
+  return rows.map((row) => row.target_id)
 }
 
 /** Adds one id at the end of a resource's list, in one statement. */

@@ -15,6 +15,7 @@ import {
   appendToList,
   deleteResourceRow,
   emptyRelations,
+  findList,
   findRelations,
   findResource,
   findResourceRow,
@@ -75,6 +76,7 @@ export async function hydrate(db: Kysely<DB>, principal: Principal, rows: Resour
   const relations = await findRelations(
     db,
     rows.map((r) => r.id),
+    visibleResources(principal, 'row'),
   )
   const permissions = permissionsFor(principal)
   return rows.map((row) => toResource(row, relations.get(row.id) as Relations, permissions))
@@ -358,7 +360,7 @@ export async function updateResource(
     if (changes.title !== undefined) {
       await refreshDescendantPlaces(trx, id)
     }
-    await replaceRelations(trx, id, changedLists)
+    await replaceRelations(trx, id, await withHiddenKept(trx, principal, id, changedLists, current))
     if (changes.published !== undefined || changedLists.teams !== undefined) {
       await refreshSubtrees(trx, [id])
     }
@@ -368,6 +370,25 @@ export async function updateResource(
     }
     return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal))
   })
+}
+
+/**
+ * The lists to write: a caller who is not an admin was shown, and could send, only the resources it may see in
+ * `collections`, so those it may not see stay, after the ones it sent.
+ */
+async function withHiddenKept(
+  db: Kysely<DB>,
+  principal: Principal,
+  id: string,
+  lists: Partial<Relations>,
+  shown: Relations,
+): Promise<Partial<Relations>> {
+  const sent = lists.collections
+  if (sent === undefined || visibilityOf(principal) === 'all') {
+    return lists
+  }
+  const hidden = (await findList(db, 'collections', id)).filter((c) => !shown.collections.includes(c))
+  return hidden.length === 0 ? lists : { ...lists, collections: [...sent, ...hidden.filter((c) => !sent.includes(c))] }
 }
 
 /** Reads a resource for update: on PostgreSQL the row stays locked until the transaction ends. */

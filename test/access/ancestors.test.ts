@@ -327,6 +327,54 @@ for (const { engine, skip } of ENGINES) {
       })
     })
 
+    describe('lists of resources in an answer', () => {
+      test('collections show only what the caller may see, and a PATCH by an editor keeps the others', async () => {
+        const hidden = await makeVia(h, '/collection/collections', { title: 'Hidden Shelf', teams: [teams.other] })
+        const draft = await makeVia(h, '/collection/collections', {
+          title: 'Draft Shelf',
+          teams: [teams.own],
+          published: false,
+        })
+        const open = await makeVia(h, '/collection/collections', { title: 'Open Shelf', teams: [teams.own] })
+        const more = await makeVia(h, '/collection/collections', { title: 'More Shelf', teams: [teams.own] })
+        const filed = await makeDatabase(h, {
+          integration,
+          teams: [teams.own],
+          collections: [hidden.id, open.id, draft.id],
+        })
+        const seenBy: Record<Role, string[]> = {
+          admin: [hidden.id, open.id, draft.id],
+          editor: [open.id, draft.id],
+          viewer: [open.id],
+          guest: [open.id],
+        }
+        const filter = encodeURIComponent(JSON.stringify({ operator: 'exact', field: 'id', value: filed.id }))
+        for (const role of ROLES) {
+          for (const url of [
+            `/api/v1/resource/all/${filed.id}`,
+            `/api/v1/database/databases/${filed.id}`,
+            `/api/v1/resource/catalog?filter=${filter}`,
+            `/api/v1/database/databases?integration_id=${integration}&title=${encodeURIComponent(filed.title)}`,
+          ]) {
+            const response = await get(role, url)
+            const resource = url.includes('?') ? response.json().results[0] : response.json()
+            assert.deepEqual(resource.collections, seenBy[role], `${role}: ${url}`)
+            if (role !== 'admin') assert.ok(!response.body.includes(hidden.id), `${role}: ${url}`)
+          }
+        }
+        const patched = await h.request({
+          method: 'PATCH',
+          url: `/api/v1/resource/all/${filed.id}`,
+          headers: as('editor'),
+          body: { collections: [more.id, open.id] },
+        })
+        assert.equal(patched.statusCode, 200, patched.body)
+        assert.deepEqual(patched.json().collections, [more.id, open.id])
+        const stored = (await get('admin', `/api/v1/resource/all/${filed.id}`)).json().collections
+        assert.deepEqual(stored, [more.id, open.id, hidden.id])
+      })
+    })
+
     describe('writes that change what is visible', () => {
       /** A database › schema › table › column chain in team `own`, all published, in a fresh integration. */
       async function chain() {
