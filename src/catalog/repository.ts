@@ -52,7 +52,7 @@ export type ResourceRow = Selectable<ResourceTable> & { children_count: number |
 
 /**
  * How many resources the reader may see have the row of `resources` as their parent (undefined `visible`: all of
- * them), counted from the (parent_id, entity_type) index. The parent is visible, so a child is when its own row is.
+ * them), counted from the resources_parent index. The parent is visible, so a child is when its own row is.
  */
 function childrenCount(visible: VisibleRows | undefined) {
   return (eb: ExpressionBuilder<DB, 'resources'>) => {
