@@ -59,7 +59,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await fill(db, pg)
   // Counting the children a caller may see reads their visibility: from the index alone when it holds it. Built
   // after the fill (which walks the tree through the old one) rather than kept up through it.
-  await db.schema.dropIndex('resources_parent').execute()
+  await db.schema.dropIndex('resources_parent').ifExists().execute()
   await db.schema
     .createIndex('resources_parent')
     .on('resources')
@@ -73,7 +73,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 /**
  * Fills the new columns top down, one depth at a time, in chunks, so memory stays bounded on any catalog. The
- * work happens in a narrow table; `resources` is then written once, in one statement, in its own order: updating
+ * work happens in narrow tables; `resources` is then written once, in one statement, in its own order: updating
  * it row by row in id order would touch its pages at random.
  */
 async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
@@ -84,8 +84,13 @@ async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
     .addColumn('parent_id', 'text')
     .addColumn('depth', 'integer', (c) => c.notNull())
     .addColumn('published', flag, (c) => c.notNull())
-    .addColumn('class_id', 'text')
-    .addColumn('effective', flag)
+    .execute()
+  // Results are inserted into a table of their own: appending costs less than updating rows in place.
+  await db.schema
+    .createTable('visibility_done')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('class_id', 'text', (c) => c.notNull())
+    .addColumn('effective', flag, (c) => c.notNull())
     .execute()
   await sql`
     with recursive placed(id, parent_id, depth, published) as (
@@ -97,7 +102,11 @@ async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
     insert into visibility_fill (id, parent_id, depth, published) select id, parent_id, depth, published from placed
   `.execute(db)
   await db.schema.createIndex('visibility_fill_depth').on('visibility_fill').columns(['depth', 'id']).execute()
+  if (pg) await sql`analyze visibility_fill`.execute(db)
 
+  // A list of ids as one bound value: a JSON array on SQLite, a text array on PostgreSQL.
+  const ids = (list: string[]) =>
+    pg ? sql`select unnest(${list}::text[])` : sql`select value from json_each(${JSON.stringify(list)})`
   const clausesById = new Map<string, Clauses>()
   const stored = new Set<string>()
   const memo = new Map<string, string>()
@@ -109,16 +118,9 @@ async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
       const teamList = pg
         ? sql<string>`(select string_agg(target_id, ',') from resource_teams where resource_id = f.id)`
         : sql<string>`(select group_concat(target_id, ',') from resource_teams where resource_id = f.id)`
-      const rows: {
-        id: string
-        published: unknown
-        parent_class: string | null
-        parent_effective: unknown
-        teams: string | null
-      }[] = await db
+      const rows: { id: string; parent_id: string | null; published: unknown; teams: string | null }[] = await db
         .selectFrom('visibility_fill as f')
-        .leftJoin('visibility_fill as p', 'p.id', 'f.parent_id')
-        .select(['f.id', 'f.published', 'p.class_id as parent_class', 'p.effective as parent_effective'])
+        .select(['f.id', 'f.parent_id', 'f.published'])
         .select(teamList.as('teams'))
         .where('f.depth', '=', depth)
         .where('f.id', '>', after)
@@ -127,17 +129,26 @@ async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
         .execute()
       if (rows.length === 0) break
       after = rows[rows.length - 1]?.id as string
+      // Parents by key, not by a join: `visibility_done` grows during the fill, without statistics.
+      const parentIds = [...new Set(rows.map((row) => row.parent_id).filter((id) => id !== null))] as string[]
+      const parents = new Map<string, { class_id: string; effective: unknown }>()
+      if (parentIds.length > 0) {
+        const { rows: found } = await sql<{ id: string; class_id: string; effective: unknown }>`
+          select id, class_id, effective from visibility_done where id in (${ids(parentIds)})
+        `.execute(db)
+        for (const parent of found) parents.set(parent.id, parent)
+      }
 
       const values: [string, string, boolean][] = []
       const classRows: { class_id: string; clause: number; team_id: string; clauses: number }[] = []
       for (const row of rows) {
         const own = row.teams === null ? [] : row.teams.split(',').sort(byText)
-        const parentClass = depth === 0 ? '^' : (row.parent_class ?? '')
+        const parent = row.parent_id === null ? undefined : parents.get(row.parent_id)
+        const parentClass = depth === 0 ? '^' : (parent?.class_id ?? '')
         const key = `${parentClass}|${own.join(',')}`
         let classId = memo.get(key)
         if (classId === undefined) {
-          const parent = depth === 0 ? [] : (clausesById.get(parentClass) ?? [[]])
-          const clauses = childClauses(parent, own)
+          const clauses = childClauses(depth === 0 ? [] : (clausesById.get(parentClass) ?? [[]]), own)
           classId = classIdOf(clauses)
           clausesById.set(classId, clauses)
           memo.set(key, classId)
@@ -150,7 +161,7 @@ async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
             })
           }
         }
-        const effective = Boolean(row.published) && (depth === 0 || Boolean(row.parent_effective))
+        const effective = Boolean(row.published) && (depth === 0 || Boolean(parent?.effective))
         values.push([row.id, classId, effective])
       }
       for (let start = 0; start < classRows.length; start += 500) {
@@ -161,26 +172,39 @@ async function fill(db: Kysely<any>, pg: boolean): Promise<void> {
       }
       if (pg) {
         await sql`
-          update visibility_fill set class_id = v.class_id, effective = v.effective
-          from (select unnest(${values.map((v) => v[0])}::text[]) as id,
-                       unnest(${values.map((v) => v[1])}::text[]) as class_id,
-                       unnest(${values.map((v) => v[2])}::boolean[]) as effective) v
-          where visibility_fill.id = v.id
+          insert into visibility_done (id, class_id, effective)
+          select * from unnest(${values.map((v) => v[0])}::text[], ${values.map((v) => v[1])}::text[],
+                               ${values.map((v) => v[2])}::boolean[])
         `.execute(db)
       } else {
+        const json = JSON.stringify(values.map(([id, classId, effective]) => [id, classId, effective ? 1 : 0]))
         await sql`
-          update visibility_fill
-          set class_id = json_extract(v.value, '$[1]'), effective = json_extract(v.value, '$[2]')
-          from json_each(${JSON.stringify(values.map(([id, classId, effective]) => [id, classId, effective ? 1 : 0]))}) v
-          where visibility_fill.id = json_extract(v.value, '$[0]')
+          insert into visibility_done (id, class_id, effective)
+          select value ->> 0, value ->> 1, value ->> 2 from json_each(${json})
         `.execute(db)
       }
     }
   }
+  // PostgreSQL writes a new version of every row, with an entry in each index: building the indexes again
+  // afterwards, by sorting, costs a fraction of that. SQLite updates only the indexes holding the new columns.
+  const { rows: indexes } = pg
+    ? await sql<{ name: string; definition: string }>`
+        select indexname as name, indexdef as definition from pg_indexes
+        where schemaname = current_schema() and tablename = 'resources'
+          and indexname not in (select conname from pg_constraint)
+      `.execute(db)
+    : { rows: [] }
+  for (const index of indexes) await db.schema.dropIndex(index.name).execute()
   await sql`
     update resources set visibility_class = f.class_id, effective_published = f.effective
-    from visibility_fill f where f.id = resources.id
+    from visibility_done f where f.id = resources.id
   `.execute(db)
+  // Sorting a million index entries fits in memory with this, for this transaction only.
+  if (pg) await sql`set local maintenance_work_mem = '256MB'`.execute(db)
+  for (const index of indexes) {
+    if (index.name !== 'resources_parent') await sql.raw(index.definition).execute(db)
+  }
+  await db.schema.dropTable('visibility_done').execute()
   await db.schema.dropTable('visibility_fill').execute()
 }
 
