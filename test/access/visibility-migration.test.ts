@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
+import { sql } from 'kysely'
 import pg from 'pg'
 import { buildApp } from '../../src/app.ts'
 import { newResourceValues } from '../../src/catalog/repository.ts'
@@ -51,10 +52,22 @@ async function openOldStore(engine: Engine): Promise<{ store: Store; cleanup(): 
 
 const COLUMNS_AT_ONE_DEPTH = 2100
 
+async function indexesOfResources(store: Store): Promise<string[]> {
+  const { rows } =
+    store.engine === 'sqlite'
+      ? await sql<{
+          name: string
+        }>`select name from sqlite_master where type = 'index' and tbl_name = 'resources'`.execute(store.db)
+      : await sql<{ name: string }>`select indexname as name from pg_indexes
+          where schemaname = current_schema() and tablename = 'resources'`.execute(store.db)
+  return rows.map((r) => r.name).sort()
+}
+
 for (const { engine, skip } of ENGINES) {
   describe(`the visibility migration on ${engine}`, { skip }, () => {
     let old: Awaited<ReturnType<typeof openOldStore>>
     let app: FastifyInstance
+    const indexes = {} as Record<'before' | 'after', string[]>
     const keys = {} as Record<'admin' | 'editor' | 'viewer' | 'guest', string>
     const id = {} as Record<string, string>
 
@@ -124,7 +137,9 @@ for (const { engine, skip } of ENGINES) {
           .execute()
       }
 
+      indexes.before = await indexesOfResources(old.store)
       await visibility.up(db)
+      indexes.after = await indexesOfResources(old.store)
       app = await buildApp({ store: old.store })
     })
     after(async () => {
@@ -148,6 +163,25 @@ for (const { engine, skip } of ENGINES) {
           table,
         )
       }
+    })
+
+    test('resources keeps every index it had, and resources_parent holds the visibility', async () => {
+      assert.deepEqual(indexes.after, indexes.before)
+      assert.ok(indexes.after.includes('resources_parent'))
+      const columns =
+        engine === 'sqlite'
+          ? (
+              await sql<{
+                name: string
+              }>`select name from pragma_index_info('resources_parent') order by seqno`.execute(old.store.db)
+            ).rows.map((r) => r.name)
+          : (
+              await sql<{ def: string }>`select indexdef as def from pg_indexes
+                where schemaname = current_schema() and indexname = 'resources_parent'`.execute(old.store.db)
+            ).rows[0]?.def
+              .match(/\((.*)\)/)?.[1]
+              ?.split(', ')
+      assert.deepEqual(columns, ['parent_id', 'entity_type', 'visibility_class', 'effective_published'])
     })
 
     test('each role sees what the ancestor rule lets it see of the old rows', async () => {
