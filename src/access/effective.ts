@@ -7,8 +7,7 @@ import { type Clauses, childClauses, classIdOf } from './classes.ts'
 /**
  * Each resource stores its effective visibility, kept right by every write that changes it, in the same
  * transaction: `effective_published` (it and every ancestor are published) and `visibility_class` (its team set
- * and each ancestor's, see classes.ts). Reads then decide visibility from the row alone, at the cost of a check
- * on its own teams before.
+ * and each ancestor's, see classes.ts). Reads then decide visibility from the row alone (visibility.ts).
  */
 export interface Effective {
   visibility_class: string

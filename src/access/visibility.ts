@@ -27,9 +27,10 @@ export function visibilityOf(principal: Principal): Visibility {
 export type VisibleRows = (table: string) => Expression<SqlBool>
 
 /**
- * How a visibility check runs: `set` computes once per statement every class the user may see (from its
- * memberships, so it reads only classes that name one of its teams), then probes it for each row, which suits
- * lists; `row` checks the row's own class alone, which suits a read of one resource.
+ * How a visibility check runs: `set` computes once per statement every class the user may see, then probes it
+ * for each row, which suits lists; `row` checks the row's own class alone, which suits a read of one resource.
+ * `set` is wrapped in `is true` so that PostgreSQL keeps it a hashed sub-plan rather than a join (which re-ran
+ * the aggregate for every row).
  */
 export type CheckMode = 'set' | 'row'
 
