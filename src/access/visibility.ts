@@ -22,9 +22,17 @@ export function visibilityOf(principal: Principal): Visibility {
 /**
  * "The row of `table` is visible", for one kind of reader: a condition on the stored effective visibility of a
  * resource (see effective.ts), so that a resource is visible only when its ancestors are too (CONTRACT §7).
- * `table` is the name or alias the query gives `resources`.
+ * `table` is the name or alias the query gives `resources`. `visibleParent`, when given, names a row already
+ * known visible to the reader (a child's parent): a row of the same class needs no check of its class.
  */
-export type VisibleRows = (table: string) => Expression<SqlBool>
+export type VisibleRows = (table: string, visibleParent?: string) => Expression<SqlBool>
+
+/** The class of `table` is that of `visibleParent`, or `check` holds. */
+function sameClassOr(table: string, visibleParent: string | undefined, check: Expression<SqlBool>) {
+  if (visibleParent === undefined) return check
+  const own = sql.ref(`${table}.visibility_class`)
+  return sql<SqlBool>`(${own} = ${sql.ref(`${visibleParent}.visibility_class`)} or ${check})`
+}
 
 /**
  * How a visibility check runs: `set` computes once per statement every class the user may see, then probes it
@@ -59,8 +67,13 @@ export function visibleTo(visibility: Visibility, userId: string, mode: CheckMod
   if (visibility === 'all') {
     return undefined
   }
-  return (table) => {
-    const inMyTeams = sql<SqlBool>`(${sql.ref(`${table}.visibility_class`)} in (${visibleClasses(userId, mode, table)})) is true`
+  return (table, visibleParent) => {
+    const classes = visibleClasses(userId, mode, table)
+    const inMyTeams = sameClassOr(
+      table,
+      visibleParent,
+      sql<SqlBool>`(${sql.ref(`${table}.visibility_class`)} in (${classes})) is true`,
+    )
     return visibility === 'teams' ? inMyTeams : sql<SqlBool>`${publishedAll(table)} and ${inMyTeams}`
   }
 }
@@ -77,10 +90,14 @@ export function visibleResources(principal: Principal, mode: CheckMode = 'set'):
  * The same rule as `visibleTo`, for a query that learns the caller from an API key in the same statement: the
  * key's owner is the row `k` (`k.userId`, `k.role`) rather than known values.
  */
-export function visibleToKeyOwner(table: string): Expression<SqlBool> {
+export function visibleToKeyOwner(table: string, visibleParent?: string): Expression<SqlBool> {
   const role = sql.ref('k.role')
   const classes = visibleClasses(sql.ref('k.userId'), 'row', table)
-  const inMyTeams = sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${classes})`
+  const inMyTeams = sameClassOr(
+    table,
+    visibleParent,
+    sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${classes})`,
+  )
   return sql<SqlBool>`(${role} = 'admin' or (${inMyTeams} and (${role} = 'editor' or ${publishedAll(table)})))`
 }
 

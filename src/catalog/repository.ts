@@ -52,7 +52,8 @@ export type ResourceRow = Selectable<ResourceTable> & { children_count: number |
 
 /**
  * How many resources the reader may see have the row of `resources` as their parent (undefined `visible`: all of
- * them), counted from the resources_parent index. The parent is visible, so a child is when its own row is.
+ * them), counted from the resources_parent index. The parent is visible, so a child is when its own row is, and
+ * a child of the parent's class needs no check of its class.
  */
 function childrenCount(visible: VisibleRows | undefined) {
   return (eb: ExpressionBuilder<DB, 'resources'>) => {
@@ -60,7 +61,7 @@ function childrenCount(visible: VisibleRows | undefined) {
       .selectFrom('resources as child')
       .select(eb.fn.countAll().as('n'))
       .whereRef('child.parent_id', '=', 'resources.id')
-    return (visible === undefined ? children : children.where(visible('child'))).as('children_count')
+    return (visible === undefined ? children : children.where(visible('child', 'resources'))).as('children_count')
   }
 }
 
