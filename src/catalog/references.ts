@@ -135,7 +135,11 @@ export async function checkAccess(
     const seen = new Set((await query.execute()).map((r) => r.id))
     collections.forEach((id, index) => {
       if (!seen.has(id)) {
-        errors.push({ field: `collections[${index}]`, message: `refers to ${id}, a collection you cannot see` })
+        // The words of a missing collection: one the caller may not see must not be told apart (CONTRACT §7).
+        errors.push({
+          field: `collections[${index}]`,
+          message: `refers to ${id}, which is not ${NOUN.collections} of this workspace`,
+        })
       }
     })
   }

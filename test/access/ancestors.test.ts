@@ -324,6 +324,17 @@ for (const { engine, skip } of ENGINES) {
           body.errors?.map((e) => e.field),
           ['collections[1]'],
         )
+        // Told apart from a missing collection by nothing but its id.
+        const missing = '3b2c7185-fb5d-4d94-89d4-3dae08e093a9'
+        const other = await h.request({
+          method: 'POST',
+          url: '/api/v1/database/databases',
+          headers: as('editor'),
+          body: { title: 'filed', integration, teams: [teams.own], collections: [seen.id, missing] },
+        })
+        const message = (r: LightMyRequestResponse, id: string) =>
+          assertErrorBody(r, 400, 'VALIDATION_ERROR').errors?.[0]?.message.replace(id, '<id>')
+        assert.equal(message(response, nested.id), message(other, missing))
       })
     })
 
