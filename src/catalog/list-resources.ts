@@ -69,7 +69,11 @@ export async function listCatalog(
   // The key holds the caller's visibility scope, which also decides current_user_permissions.
   const pageKey = `${key}\u0000${page.offset}\u0000${page.limit}`
   const json = await cache.page(pageKey, list.version, async () => {
-    const rows = await findRowsInOrder(store.db, list.ids.slice(page.offset, page.offset + page.limit))
+    const rows = await findRowsInOrder(
+      store.db,
+      list.ids.slice(page.offset, page.offset + page.limit),
+      scopeOf(principal).visible,
+    )
     return serialize(await hydrate(store.db, principal, rows))
   })
   return { count: list.ids.length, json }

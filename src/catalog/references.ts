@@ -125,17 +125,21 @@ export async function checkAccess(
   }
   const collections = references.collections
   if (Array.isArray(collections) && collections.length > 0) {
-    const visible = visibleResources(principal)
+    const visible = visibleResources(principal, 'row')
     let query = db
       .selectFrom('resources')
       .select('id')
       .where('workspace_id', '=', principal.workspaceId)
       .where('id', 'in', collections)
-    if (visible !== undefined) query = query.where(visible)
+    if (visible !== undefined) query = query.where(visible('resources'))
     const seen = new Set((await query.execute()).map((r) => r.id))
     collections.forEach((id, index) => {
       if (!seen.has(id)) {
-        errors.push({ field: `collections[${index}]`, message: `refers to ${id}, a collection you cannot see` })
+        // The words of a missing collection: one the caller may not see must not be told apart (CONTRACT §7).
+        errors.push({
+          field: `collections[${index}]`,
+          message: `refers to ${id}, which is not ${NOUN.collections} of this workspace`,
+        })
       }
     })
   }

@@ -11,11 +11,12 @@ import {
   type SqlBool,
   sql,
 } from 'kysely'
+import { type Effective, effectiveOfNew } from '../access/effective.ts'
 import type { Permissions } from '../access/permissions.ts'
 import {
   type KeyOwner,
-  type ResourceCondition,
   type Visibility,
+  type VisibleRows,
   visibilityOf,
   visibleTo,
   visibleToKeyOwner,
@@ -49,23 +50,29 @@ export const RELATION_FIELDS = Object.keys(RELATION_TABLES) as RelationField[]
 
 export type ResourceRow = Selectable<ResourceTable> & { children_count: number | string | bigint }
 
-/** How many resources have the row of `resources` as their parent, counted from the (parent_id, entity_type) index. */
-function childrenCount(eb: ExpressionBuilder<DB, 'resources'>) {
-  return eb
-    .selectFrom('resources as child')
-    .select(eb.fn.countAll().as('n'))
-    .whereRef('child.parent_id', '=', 'resources.id')
-    .as('children_count')
+/**
+ * How many resources the reader may see have the row of `resources` as their parent (undefined `visible`: all of
+ * them), counted from the resources_parent index. The parent is visible, so a child is when its own row is, and
+ * a child of the parent's class needs no check of its class.
+ */
+function childrenCount(visible: VisibleRows | undefined) {
+  return (eb: ExpressionBuilder<DB, 'resources'>) => {
+    const children = eb
+      .selectFrom('resources as child')
+      .select(eb.fn.countAll().as('n'))
+      .whereRef('child.parent_id', '=', 'resources.id')
+    return (visible === undefined ? children : children.where(visible('child', 'resources'))).as('children_count')
+  }
 }
 
-function selectResources(db: Kysely<DB>) {
-  return db.selectFrom('resources').selectAll('resources').select(childrenCount)
+function selectResources(db: Kysely<DB>, visible: VisibleRows | undefined) {
+  return db.selectFrom('resources').selectAll('resources').select(childrenCount(visible))
 }
 
 /** What a query may see: one workspace, and within it what the caller may see (undefined: all of it). */
 export interface Scope {
   workspaceId: string
-  visible?: ResourceCondition | undefined
+  visible?: VisibleRows | undefined
 }
 
 function inScope<O>(
@@ -73,18 +80,26 @@ function inScope<O>(
   scope: Scope,
 ): SelectQueryBuilder<DB, 'resources', O> {
   const narrowed = query.where('resources.workspace_id', '=', scope.workspaceId)
-  return scope.visible === undefined ? narrowed : narrowed.where(scope.visible)
+  return scope.visible === undefined ? narrowed : narrowed.where(scope.visible('resources'))
 }
 
+/**
+ * One resource the scope sees. With `lock: 'share'` (PostgreSQL) the row stays share-locked until the transaction
+ * ends: a new child reads its parent so, and a write that changes the parent waits for the child (effective.ts).
+ */
 export async function findResourceRow(
   db: Kysely<DB>,
   scope: Scope,
   id: string,
   entityType?: string,
+  lock?: 'share',
 ): Promise<ResourceRow | undefined> {
-  let query = inScope(selectResources(db).where('resources.id', '=', id), scope)
+  let query = inScope(selectResources(db, scope.visible).where('resources.id', '=', id), scope)
   if (entityType !== undefined) {
     query = query.where('resources.entity_type', '=', entityType)
+  }
+  if (lock === 'share' && engineOf(db) === 'postgres') {
+    query = query.forShare('resources')
   }
   return (await query.executeTakeFirst()) as ResourceRow | undefined
 }
@@ -92,21 +107,28 @@ export async function findResourceRow(
 /** A resource's row with each of its lists as a column: JSON array text on SQLite, text[] on PostgreSQL. */
 type RowWithLists = ResourceRow & Record<RelationField, string | string[]>
 
-/** Each list of the resource `resources` as a column, in position order. */
-function listColumns(db: Kysely<DB>) {
+/** The lists whose ids are resources: a caller is shown only those it may see (CONTRACT §7). */
+export const RESOURCE_LISTS: readonly RelationField[] = ['collections', 'sources']
+
+/** Each list of the resource `resources` as a column, in position order, with only resources `visible` admits. */
+function listColumns(db: Kysely<DB>, visible: VisibleRows | undefined) {
   const postgres = engineOf(db) === 'postgres'
   return RELATION_FIELDS.map((field) => {
     const table = sql.table(RELATION_TABLES[field])
+    const seen =
+      visible === undefined || !RESOURCE_LISTS.includes(field)
+        ? sql``
+        : sql` and exists (select 1 from resources target where target.id = l.target_id and ${visible('target')})`
     const list: RawBuilder<string | string[]> = postgres
-      ? sql`array(select target_id from ${table} where resource_id = resources.id order by position)`
+      ? sql`array(select l.target_id from ${table} l where l.resource_id = resources.id${seen} order by l.position)`
       : // Most lists are empty: a probe of the index costs less than setting up the ordered aggregate.
-        sql`case when exists (select 1 from ${table} where resource_id = resources.id) then (select json_group_array(target_id order by position) from ${table} where resource_id = resources.id) else '[]' end`
+        sql`case when exists (select 1 from ${table} where resource_id = resources.id) then (select json_group_array(l.target_id order by l.position) from ${table} l where l.resource_id = resources.id${seen}) else '[]' end`
     return list.as(field)
   })
 }
 
-function selectResourcesWithLists(db: Kysely<DB>) {
-  return selectResources(db).select(listColumns(db))
+function selectResourcesWithLists(db: Kysely<DB>, visible: VisibleRows | undefined) {
+  return selectResources(db, visible).select(listColumns(db, visible))
 }
 
 /** The lists of a row read with `listColumns`. */
@@ -128,11 +150,11 @@ export interface Reader {
 
 const findOneWithLists = prepared<{ id: string; workspaceId: string; userId: string }, RowWithLists>((db, variant) => {
   const [visibility, entityType] = variant.split('|') as [Visibility, string]
-  let query = selectResourcesWithLists(db)
+  const visible = visibleTo(visibility, slot('userId'), 'row')
+  let query = selectResourcesWithLists(db, visible)
     .where('resources.id', '=', slot('id'))
     .where('resources.workspace_id', '=', slot('workspaceId'))
-  const visible = visibleTo(visibility, slot('userId'))
-  if (visible !== undefined) query = query.where(visible)
+  if (visible !== undefined) query = query.where(visible('resources'))
   if (entityType !== '') query = query.where('resources.entity_type', '=', entityType)
   return query
 })
@@ -164,13 +186,13 @@ const findForKey = prepared<{ hash: string; id: string }, KeyOwner & { id: strin
       const on = join
         .on('resources.id', '=', slot('id'))
         .onRef('resources.workspace_id', '=', 'k.workspaceId')
-        .on(visibleToKeyOwner)
+        .on(visibleToKeyOwner('resources'))
       return entityType === '' ? on : on.on('resources.entity_type', '=', entityType)
     })
     .selectAll('k')
     .selectAll('resources')
-    .select(childrenCount)
-    .select(listColumns(db)),
+    .select(childrenCount(visibleToKeyOwner))
+    .select(listColumns(db, visibleToKeyOwner)),
 )
 
 /**
@@ -236,6 +258,7 @@ export async function listResourceRows(
     rows: await findRowsInOrder(
       db,
       keys.map((k) => k.id),
+      filter.visible,
     ),
   }
 }
@@ -255,8 +278,15 @@ const RELATIONS_SQL = {
   ).join(' union all '),
 }
 
-/** Every id list of each resource, in one query over all relation tables. */
-export async function findRelations(db: Kysely<DB>, resourceIds: string[]): Promise<Map<string, Relations>> {
+/**
+ * Every id list of each resource, in one query over all relation tables; with `visible`, lists of resources
+ * (RESOURCE_LISTS) keep only those it admits.
+ */
+export async function findRelations(
+  db: Kysely<DB>,
+  resourceIds: string[],
+  visible?: VisibleRows,
+): Promise<Map<string, Relations>> {
   const byResource = new Map<string, Relations>()
   for (const id of resourceIds) {
     byResource.set(id, emptyRelations())
@@ -275,6 +305,19 @@ export async function findRelations(db: Kysely<DB>, resourceIds: string[]): Prom
   const sorted = [...rows].sort((a, b) => a.position - b.position)
   for (const row of sorted) {
     byResource.get(row.resource_id)?.[row.field].push(row.target_id)
+  }
+  const targets = rows.filter((row) => RESOURCE_LISTS.includes(row.field)).map((row) => row.target_id)
+  if (visible !== undefined && targets.length > 0) {
+    const seen = await db
+      .selectFrom('resources')
+      .select('resources.id')
+      .where((eb) => inIds(db, eb.ref('resources.id'), [...new Set(targets)]))
+      .where(visible('resources'))
+      .execute()
+    const shown = new Set(seen.map((row) => row.id))
+    for (const relations of byResource.values()) {
+      for (const field of RESOURCE_LISTS) relations[field] = relations[field].filter((id) => shown.has(id))
+    }
   }
   return byResource
 }
@@ -409,15 +452,42 @@ export function newResourceValues(input: {
   }
 }
 
+/**
+ * New rows with their stored visibility (effective.ts), which follows from their parents, among `rows` or else in
+ * `parents` or the store, and from the teams `teamsOf` gives each.
+ */
+async function withEffective<R extends ResourceValues & { id: string }>(
+  db: Kysely<DB>,
+  rows: R[],
+  teamsOf: (id: string) => readonly string[],
+  parents?: ReadonlyMap<string, Effective>,
+): Promise<R[]> {
+  const placed = rows.map((row) => ({
+    id: row.id,
+    parent_id: row.parent_id ?? null,
+    published: row.published ?? true,
+    teams: teamsOf(row.id),
+  }))
+  const effective = await effectiveOfNew(db, placed, parents)
+  return rows.map((row) => ({ ...row, ...effective.get(row.id) }))
+}
+
+/**
+ * Inserts one resource and its lists; returns its id and its row as written. `parent` is its parent's row when
+ * the caller has read it already.
+ */
 export async function insertResourceRow(
   db: Kysely<DB>,
   values: ResourceValues,
   relations: Partial<Relations>,
+  parent?: Effective & { id: string },
 ): Promise<string> {
   const id = randomUUID()
+  const parents = parent === undefined ? undefined : new Map([[parent.id, parent]])
+  const [row] = await withEffective(db, [{ ...values, id }], () => relations.teams ?? [], parents)
   await db
     .insertInto('resources')
-    .values({ ...values, id })
+    .values(row as ResourceValues & { id: string })
     .execute()
   await replaceRelations(db, id, relations)
   return id
@@ -439,6 +509,17 @@ export async function replaceRelations(db: Kysely<DB>, resourceId: string, relat
         .execute()
     }
   }
+}
+
+/** One list of a resource as stored, in order. */
+export async function findList(db: Kysely<DB>, field: RelationField, resourceId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom(RELATION_TABLES[field])
+    .select('target_id')
+    .where('resource_id', '=', resourceId)
+    .orderBy('position')
+    .execute()
+  return rows.map((row) => row.target_id)
 }
 
 /** Adds one id at the end of a resource's list, in one statement. */
@@ -526,12 +607,16 @@ export async function findCatalogIds(db: Kysely<DB>, query: CatalogQuery): Promi
   return rows.map((r) => r.id)
 }
 
-/** Whole rows for the given ids, in the order of the ids. */
-export async function findRowsInOrder(db: Kysely<DB>, ids: string[]): Promise<ResourceRow[]> {
+/** Whole rows for the given ids, in the order of the ids, with the children `visible` admits counted. */
+export async function findRowsInOrder(
+  db: Kysely<DB>,
+  ids: string[],
+  visible: VisibleRows | undefined,
+): Promise<ResourceRow[]> {
   if (ids.length === 0) {
     return []
   }
-  const rows = (await selectResources(db)
+  const rows = (await selectResources(db, visible)
     .where((eb) => inIds(db, eb.ref('resources.id'), ids))
     .execute()) as ResourceRow[]
   const byId = new Map(rows.map((row) => [row.id, row]))
@@ -552,7 +637,15 @@ export async function insertResourceRows(
   relations: RelationRow[],
 ): Promise<void> {
   if (rows.length > 0) {
-    await db.insertInto('resources').values(rows).execute()
+    const teams = new Map<string, string[]>()
+    for (const relation of relations) {
+      if (relation.field === 'teams')
+        teams.set(relation.resource_id, [...(teams.get(relation.resource_id) ?? []), relation.target_id])
+    }
+    await db
+      .insertInto('resources')
+      .values(await withEffective(db, rows, (id) => teams.get(id) ?? []))
+      .execute()
   }
   const byTable = new Map<RelationField, RelationRow[]>()
   for (const relation of relations) {

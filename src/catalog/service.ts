@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
+import { refreshSubtrees } from '../access/effective.ts'
 import { permissionsFor } from '../access/permissions.ts'
-import { visibilityOf, visibleResources } from '../access/visibility.ts'
+import { type CheckMode, visibilityOf, visibleResources } from '../access/visibility.ts'
 import { changingTransaction, noteChange } from '../db/change-counter.ts'
 import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
 import { GroupCommit } from '../db/group-commit.ts'
@@ -15,6 +16,7 @@ import {
   appendToList,
   deleteResourceRow,
   emptyRelations,
+  findList,
   findRelations,
   findResource,
   findResourceRow,
@@ -66,15 +68,16 @@ const SCALAR_FIELDS = [
   'external_updated_at',
 ] as const
 
-/** The workspace and, within it, what the caller may see. */
-export function scopeOf(principal: Principal): Scope {
-  return { workspaceId: principal.workspaceId, visible: visibleResources(principal) }
+/** The workspace and, within it, what the caller may see; `row` for a statement that reads one resource. */
+export function scopeOf(principal: Principal, mode: CheckMode = 'set'): Scope {
+  return { workspaceId: principal.workspaceId, visible: visibleResources(principal, mode) }
 }
 
 export async function hydrate(db: Kysely<DB>, principal: Principal, rows: ResourceRow[]): Promise<Resource[]> {
   const relations = await findRelations(
     db,
     rows.map((r) => r.id),
+    visibleResources(principal, 'row'),
   )
   const permissions = permissionsFor(principal)
   return rows.map((row) => toResource(row, relations.get(row.id) as Relations, permissions))
@@ -198,7 +201,7 @@ async function placeNewResource(
   body: ResourceCreate,
 ): Promise<{ parent: ResourceRow | undefined; integration: string | null }> {
   const parentId = body.parent?.toLowerCase() ?? undefined
-  const parent = parentId === undefined ? undefined : await findResourceRow(db, scope, parentId)
+  const parent = parentId === undefined ? undefined : await findResourceRow(db, scope, parentId, undefined, 'share')
   if (parentId !== undefined && parent === undefined) {
     throw fieldError('parent', `refers to ${parentId}, which is not a resource of this workspace`)
   }
@@ -231,7 +234,7 @@ export async function createResource(
   requireWrite(principal)
   const lists = writableLists(body)
   return write(store, async (trx) => {
-    const { parent, integration } = await placeNewResource(trx, scopeOf(principal), entityType, body)
+    const { parent, integration } = await placeNewResource(trx, scopeOf(principal, 'row'), entityType, body)
     await checkAll(trx, principal, integration, body, [])
     if (lists.teams === undefined || lists.teams.length === 0) {
       lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
@@ -267,7 +270,7 @@ export async function createResource(
       byte_size: body.byte_size ?? null,
     }
     const relations: Relations = { ...emptyRelations(), ...lists, multiplayers: [principal.userId] }
-    const id = await insertResourceRow(trx, values, relations)
+    const id = await insertResourceRow(trx, values, relations, parent)
     // The answer is made from what was written, not read again after the commit.
     // newResourceValues sets every other column (Insertable only types them as optional).
     const row = {
@@ -365,13 +368,35 @@ export async function updateResource(
     if (changes.title !== undefined) {
       await refreshDescendantPlaces(trx, id)
     }
-    await replaceRelations(trx, id, changedLists)
+    await replaceRelations(trx, id, await withHiddenKept(trx, principal, id, changedLists, current))
+    if (changes.published !== undefined || changedLists.teams !== undefined) {
+      await refreshSubtrees(trx, [id])
+    }
     if (!current.multiplayers.includes(principal.userId)) {
       await appendToList(trx, 'multiplayers', id, principal.userId)
       changedLists.multiplayers = [...current.multiplayers, principal.userId]
     }
     return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal))
   })
+}
+
+/**
+ * The lists to write: a caller who is not an admin was shown, and could send, only the resources it may see in
+ * `collections`, so those it may not see stay, after the ones it sent.
+ */
+async function withHiddenKept(
+  db: Kysely<DB>,
+  principal: Principal,
+  id: string,
+  lists: Partial<Relations>,
+  shown: Relations,
+): Promise<Partial<Relations>> {
+  const sent = lists.collections
+  if (sent === undefined || visibilityOf(principal) === 'all') {
+    return lists
+  }
+  const hidden = (await findList(db, 'collections', id)).filter((c) => !shown.collections.includes(c))
+  return hidden.length === 0 ? lists : { ...lists, collections: [...sent, ...hidden.filter((c) => !sent.includes(c))] }
 }
 
 /** Reads a resource for update: on PostgreSQL the row stays locked until the transaction ends. */
@@ -403,7 +428,7 @@ export async function deleteResource(
   entityType: string | undefined,
   id: string,
 ): Promise<void> {
-  const row = await findResourceRow(store.db, scopeOf(principal), id, entityType)
+  const row = await findResourceRow(store.db, scopeOf(principal, 'row'), id, entityType)
   if (row === undefined) {
     throw notFound()
   }

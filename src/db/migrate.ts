@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, PostgresAdapter, sql } from 'kysely'
 import * as initial from './migrations/20261126-0001-initial.ts'
 import * as extraction from './migrations/20261126-0002-extraction.ts'
+import * as visibility from './migrations/20261129-0003-visibility.ts'
 import * as changeCounter from './migrations/20261129-0004-change-counter.ts'
 
 export type Migrations = Record<string, Migration>
@@ -8,6 +9,7 @@ export type Migrations = Record<string, Migration>
 const migrations: Migrations = {
   '20261126-0001-initial': initial,
   '20261126-0002-extraction': extraction,
+  '20261129-0003-visibility': visibility,
   '20261129-0004-change-counter': changeCounter,
 }
 

@@ -148,8 +148,19 @@ export interface ResourceTable {
   is_pk: Flag | null
   is_nullable: Flag | null
   description_by_person: Generated<Flag>
+  /** The stored effective visibility (src/access/effective.ts): set by the writes, never by callers. */
+  visibility_class: Generated<string>
+  effective_published: Generated<Flag>
   created_at: Timestamp
   updated_at: Timestamp
+}
+
+/** One team of one clause of a visibility class (src/access/classes.ts); `clauses` is the class's clause count. */
+export interface VisibilityClassTable {
+  class_id: string
+  clause: number
+  team_id: string
+  clauses: number
 }
 
 export interface SyncRunTable {
@@ -190,6 +201,7 @@ export interface DB {
   change_counter: ChangeCounterTable
   resources: ResourceTable
   sync_runs: SyncRunTable
+  visibility_classes: VisibilityClassTable
   resource_owners: RelationTable
   resource_owner_groups: RelationTable
   resource_teams: RelationTable

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { refreshAfterTeamDeleted } from '../access/effective.ts'
 import type { Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
@@ -111,7 +112,9 @@ export function teamRoutes(store: Store): FastifyPluginAsyncTypebox {
         )
       }
       await adoptOnlyTeamMembers(trx, id, await findDefaultTeamId(trx, principal.workspaceId))
-      return deleteTeamRow(trx, principal.workspaceId, id)
+      const deleted = await deleteTeamRow(trx, principal.workspaceId, id)
+      await refreshAfterTeamDeleted(trx, id)
+      return deleted
     },
   })
 }
