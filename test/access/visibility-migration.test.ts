@@ -13,6 +13,7 @@ import { openStore } from '../../src/db/connect.ts'
 import * as initial from '../../src/db/migrations/20261126-0001-initial.ts'
 import * as extraction from '../../src/db/migrations/20261126-0002-extraction.ts'
 import * as visibility from '../../src/db/migrations/20261129-0003-visibility.ts'
+import * as changeCounter from '../../src/db/migrations/20261129-0004-change-counter.ts'
 import type { Engine, Store } from '../../src/db/types.ts'
 import { nowIso } from '../../src/db/values.ts'
 import { generateApiKey, insertApiKey } from '../../src/directory/keys.ts'
@@ -140,6 +141,8 @@ for (const { engine, skip } of ENGINES) {
       indexes.before = await indexesOfResources(old.store)
       await visibility.up(db)
       indexes.after = await indexesOfResources(old.store)
+      // The migrations after it, which the app needs too.
+      await changeCounter.up(db)
       app = await buildApp({ store: old.store })
     })
     after(async () => {
