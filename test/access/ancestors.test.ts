@@ -543,7 +543,8 @@ for (const { engine, skip } of ENGINES) {
         assert.equal(await count(), 0)
       })
     })
-    describe('concurrent writes on PostgreSQL', { skip: engine === 'postgres' ? false : 'PostgreSQL only' }, () => {
+    // Not registered on SQLite, whose one writer at a time leaves nothing to race.
+    ;(engine === 'postgres' ? describe : () => {})('concurrent writes on PostgreSQL', () => {
       /** Runs `work` in a peer's transaction and holds it open until the returned `commit` is called. */
       const holdOpen = async (work: (trx: Kysely<DB>) => Promise<void>) => {
         const peer = await h.openPeer()

@@ -7,6 +7,8 @@ import { ENGINES, openTestStore } from '../helpers.ts'
 
 for (const { engine, skip } of ENGINES) {
   describe(`the change counter on ${engine}`, { skip }, () => {
+    // Round trips and concurrent writers are PostgreSQL's alone: on SQLite these tests are not registered at all.
+    const onPostgres = engine === 'postgres' ? test : () => {}
     let store: Store
     let cleanup: () => Promise<void>
     let openPeer: () => Promise<Store>
@@ -40,9 +42,7 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(await readChangeVersion(store.db), start + 40)
     })
 
-    test('takes its slot only with the commit, in the same round trip (PostgreSQL)', {
-      skip: engine === 'sqlite' ? 'SQLite has no round trips' : false,
-    }, async () => {
+    onPostgres('takes its slot only with the commit, in the same round trip (PostgreSQL)', async () => {
       const start = await readChangeVersion(store.db)
       const peer = await openPeer()
       let release: () => void = () => {}
@@ -70,9 +70,7 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(await readChangeVersion(store.db), start + 1)
     })
 
-    test('does not make a write wait for every other open write (PostgreSQL)', {
-      skip: engine === 'sqlite' ? 'SQLite has one writer at a time by design' : false,
-    }, async () => {
+    onPostgres('does not make a write wait for every other open write (PostgreSQL)', async () => {
       const start = await readChangeVersion(store.db)
       const peer = await openPeer()
       let release: () => void = () => {}
