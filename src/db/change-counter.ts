@@ -16,15 +16,18 @@ const ADD_TO_SLOT =
 /** The statement `noteChange` runs on PostgreSQL; `db/connect.ts` sends it with the transaction's commit. */
 export const ADD_TO_SLOT_POSTGRES = ADD_TO_SLOT.replace('?', '$1')
 
+/** Prepares, on a PostgreSQL connection, the statement addToSlotAndCommit runs. */
+export const PREPARE_NOTE_CHANGE = `prepare docent_note_change(int) as ${ADD_TO_SLOT_POSTGRES}`
+
 /**
  * On PostgreSQL, one text that adds one to `slot` and commits, so that noting a change costs no round trip of its
- * own. It runs a statement prepared on the connection (planning it each time costs about as much as the commit):
- * `prepare` says that this connection has yet to prepare it (PREPARE outlives a rollback, so once it has run, it has).
+ * own. It runs a statement prepared on the connection (planning it each time costs about as much as the commit),
+ * which `db/connect.ts` prepares on its own first, once per connection: PREPARE outlives a rollback, so sent in the
+ * same text as a commit that then failed, it would be prepared without the connection knowing it.
  */
-export function addToSlotAndCommit(slot: number, prepare: boolean): string {
+export function addToSlotAndCommit(slot: number): string {
   if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS) throw new Error(`not a counter slot: ${slot}`)
-  const preparing = prepare ? `prepare docent_note_change(int) as ${ADD_TO_SLOT_POSTGRES}; ` : ''
-  return `${preparing}execute docent_note_change(${slot}); commit`
+  return `execute docent_note_change(${slot}); commit`
 }
 
 const sumOfSlots = prepared<Record<string, never>, { version: number | string | null }>((db) =>

@@ -12,7 +12,7 @@ import {
 } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import type pg from 'pg'
-import { ADD_TO_SLOT_POSTGRES, addToSlotAndCommit } from './change-counter.ts'
+import { ADD_TO_SLOT_POSTGRES, addToSlotAndCommit, PREPARE_NOTE_CHANGE } from './change-counter.ts'
 import { preparedStatementName, registerDirectReader } from './prepared.ts'
 import type { DB, Store } from './types.ts'
 
@@ -240,10 +240,12 @@ function namingPool(pool: pg.Pool): PostgresPool {
             inTransaction = false
             slotAtCommit = undefined
             if (text === 'commit' && slot !== undefined) {
-              const commit = addToSlotAndCommit(slot, !notingClients.has(client))
+              if (!notingClients.has(client)) {
+                await client.query(PREPARE_NOTE_CHANGE)
+                notingClients.add(client)
+              }
               // Several statements in one text answer with one result each; the commit's is the last.
-              const results = (await client.query(commit)) as unknown as pg.QueryResult[]
-              notingClients.add(client)
+              const results = (await client.query(addToSlotAndCommit(slot))) as unknown as pg.QueryResult[]
               return results.at(-1)
             }
           }

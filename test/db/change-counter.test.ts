@@ -70,6 +70,46 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(await readChangeVersion(store.db), start + 1)
     })
 
+    onPostgres(
+      'a commit that fails after noting its change leaves the connection able to write (PostgreSQL)',
+      async () => {
+        const peer = await openPeer()
+        await sql`insert into change_counter (slot, changes) select g, 0 from generate_series(0, 15) as g
+        on conflict (slot) do nothing`.execute(store.db)
+        let release: () => void = () => {}
+        const held = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        let locked: () => void = () => {}
+        const isLocked = new Promise<void>((resolve) => {
+          locked = resolve
+        })
+        // Every slot locked, so the peer's held-back increment waits at its commit until its timeout cancels it.
+        const blocker = store.db.transaction().execute(async (trx) => {
+          await sql`select slot from change_counter for update`.execute(trx)
+          locked()
+          await held
+        })
+        try {
+          await isLocked
+          await assert.rejects(
+            changingTransaction(peer.db, async (trx) => {
+              await sql`set local statement_timeout = 200`.execute(trx)
+            }),
+          )
+          release()
+          await blocker
+          const start = await readChangeVersion(store.db)
+          for (let i = 0; i < 4; i++) await changingTransaction(peer.db, async () => undefined)
+          assert.equal(await readChangeVersion(store.db), start + 4)
+        } finally {
+          release()
+          await blocker
+          await peer.close()
+        }
+      },
+    )
+
     onPostgres('does not make a write wait for every other open write (PostgreSQL)', async () => {
       const start = await readChangeVersion(store.db)
       const peer = await openPeer()
