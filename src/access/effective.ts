@@ -271,6 +271,19 @@ async function settle(db: Kysely<DB>, affected: () => Promise<StoredRow[]>): Pro
   }
 }
 
+/**
+ * On PostgreSQL, makes the writes that change a workspace's stored visibility (a PATCH of `published` or `teams`,
+ * a team's deletion) wait for each other. A refresh reads its subtree's rows and their ancestors' stored
+ * visibility without locking them; two at once could each work from the other's old rows, and the later commit
+ * would then write visibility computed from a row that had changed (a draft left visible). Take it before any row
+ * lock of the transaction, so that no transaction holding it waits for one holding a row it needs. SQLite has one
+ * writer at a time already.
+ */
+export async function lockVisibility(db: Kysely<DB>, workspaceId: string): Promise<void> {
+  if (engineOf(db) !== 'postgres') return
+  await sql`select pg_advisory_xact_lock(hashtext(${`docent.visibility.${workspaceId}`}))`.execute(db)
+}
+
 /** After a change to `published` or `teams` of `rootIds`, recomputes their visibility and their descendants'. */
 export async function refreshSubtrees(db: Kysely<DB>, rootIds: string[]): Promise<void> {
   if (rootIds.length === 0) return

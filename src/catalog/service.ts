@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { refreshSubtrees } from '../access/effective.ts'
+import { lockVisibility, refreshSubtrees } from '../access/effective.ts'
 import { permissionsFor } from '../access/permissions.ts'
 import { type CheckMode, visibilityOf, visibleResources } from '../access/visibility.ts'
 import { changingTransaction, noteChange } from '../db/change-counter.ts'
@@ -309,6 +309,9 @@ export async function updateResource(
   const lists = writableLists(patch)
   // The answer is made from what the transaction read and wrote, not read again after the commit.
   return write(store, async (trx) => {
+    if (patch.published !== undefined || patch.teams !== undefined) {
+      await lockVisibility(trx, principal.workspaceId)
+    }
     const found = await lockResource(store, trx, principal, id, entityType)
     if (found === undefined) {
       throw notFound()

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { refreshAfterTeamDeleted } from '../access/effective.ts'
+import { lockVisibility, refreshAfterTeamDeleted } from '../access/effective.ts'
 import type { Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
@@ -104,6 +104,7 @@ export function teamRoutes(store: Store): FastifyPluginAsyncTypebox {
     },
     remove: async (trx, principal, id) => {
       await lockWorkspace(trx, principal.workspaceId)
+      await lockVisibility(trx, principal.workspaceId)
       const guests = await findGuestsOnlyIn(trx, id)
       if (guests.length > 0) {
         throw new ApiError(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import type { Kysely } from 'kysely'
-import { refreshSubtrees } from '../../src/access/effective.ts'
+import { lockVisibility, refreshSubtrees } from '../../src/access/effective.ts'
 import { insertResourceRow, newResourceValues } from '../../src/catalog/repository.ts'
 import type { DB } from '../../src/db/types.ts'
 import { nowIso } from '../../src/db/values.ts'
@@ -578,6 +578,30 @@ for (const { engine, skip } of ENGINES) {
       }
       const viewerStatus = async (resourceId: string) =>
         (await get('viewer', `/api/v1/resource/all/${resourceId}`)).statusCode
+
+      test('writes that change visibility wait for each other; other writes do not wait for them', async () => {
+        const { schema, table } = await chainOf()
+        // A peer in the middle of a visibility change: it holds the workspace's visibility lock.
+        const commit = await holdOpen((trx) => lockVisibility(trx, h.workspaceId))
+        let finished = false
+        const unpublish = h
+          .request({ method: 'PATCH', url: `/api/v1/resource/all/${schema.id}`, body: { published: false } })
+          .then((response) => {
+            finished = true
+            return response
+          })
+        const described = await h.request({
+          method: 'PATCH',
+          url: `/api/v1/resource/all/${table.id}`,
+          body: { description: 'does not wait' },
+        })
+        assert.equal(described.statusCode, 200, described.body)
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        assert.equal(finished, false, 'a PATCH of published waits while another visibility change is open')
+        await commit()
+        assert.equal((await unpublish).statusCode, 200)
+        assert.equal(await viewerStatus(table.id), 404)
+      })
 
       test('unpublishing a schema while a peer adds a column deep under it hides that column too', async () => {
         const { schema, table } = await chainOf()
