@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import type { Kysely } from 'kysely'
 import pg from 'pg'
 import { type AppOptions, buildApp } from '../src/app.ts'
 import { insertResourceRow, newResourceValues, type Relations } from '../src/catalog/repository.ts'
 import { changingTransaction } from '../src/db/change-counter.ts'
 import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
-import type { Engine, Store } from '../src/db/types.ts'
+import type { DB, Engine, Store } from '../src/db/types.ts'
 import { nowIso } from '../src/db/values.ts'
 import { generateApiKey, insertApiKey } from '../src/directory/keys.ts'
 import {
@@ -424,5 +425,34 @@ export function collectionClient(harness: () => Harness, base: string) {
       harness().request({ method: 'PATCH', url: `${base}/${id}`, body, headers: headers(authorization) }),
     remove: (id: string, authorization?: string) =>
       harness().request({ method: 'DELETE', url: `${base}/${id}`, headers: headers(authorization) }),
+  }
+}
+
+/** Runs `work` in a peer's transaction and holds it open until the returned `commit` is called. */
+export async function holdOpenOnPeer(
+  h: Harness,
+  work: (trx: Kysely<DB>) => Promise<void>,
+): Promise<() => Promise<void>> {
+  const peer = await h.openPeer()
+  let commit!: () => void
+  const gate = new Promise<void>((resolve) => {
+    commit = resolve
+  })
+  let ready!: () => void
+  const started = new Promise<void>((resolve) => {
+    ready = resolve
+  })
+  const done = peer.db
+    .transaction()
+    .execute(async (trx) => {
+      await work(trx)
+      ready()
+      await gate
+    })
+    .finally(() => peer.close())
+  await started
+  return async () => {
+    commit()
+    await done
   }
 }

@@ -12,6 +12,7 @@ import {
   assertErrorBody,
   ENGINES,
   type Harness,
+  holdOpenOnPeer,
   makeDatabase,
   makeIntegration,
   makeKey,
@@ -545,31 +546,7 @@ for (const { engine, skip } of ENGINES) {
     })
     // Not registered on SQLite, whose one writer at a time leaves nothing to race.
     ;(engine === 'postgres' ? describe : () => {})('concurrent writes on PostgreSQL', () => {
-      /** Runs `work` in a peer's transaction and holds it open until the returned `commit` is called. */
-      const holdOpen = async (work: (trx: Kysely<DB>) => Promise<void>) => {
-        const peer = await h.openPeer()
-        let commit!: () => void
-        const gate = new Promise<void>((resolve) => {
-          commit = resolve
-        })
-        let ready!: () => void
-        const started = new Promise<void>((resolve) => {
-          ready = resolve
-        })
-        const done = peer.db
-          .transaction()
-          .execute(async (trx) => {
-            await work(trx)
-            ready()
-            await gate
-          })
-          .finally(() => peer.close())
-        await started
-        return async () => {
-          commit()
-          await done
-        }
-      }
+      const holdOpen = (work: (trx: Kysely<DB>) => Promise<void>) => holdOpenOnPeer(h, work)
       const chainOf = async () => {
         const database = await makeDatabase(h, { integration: await makeIntegration(h), teams: [teams.own] })
         const schema = await makeVia(h, '/database/schemas', { parent: database.id, teams: [teams.own] })

@@ -9,6 +9,7 @@ import {
   countRows,
   ENGINES,
   type Harness,
+  holdOpenOnPeer,
   makeDatabase,
   makeGroup,
   makeTag,
@@ -176,31 +177,7 @@ for (const { engine, skip } of ENGINES) {
     })
 
     if (engine === 'postgres') {
-      /** Runs `work` in a peer's transaction and holds it open until the returned `commit` is called. */
-      const holdOpen = async (work: (trx: Kysely<DB>) => Promise<void>) => {
-        const peer = await h.openPeer()
-        let commit!: () => void
-        const gate = new Promise<void>((resolve) => {
-          commit = resolve
-        })
-        let ready!: () => void
-        const started = new Promise<void>((resolve) => {
-          ready = resolve
-        })
-        const done = peer.db
-          .transaction()
-          .execute(async (trx) => {
-            await work(trx)
-            ready()
-            await gate
-          })
-          .finally(() => peer.close())
-        await started
-        return async () => {
-          commit()
-          await done
-        }
-      }
+      const holdOpen = (work: (trx: Kysely<DB>) => Promise<void>) => holdOpenOnPeer(h, work)
 
       test('a rename waiting on a peer that adds a child renames that child too', async () => {
         const database = await makeDatabase(h, { title: 'old_name' })
