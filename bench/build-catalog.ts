@@ -95,7 +95,7 @@ export async function buildCatalog(
 ): Promise<CatalogInfo> {
   const started = performance.now()
   const adminKey = `bench-admin-key-${randomUUID()}`
-  const first = await ensureFirstStart(store.db, { adminApiKey: adminKey, dataDir: '/nonexistent' })
+  const first = await ensureFirstStart(store, { adminApiKey: adminKey, dataDir: '/nonexistent' })
   if (first.kind !== 'created') {
     throw new Error('the benchmark catalog must be built on an empty store')
   }

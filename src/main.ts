@@ -63,7 +63,7 @@ async function serveCommand(config: Config): Promise<void> {
   }
   // Only once the port is ours: a start that fails must not have printed a key it then loses.
   try {
-    reportFirstStart(await ensureFirstStart(store.db, { adminApiKey: config.adminApiKey, dataDir: config.dataDir }))
+    reportFirstStart(await ensureFirstStart(store, { adminApiKey: config.adminApiKey, dataDir: config.dataDir }))
   } catch (error) {
     await app.close()
     await store.close()
@@ -169,7 +169,7 @@ keys
       withStore(config, async (store) => {
         const role = parseRole(options.role)
         const workspaceId = await resolveWorkspace(store.db, options.workspace)
-        const made = await createKeyForEmail(store.db, {
+        const made = await createKeyForEmail(store, {
           workspaceId,
           email: options.email,
           role,
@@ -297,7 +297,7 @@ program
   .action((name: string, options: { adminEmail: string }) =>
     run((config) =>
       withStore(config, async (store) => {
-        const made = await createWorkspaceWithAdmin(store.db, name, options.adminEmail)
+        const made = await createWorkspaceWithAdmin(store, name, options.adminEmail)
         process.stderr.write(
           `docent: created the workspace ${made.workspaceId} (${name}); its admin key, shown once:\n`,
         )

@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import type { Kysely } from 'kysely'
 import pg from 'pg'
+import type { Role } from '../src/access/principal.ts'
 import { type AppOptions, buildApp } from '../src/app.ts'
 import { insertResourceRow, newResourceValues, type Relations } from '../src/catalog/repository.ts'
-import { changingTransaction } from '../src/db/change-counter.ts'
 import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { DB, Engine, Store } from '../src/db/types.ts'
@@ -20,7 +20,6 @@ import {
   insertTeam,
   insertUser,
   type NewUser,
-  type Role,
 } from '../src/directory/repository.ts'
 
 export const POSTGRES_URL = process.env.DOCENT_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -245,7 +244,7 @@ export async function makeResource(
       ? undefined
       : await h.store.db.selectFrom('resources').selectAll().where('id', '=', input.parentId).executeTakeFirstOrThrow()
   // Like every write of docent's own, it notes the change, so that a list cached before it shows the resource.
-  return changingTransaction(h.store.db, (trx) =>
+  return h.store.write((trx) =>
     insertResourceRow(
       trx,
       newResourceValues({
@@ -264,7 +263,16 @@ export async function makeResource(
 /** How many rows a table holds, for "nothing was written" checks. */
 export async function countRows(
   h: Harness,
-  table: 'resources' | 'integrations' | 'resource_owners' | 'resource_teams' | 'groups' | 'tags' | 'teams' | 'users',
+  table:
+    | 'resources'
+    | 'integrations'
+    | 'resource_owners'
+    | 'resource_teams'
+    | 'groups'
+    | 'tags'
+    | 'teams'
+    | 'users'
+    | 'integration_teams',
 ) {
   const row = await h.store.db
     .selectFrom(table)

@@ -1,20 +1,11 @@
 import { type Expression, expressionBuilder, type SqlBool, sql } from 'kysely'
 import type { DB } from '../db/types.ts'
-import type { Principal } from '../directory/keys.ts'
-
-export function isAdmin(principal: Principal): boolean {
-  return principal.role === 'admin'
-}
-
-/** Viewers and guests see only published resources; admins and editors see drafts too. */
-export function seesDrafts(principal: Principal): boolean {
-  return principal.role === 'admin' || principal.role === 'editor'
-}
+import { isAdmin, type Principal, seesDrafts } from './principal.ts'
 
 /** What a role may see of a workspace's catalog: all of it, its teams' resources, or their published ones. */
 export type Visibility = 'all' | 'teams' | 'published-in-teams'
 
-export function visibilityOf(principal: Principal): Visibility {
+export function visibilityOf(principal: Pick<Principal, 'role'>): Visibility {
   if (isAdmin(principal)) return 'all'
   return seesDrafts(principal) ? 'teams' : 'published-in-teams'
 }
@@ -58,22 +49,31 @@ function visibleClasses(user: string | Expression<string>, mode: CheckMode, tabl
     .having((h) => h(h.fn.count('vc.clause').distinct(), '=', h.fn.max('vc.clauses')))
 }
 
+/** The role of the statement's key owner, for a query that reads the caller from an API key (row `k`). */
+type FromKey = 'from-key'
+
 /**
  * The resources a caller may see (CONTRACT §7), or undefined for "all of the workspace" (admins). Others see
  * resources whose every ancestor, and themselves, belong to one of their teams; viewers and guests only those
- * that are published with all their ancestors. `userId` is a value or a prepared query's slot.
+ * that are published with all their ancestors. `userId` is a value, a prepared query's slot, or (`from-key`) the
+ * user of the API key row `k` that the same statement looks up, whose role then decides in SQL.
  */
-export function visibleTo(visibility: Visibility, userId: string, mode: CheckMode = 'set'): VisibleRows | undefined {
+function visibleRowsFor(
+  visibility: Visibility | FromKey,
+  userId: string | Expression<string>,
+  mode: CheckMode,
+): VisibleRows | undefined {
   if (visibility === 'all') {
     return undefined
   }
   return (table, visibleParent) => {
-    const classes = visibleClasses(userId, mode, table)
-    const inMyTeams = sameClassOr(
-      table,
-      visibleParent,
-      sql<SqlBool>`(${sql.ref(`${table}.visibility_class`)} in (${classes})) is true`,
-    )
+    const member = sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${visibleClasses(userId, mode, table)})`
+    if (visibility === 'from-key') {
+      const role = sql.ref('k.role')
+      const inMyTeams = sameClassOr(table, visibleParent, member)
+      return sql<SqlBool>`(${role} = 'admin' or (${inMyTeams} and (${role} = 'editor' or ${publishedAll(table)})))`
+    }
+    const inMyTeams = sameClassOr(table, visibleParent, sql<SqlBool>`(${member}) is true`)
     return visibility === 'teams' ? inMyTeams : sql<SqlBool>`${publishedAll(table)} and ${inMyTeams}`
   }
 }
@@ -82,32 +82,29 @@ function publishedAll(table: string) {
   return sql<SqlBool>`${sql.ref(`${table}.effective_published`)} = ${true}`
 }
 
+/** `visibleRowsFor` with the visibility a role has; `userId` a value or a prepared query's slot. */
+export function visibleTo(visibility: Visibility, userId: string, mode: CheckMode = 'set'): VisibleRows | undefined {
+  return visibleRowsFor(visibility, userId, mode)
+}
+
 export function visibleResources(principal: Principal, mode: CheckMode = 'set'): VisibleRows | undefined {
   return visibleTo(visibilityOf(principal), principal.userId, mode)
 }
 
-/**
- * The same rule as `visibleTo`, for a query that learns the caller from an API key in the same statement: the
- * key's owner is the row `k` (`k.userId`, `k.role`) rather than known values.
- */
+/** The same rule, for a statement that reads the caller from its API key (the row `k`: `k.userId`, `k.role`). */
 export function visibleToKeyOwner(table: string, visibleParent?: string): Expression<SqlBool> {
-  const role = sql.ref('k.role')
-  const classes = visibleClasses(sql.ref('k.userId'), 'row', table)
-  const inMyTeams = sameClassOr(
-    table,
-    visibleParent,
-    sql<SqlBool>`${sql.ref(`${table}.visibility_class`)} in (${classes})`,
-  )
-  return sql<SqlBool>`(${role} = 'admin' or (${inMyTeams} and (${role} = 'editor' or ${publishedAll(table)})))`
+  return (visibleRowsFor('from-key', sql.ref<string>('k.userId'), 'row') as VisibleRows)(table, visibleParent)
 }
 
-/** The owner of an API key, as the key lookup reads it. */
-export interface KeyOwner {
-  keyId: string
-  lastUsedAt: string | Date | null
-  userId: string
+/** What a query may see: one workspace, and within it what the caller may see (undefined: all of it). */
+export interface Scope {
   workspaceId: string
-  role: string
+  visible?: VisibleRows | undefined
+}
+
+/** The scope of a principal; `row` for a statement that reads one resource. */
+export function scopeOf(principal: Principal, mode: CheckMode = 'set'): Scope {
+  return { workspaceId: principal.workspaceId, visible: visibleResources(principal, mode) }
 }
 
 /** A key for caches of what a caller sees: all admins of a workspace see the same; others are their own. */

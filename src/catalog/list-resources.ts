@@ -1,12 +1,12 @@
-import { visibilityScope } from '../access/visibility.ts'
+import type { Principal } from '../access/principal.ts'
+import { scopeOf, visibilityScope } from '../access/visibility.ts'
 import { readChangeVersion } from '../db/change-counter.ts'
 import type { Store } from '../db/types.ts'
-import type { Principal } from '../directory/keys.ts'
 import { compileFilter, FILTER_FIELDS, type FieldSpec, type Filter, parseFilter } from './filter.ts'
 import { findCatalogIds, findRowsInOrder } from './repository.ts'
 import type { Resource } from './resource-schema.ts'
 import type { CatalogResultCache } from './result-cache.ts'
-import { hydrate, scopeOf } from './service.ts'
+import { hydrate } from './service.ts'
 import { applySort, DEFAULT_SORT, parseSort } from './sort.ts'
 
 export interface CatalogParams {

@@ -12,9 +12,9 @@ import {
   sql,
 } from 'kysely'
 import { type Effective, effectiveOfNew } from '../access/effective.ts'
-import type { Permissions } from '../access/permissions.ts'
+import type { KeyOwner, Permissions, Principal } from '../access/principal.ts'
 import {
-  type KeyOwner,
+  type Scope,
   type Visibility,
   type VisibleRows,
   visibilityOf,
@@ -67,12 +67,6 @@ function childrenCount(visible: VisibleRows | undefined) {
 
 function selectResources(db: Kysely<DB>, visible: VisibleRows | undefined) {
   return db.selectFrom('resources').selectAll('resources').select(childrenCount(visible))
-}
-
-/** What a query may see: one workspace, and within it what the caller may see (undefined: all of it). */
-export interface Scope {
-  workspaceId: string
-  visible?: VisibleRows | undefined
 }
 
 function inScope<O>(
@@ -141,13 +135,6 @@ function listsOf(row: Record<RelationField, string | string[]>): Relations {
   return relations
 }
 
-/** Who reads, for the prepared reads below: the workspace, and what the caller's role lets it see there. */
-export interface Reader {
-  workspaceId: string
-  userId: string
-  visibility: Visibility
-}
-
 const findOneWithLists = prepared<{ id: string; workspaceId: string; userId: string }, RowWithLists>((db, variant) => {
   const [visibility, entityType] = variant.split('|') as [Visibility, string]
   const visible = visibleTo(visibility, slot('userId'), 'row')
@@ -165,7 +152,7 @@ const findOneWithLists = prepared<{ id: string; workspaceId: string; userId: str
  */
 export async function findResource(
   db: Kysely<DB>,
-  reader: Reader,
+  reader: Pick<Principal, 'workspaceId' | 'userId' | 'role'>,
   id: string,
   entityType: string | undefined,
 ): Promise<{ row: ResourceRow; relations: Relations } | undefined> {
@@ -173,7 +160,7 @@ export async function findResource(
   const [found] = await findOneWithLists(
     db,
     { id, workspaceId: reader.workspaceId, userId: reader.userId },
-    `${reader.visibility}|${entityType ?? ''}`,
+    `${visibilityOf(reader)}|${entityType ?? ''}`,
   )
   if (found === undefined) return undefined
   return { row: found, relations: listsOf(found) }
@@ -210,8 +197,7 @@ export async function findResourceForKey(
     // In-process, two statements cost less than the join (which SQLite runs several times slower).
     const [owner] = await findKeyOwner(db, { hash: keyHash })
     if (owner === undefined) return { owner: undefined }
-    const reader = { workspaceId: owner.workspaceId, userId: owner.userId, visibility: visibilityOf(owner) }
-    return { owner, found: await findResource(db, reader, id, entityType) }
+    return { owner, found: await findResource(db, owner, id, entityType) }
   }
   const [row] = await findForKey(db, { hash: keyHash, id }, entityType ?? '')
   if (row === undefined) return { owner: undefined }

@@ -2,15 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type Static, Type } from 'typebox'
 import type { Store } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
+import { catalogWriters } from '../http/guards.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
-import { isUuid } from '../http/uuid.ts'
+import { isUuid, pathId } from '../http/uuid.ts'
 import { ENTITY_TYPES } from './hierarchy.ts'
 import { listCatalog } from './list-resources.ts'
+import { getResourceWithKey } from './read-by-key.ts'
 import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
 import { CatalogResultCache } from './result-cache.ts'
 import { createResource, deleteResource, updateResource } from './service.ts'
-import { getResourceWithKey, resourceId } from './typed-routes.ts'
 
 const tags = ['resources']
 
@@ -80,6 +81,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
     app.post(
       '/resource/catalog',
       {
+        preHandler: catalogWriters,
         schema: {
           tags,
           summary: 'Create a resource of any type',
@@ -118,8 +120,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
           response: { 200: ResourceSchema, ...CommonErrors },
         },
       },
-      async (request) =>
-        updateResource(store, request.principal, undefined, resourceId(request.params.id), request.body),
+      async (request) => updateResource(store, request.principal, undefined, pathId(request.params.id), request.body),
     )
 
     app.delete(
@@ -133,7 +134,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await deleteResource(store, request.principal, undefined, resourceId(request.params.id))
+        await deleteResource(store, request.principal, undefined, pathId(request.params.id))
         return reply.code(204).send(null)
       },
     )

@@ -1,17 +1,15 @@
 import type { Kysely } from 'kysely'
 import { lockVisibility, refreshSubtrees } from '../access/effective.ts'
-import { permissionsFor } from '../access/permissions.ts'
-import { type CheckMode, visibilityOf, visibleResources } from '../access/visibility.ts'
-import { changingTransaction, noteChange } from '../db/change-counter.ts'
-import { isForeignKeyViolation, isUniqueViolation } from '../db/driver-errors.ts'
-import { GroupCommit } from '../db/group-commit.ts'
+import { type Principal, permissionsFor } from '../access/principal.ts'
+import { checkAccess } from '../access/references.ts'
+import { requireWrite } from '../access/rules.ts'
+import { type Scope, scopeOf, visibilityOf, visibleResources } from '../access/visibility.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso, parseTimestamp } from '../db/values.ts'
-import type { Principal } from '../directory/keys.ts'
 import { findDefaultTeamId } from '../directory/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
-import { checkAccess, checkReferences } from './references.ts'
+import { checkReferences } from './references.ts'
 import {
   appendToList,
   deleteResourceRow,
@@ -23,14 +21,12 @@ import {
   insertResourceRow,
   listResourceRows,
   newResourceValues,
-  type Reader,
   type RelationField,
   type Relations,
   type ResourceRow,
   type ResourceValues,
   refreshDescendantPlaces,
   replaceRelations,
-  type Scope,
   type TypedListFilter,
   toResource,
   updateResourceRow,
@@ -68,11 +64,6 @@ const SCALAR_FIELDS = [
   'external_updated_at',
 ] as const
 
-/** The workspace and, within it, what the caller may see; `row` for a statement that reads one resource. */
-export function scopeOf(principal: Principal, mode: CheckMode = 'set'): Scope {
-  return { workspaceId: principal.workspaceId, visible: visibleResources(principal, mode) }
-}
-
 export async function hydrate(db: Kysely<DB>, principal: Principal, rows: ResourceRow[]): Promise<Resource[]> {
   const relations = await findRelations(
     db,
@@ -83,11 +74,6 @@ export async function hydrate(db: Kysely<DB>, principal: Principal, rows: Resour
   return rows.map((row) => toResource(row, relations.get(row.id) as Relations, permissions))
 }
 
-/** The reader of prepared reads: the caller's workspace and what its role lets it see. */
-function readerOf(principal: Principal): Reader {
-  return { workspaceId: principal.workspaceId, userId: principal.userId, visibility: visibilityOf(principal) }
-}
-
 export async function listResources(
   store: Store,
   principal: Principal,
@@ -96,12 +82,6 @@ export async function listResources(
 ): Promise<{ count: number; results: Resource[] }> {
   const { count, rows } = await listResourceRows(store.db, { ...filter, ...scopeOf(principal) }, page)
   return { count, results: await hydrate(store.db, principal, rows) }
-}
-
-function requireWrite(principal: Principal): void {
-  if (!permissionsFor(principal).write) {
-    throw new ApiError('PERMISSION_DENIED', 'Your role may read the catalog but not change it.')
-  }
 }
 
 /** Keeps the first of each id, in order. */
@@ -160,37 +140,9 @@ const COLUMNS_NOT_SET_ON_CREATE = {
   is_nullable: null,
 }
 
-/** SQLite's catalog writes, committed in groups (see GroupCommit). */
-const groupCommits = new WeakMap<Kysely<DB>, GroupCommit>()
-
-/**
- * Runs a write and notes the change for list caches in the same transaction; a constraint that a concurrent change
- * broke becomes a 409, not a 500.
- */
-async function write<T>(store: Store, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-  try {
-    if (store.engine === 'sqlite') {
-      let group = groupCommits.get(store.db)
-      if (group === undefined) {
-        group = new GroupCommit(store.db)
-        groupCommits.set(store.db, group)
-      }
-      return await group.run(async (trx) => {
-        const result = await work(trx)
-        await noteChange(trx)
-        return result
-      })
-    }
-    return await changingTransaction(store.db, work)
-  } catch (error) {
-    if (isUniqueViolation(error)) {
-      throw new ApiError('CONFLICT', 'Another resource of this workspace already has this databuilder_id.')
-    }
-    if (isForeignKeyViolation(error)) {
-      throw new ApiError('CONFLICT', 'Something this request refers to was deleted meanwhile; try again.')
-    }
-    throw error
-  }
+/** A catalog write (db/write.ts); the only unique constraint a resource write can break is its databuilder_id. */
+function write<T>(store: Store, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  return store.write(work, { clash: 'Another resource of this workspace already has this databuilder_id.' })
 }
 
 /** The parent and integration a new resource gets, after the hierarchy rules of CONTRACT §6. */
@@ -231,7 +183,7 @@ export async function createResource(
   entityType: string,
   body: ResourceCreate,
 ): Promise<Resource> {
-  requireWrite(principal)
+  // The routes declare who may create (http/guards.ts `catalogWriters`).
   const lists = writableLists(body)
   return write(store, async (trx) => {
     const { parent, integration } = await placeNewResource(trx, scopeOf(principal, 'row'), entityType, body)
@@ -422,7 +374,7 @@ async function lockResource(
       return undefined
     }
   }
-  return findResource(trx, readerOf(principal), id, entityType)
+  return findResource(trx, principal, id, entityType)
 }
 
 export async function deleteResource(

@@ -1,54 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
-import { permissionsFor } from '../access/permissions.ts'
 import type { Store } from '../db/types.ts'
-import { hashApiKey, noteKeyUse } from '../directory/keys.ts'
-import { fieldError, notFound } from '../errors.ts'
-import { authenticate, invalidToken } from '../http/auth.ts'
+import { fieldError } from '../errors.ts'
+import { catalogWriters } from '../http/guards.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
-import { isUuid } from '../http/uuid.ts'
-import { findResourceForKey, toResource } from './repository.ts'
-import type { Resource } from './resource-schema.ts'
+import { isUuid, pathId } from '../http/uuid.ts'
+import { getResourceWithKey } from './read-by-key.ts'
 import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
 import { createResource, deleteResource, listResources, updateResource } from './service.ts'
 
 const SUCCESSOR = '</api/v1/resource/catalog>; rel="successor-version"'
-
-/** A path id: anything but a UUID cannot name a resource, so it is 404 like a missing one. */
-export function resourceId(id: string): string {
-  if (!isUuid(id)) {
-    throw notFound()
-  }
-  return id.toLowerCase()
-}
-
-/**
- * The answer of a GET by id, on a route whose handler checks the API key (`keyCheckedByHandler`): the key and the
- * resource are read in one statement. Answers and errors are those of authenticating first, then reading.
- */
-export async function getResourceWithKey(
-  store: Store,
-  request: FastifyRequest,
-  id: string,
-  entityType?: string,
-): Promise<Resource> {
-  if (!isUuid(id)) {
-    request.principal = await authenticate(store, request.apiKey)
-    throw notFound()
-  }
-  const { owner, found } = await findResourceForKey(store.db, hashApiKey(request.apiKey), id.toLowerCase(), entityType)
-  if (owner === undefined) {
-    throw invalidToken()
-  }
-  const principal = await noteKeyUse(store.db, owner)
-  request.principal = principal
-  if (found === undefined) {
-    throw notFound()
-  }
-  return toResource(found.row, found.relations, permissionsFor(principal))
-}
 
 function uuidFilter(name: string, value: string | undefined): string | undefined {
   if (value !== undefined && !isUuid(value)) {
@@ -123,6 +86,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
       app.post(
         base,
         {
+          preHandler: catalogWriters,
           schema: {
             hide,
             tags,
@@ -171,7 +135,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
           },
         },
         async (request) =>
-          updateResource(store, request.principal, entityType, resourceId(request.params.id), request.body),
+          updateResource(store, request.principal, entityType, pathId(request.params.id), request.body),
       )
 
       app.delete(
@@ -186,7 +150,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
           },
         },
         async (request, reply) => {
-          await deleteResource(store, request.principal, entityType, resourceId(request.params.id))
+          await deleteResource(store, request.principal, entityType, pathId(request.params.id))
           return reply.code(204).send(null)
         },
       )

@@ -90,12 +90,3 @@ export function readChangeVersion(db: Kysely<DB>): Promise<number> {
   }
   return reader()
 }
-
-/** A transaction that ends with `noteChange`, for writes that may change what a list shows. */
-export function changingTransaction<T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (trx) => {
-    const result = await work(trx)
-    await noteChange(trx)
-    return result
-  })
-}

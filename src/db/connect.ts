@@ -15,6 +15,7 @@ import type pg from 'pg'
 import { ADD_TO_SLOT_POSTGRES, addToSlotAndCommit, PREPARE_NOTE_CHANGE } from './change-counter.ts'
 import { preparedStatementName, registerDirectReader } from './prepared.ts'
 import type { DB, Store } from './types.ts'
+import { storeWriter } from './write.ts'
 
 export class StoreError extends Error {}
 
@@ -79,7 +80,13 @@ function openSqlite(path: string): Store {
     // A statement another query is still iterating (Kysely's stream) cannot run again until that query ends.
     return statement.reader && !statement.busy ? (statement.all(parameters) as unknown[]) : undefined
   })
-  return { db, engine: 'sqlite', file: file === ':memory:' ? undefined : file, close: () => db.destroy() }
+  return {
+    db,
+    engine: 'sqlite',
+    file: file === ':memory:' ? undefined : file,
+    write: storeWriter(db, 'sqlite'),
+    close: () => db.destroy(),
+  }
 }
 
 /** A cached statement, and whether a query is still iterating it. */
@@ -164,7 +171,7 @@ async function openPostgres(url: string, options: StoreOptions): Promise<Store> 
     throw new StoreError(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}`)
   }
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) })
-  return { db, engine: 'postgres', close: () => db.destroy() }
+  return { db, engine: 'postgres', write: storeWriter(db, 'postgres'), close: () => db.destroy() }
 }
 
 const INVALID_CATALOG_NAME = '3D000'

@@ -221,10 +221,27 @@ export type RelationTableName = {
 
 export type Engine = 'sqlite' | 'postgres'
 
+export interface WriteOptions {
+  /** The 409's message when the write breaks a unique constraint (a concurrent request made the same thing). */
+  clash?: string
+  /**
+   * False when the work notes its changes itself (`noteChange`), because some runs change nothing a list shows;
+   * otherwise every write notes one change for list caches.
+   */
+  noteChange?: boolean
+}
+
+/** The work of one write, given the transaction it must use for every statement. */
+export type WriteWork<T> = (trx: Kysely<DB>) => Promise<T>
+
+export type Write = <T>(work: WriteWork<T>, options?: WriteOptions) => Promise<T>
+
 export interface Store {
   readonly db: Kysely<DB>
   readonly engine: Engine
   /** SQLite only: the store's file, which no sync may read. */
   readonly file?: string | undefined
+  /** Every change to the store goes through `write` (db/write.ts): one transaction, a 409 for a broken constraint. */
+  readonly write: Write
   close(): Promise<void>
 }

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely'
-import type { DB } from '../db/types.ts'
+import { ROLES, type Role } from '../access/principal.ts'
+import type { DB, Store } from '../db/types.ts'
 import { nowIso, toIso } from '../db/values.ts'
 import { generateApiKey, insertApiKey } from './keys.ts'
-import { createWorkspace, insertUser, ROLES, type Role } from './repository.ts'
+import { createWorkspace, insertUser } from './repository.ts'
 
 /** A failure of an operator's command that says what to do instead. */
 export class TaskError extends Error {}
@@ -37,12 +38,12 @@ export async function resolveWorkspace(db: Kysely<DB>, selector: string | undefi
 
 /** A new workspace with its default team and an admin; returns the admin's new key. */
 export async function createWorkspaceWithAdmin(
-  db: Kysely<DB>,
+  store: Store,
   name: string,
   adminEmail: string,
 ): Promise<{ workspaceId: string; key: string }> {
   const key = generateApiKey()
-  return db.transaction().execute(async (trx) => {
+  return store.write(async (trx) => {
     // A store that has a workspace is set up: the server's first start must not add one of its own.
     await trx
       .insertInto('docent_meta')
@@ -66,10 +67,10 @@ export function parseRole(value: string): Role {
  * the role it has; `roleIgnored` says when that differs from the one asked for.
  */
 export async function createKeyForEmail(
-  db: Kysely<DB>,
+  store: Store,
   input: { workspaceId: string; email: string; role: Role; description: string },
 ): Promise<{ key: string; keyId: string; userId: string; createdUser: boolean; roleIgnored: string | undefined }> {
-  return db.transaction().execute(async (trx) => {
+  return store.write(async (trx) => {
     const email = input.email.toLowerCase()
     if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
       throw new TaskError(`--email must be an email address, not '${input.email}'`)

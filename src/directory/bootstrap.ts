@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Kysely } from 'kysely'
-import type { DB } from '../db/types.ts'
+import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { generateApiKey, hashApiKey } from './keys.ts'
 import { createWorkspace } from './repository.ts'
@@ -19,9 +19,10 @@ export type FirstStart =
  * set up again, even by several instances starting at once: the `initialized` row is the lock.
  */
 export async function ensureFirstStart(
-  db: Kysely<DB>,
+  store: Store,
   options: { adminApiKey: string | undefined; dataDir: string },
 ): Promise<FirstStart> {
+  const db = store.db
   const initialized = async () =>
     (await db.selectFrom('docent_meta').select('key').where('key', '=', 'initialized').executeTakeFirst()) !== undefined
   const existing = async (): Promise<FirstStart> => ({
@@ -34,7 +35,7 @@ export async function ensureFirstStart(
   const key = options.adminApiKey ?? generateApiKey()
   const keyFile = options.adminApiKey === undefined ? join(options.dataDir, ADMIN_KEY_FILE) : undefined
   try {
-    const workspaceId = await db.transaction().execute(async (trx) => {
+    const workspaceId = await store.write(async (trx) => {
       await trx.insertInto('docent_meta').values({ key: 'initialized', value: nowIso() }).execute()
       const created = await createWorkspace(trx, { name: 'Default', adminEmail: ADMIN_EMAIL, adminKey: key })
       // Written before the commit: if the file cannot be written, the store stays empty and the next start retries.

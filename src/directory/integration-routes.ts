@@ -1,28 +1,26 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { isAdmin } from '../access/visibility.ts'
+import { integrationScope, requireAdmin } from '../access/rules.ts'
 import { checkReferences } from '../catalog/references.ts'
-import { changingTransaction } from '../db/change-counter.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
-import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
+import { fieldError, validationFailed } from '../errors.ts'
 import { accessProblem, type SourceRules } from '../extract/source-access.ts'
 import { checkCredentials } from '../extract/sources/index.ts'
+import { adminsOnly } from '../http/guards.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdListSchema, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
-import { isUuid } from '../http/uuid.ts'
+import { pathId } from '../http/uuid.ts'
 import {
   deleteIntegrationRow,
-  findIntegration,
   findIntegrationForSync,
-  type Integration,
+  getIntegration,
   insertIntegration,
   listIntegrations,
   replaceIntegrationTeams,
   updateIntegrationRow,
 } from './integrations.ts'
-import type { Principal } from './keys.ts'
 import { findDefaultTeamId } from './repository.ts'
 
 const tags = ['integrations']
@@ -55,11 +53,6 @@ const IntegrationUpdateSchema = Type.Object({
   credentials: Type.Optional(Credentials),
 })
 
-/** Admins see every integration of the workspace; others those of their teams. */
-function integrationScope(principal: Principal) {
-  return { workspaceId: principal.workspaceId, memberId: isAdmin(principal) ? undefined : principal.userId }
-}
-
 /**
  * Credentials of a kind docent syncs (postgres, mysql, sqlite) must have the shape its reader needs, and name a
  * folder or host the operator allows (checked again, and more closely, when a sync runs).
@@ -74,19 +67,6 @@ function checkSourceCredentials(type: string, credentials: object | undefined, a
   }
 }
 
-export function requireAdmin(principal: Principal): void {
-  if (principal.role !== 'admin') {
-    throw new ApiError('PERMISSION_DENIED', 'Only an admin may manage integrations.')
-  }
-}
-
-export function integrationId(id: string): string {
-  if (!isUuid(id)) {
-    throw notFound()
-  }
-  return id.toLowerCase()
-}
-
 /** Team ids in order without repeats, checked against the workspace; none means the default team. */
 async function resolveTeams(db: Kysely<DB>, workspaceId: string, teams: string[]): Promise<string[]> {
   const ids = [...new Set(teams.map((t) => t.toLowerCase()))]
@@ -95,14 +75,6 @@ async function resolveTeams(db: Kysely<DB>, workspaceId: string, teams: string[]
     throw validationFailed(errors)
   }
   return ids.length > 0 ? ids : [await findDefaultTeamId(db, workspaceId)]
-}
-
-export async function getIntegration(store: Store, principal: Principal, id: string): Promise<Integration> {
-  const found = await findIntegration(store.db, integrationScope(principal), id)
-  if (found === undefined) {
-    throw notFound()
-  }
-  return found
 }
 
 export function integrationRoutes(store: Store, access: SourceRules): FastifyPluginAsyncTypebox {
@@ -127,6 +99,7 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
     app.post(
       '/integration/integrations',
       {
+        preHandler: adminsOnly('integrations'),
         schema: {
           tags,
           summary: 'Create an integration',
@@ -136,14 +109,13 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
       },
       async (request, reply) => {
         const { principal, body } = request
-        requireAdmin(principal)
         checkSourceCredentials(body.type, body.credentials, access)
-        const id = await changingTransaction(store.db, async (trx) => {
+        const id = await store.write(async (trx) => {
           const teams = await resolveTeams(trx, principal.workspaceId, body.teams ?? [])
           const values = { name: body.name, type: body.type, credentials: body.credentials ?? {} }
           return insertIntegration(trx, principal.workspaceId, values, teams, nowIso())
         })
-        return reply.code(201).send(await getIntegration(store, principal, id))
+        return reply.code(201).send(await getIntegration(store.db, principal, id))
       },
     )
 
@@ -158,7 +130,7 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
         },
       },
       async (request) => {
-        return getIntegration(store, request.principal, integrationId(request.params.id))
+        return getIntegration(store.db, request.principal, pathId(request.params.id))
       },
     )
 
@@ -175,9 +147,9 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
       },
       async (request) => {
         const { principal, body } = request
-        const id = integrationId(request.params.id)
-        const current = await getIntegration(store, principal, id)
-        requireAdmin(principal)
+        const id = pathId(request.params.id)
+        const current = await getIntegration(store.db, principal, id)
+        requireAdmin(principal, 'integrations')
         // A new type must fit the credentials it will be used with: the ones sent, or else the stored ones.
         const stored = body.credentials === undefined && body.type !== undefined && body.type !== current.type
         checkSourceCredentials(
@@ -185,14 +157,14 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
           stored ? ((await findIntegrationForSync(store.db, id))?.credentials as object) : body.credentials,
           access,
         )
-        await changingTransaction(store.db, async (trx) => {
+        await store.write(async (trx) => {
           const { teams, name, type, credentials } = body
           if (teams !== undefined) {
             await replaceIntegrationTeams(trx, id, await resolveTeams(trx, principal.workspaceId, teams))
           }
           await updateIntegrationRow(trx, id, { name, type, credentials }, nowIso())
         })
-        return getIntegration(store, principal, id)
+        return getIntegration(store.db, principal, id)
       },
     )
 
@@ -208,10 +180,10 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
       },
       async (request, reply) => {
         const { principal } = request
-        const id = integrationId(request.params.id)
-        await getIntegration(store, principal, id)
-        requireAdmin(principal)
-        await changingTransaction(store.db, (trx) => deleteIntegrationRow(trx, principal.workspaceId, id))
+        const id = pathId(request.params.id)
+        await getIntegration(store.db, principal, id)
+        requireAdmin(principal, 'integrations')
+        await store.write((trx) => deleteIntegrationRow(trx, principal.workspaceId, id))
         return reply.code(204).send(null)
       },
     )

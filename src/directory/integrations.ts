@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely'
+import type { Principal } from '../access/principal.ts'
+import { integrationScope } from '../access/rules.ts'
 import { byCodePoint } from '../db/dialect.ts'
 import type { DB, IntegrationTable } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
+import { notFound } from '../errors.ts'
 
 export interface Integration {
   id: string
@@ -201,4 +204,13 @@ export async function findIntegrationForSync(
     credentials: JSON.parse(row.credentials) as unknown,
     teamIds: teams.map((t) => t.team_id),
   }
+}
+
+/** An integration the caller may see (admins: any of the workspace; others: their teams'), else 404. */
+export async function getIntegration(db: Kysely<DB>, principal: Principal, id: string): Promise<Integration> {
+  const found = await findIntegration(db, integrationScope(principal), id)
+  if (found === undefined) {
+    throw notFound()
+  }
+  return found
 }

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { isAdmin } from '../access/visibility.ts'
+import { keyScope, requireKeyCreation } from '../access/rules.ts'
 import type { Store } from '../db/types.ts'
-import { toIso } from '../db/values.ts'
-import { ApiError, fieldError, notFound } from '../errors.ts'
+import { fieldError, notFound } from '../errors.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, Nullable, PageQuerySchema, UuidSchema } from '../http/schemas.ts'
 import { isUuid } from '../http/uuid.ts'
-import { generateApiKey, insertApiKey, listApiKeys, type Principal, revokeApiKey } from './keys.ts'
+import { createApiKey, listApiKeys, revokeApiKey } from './keys.ts'
 
 const tags = ['api keys']
 
@@ -32,11 +31,6 @@ const KeyCreateSchema = Type.Object({
   user: Type.Optional(UuidSchema),
   description: Type.Optional(Type.String({ maxLength: 255 })),
 })
-
-/** Admins see and revoke every key of the workspace; everyone else only their own. */
-function keyScope(principal: Principal) {
-  return { workspaceId: principal.workspaceId, userId: isAdmin(principal) ? undefined : principal.userId }
-}
 
 export function keyRoutes(store: Store): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -70,32 +64,17 @@ export function keyRoutes(store: Store): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { principal, body } = request
         const userId = body.user?.toLowerCase() ?? principal.userId
-        if (principal.role === 'viewer' || principal.role === 'guest') {
-          throw new ApiError('PERMISSION_DENIED', 'Viewers and guests cannot create API keys.')
-        }
-        if (!isAdmin(principal) && userId !== principal.userId) {
-          throw new ApiError('PERMISSION_DENIED', 'Only an admin may create API keys for other users.')
-        }
-        const user = await store.db
-          .selectFrom('users')
-          .select('id')
-          .where('id', '=', userId)
-          .where('workspace_id', '=', principal.workspaceId)
-          .executeTakeFirst()
-        if (user === undefined) {
+        requireKeyCreation(principal, userId)
+        const description = body.description ?? ''
+        const made = await store.write(
+          (trx) => createApiKey(trx, { workspaceId: principal.workspaceId, userId, description }),
+          { noteChange: false },
+        )
+        if (made === undefined) {
           throw fieldError('user', `refers to ${userId}, which is not a user of this workspace`)
         }
-        const key = generateApiKey()
-        const description = body.description ?? ''
-        const id = await insertApiKey(store.db, { workspaceId: principal.workspaceId, userId, key, description })
-        const created = await store.db
-          .selectFrom('api_keys')
-          .select(['created_at'])
-          .where('id', '=', id)
-          .executeTakeFirstOrThrow()
-        return reply
-          .code(201)
-          .send({ id, key, user: userId, description, created_at: toIso(created.created_at), last_used_at: null })
+        const { id, key, createdAt } = made
+        return reply.code(201).send({ id, key, user: userId, description, created_at: createdAt, last_used_at: null })
       },
     )
 
@@ -111,7 +90,10 @@ export function keyRoutes(store: Store): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const id = request.params.id
-        if (!isUuid(id) || !(await revokeApiKey(store.db, keyScope(request.principal), id.toLowerCase()))) {
+        const scope = keyScope(request.principal)
+        const revoked =
+          isUuid(id) && (await store.write((trx) => revokeApiKey(trx, scope, id.toLowerCase()), { noteChange: false }))
+        if (!revoked) {
           throw notFound()
         }
         return reply.code(204).send(null)

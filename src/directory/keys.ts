@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import type { KeyOwner } from '../access/visibility.ts'
+import type { KeyOwner, Principal } from '../access/principal.ts'
 import { prepared, slot } from '../db/prepared.ts'
 import type { DB } from '../db/types.ts'
 import { nowIso, toCount, toIso } from '../db/values.ts'
@@ -39,13 +39,6 @@ export async function insertApiKey(db: Kysely<DB>, input: NewApiKey): Promise<st
     })
     .execute()
   return id
-}
-
-export interface Principal {
-  keyId: string
-  userId: string
-  workspaceId: string
-  role: string
 }
 
 /** How stale `last_used_at` may get: a key in steady use costs one write a minute, not one a request. */
@@ -87,6 +80,29 @@ export async function noteKeyUse(db: Kysely<DB>, owner: KeyOwner): Promise<Princ
       .execute()
   }
   return { keyId, userId, workspaceId, role }
+}
+
+/**
+ * A new key for a user of the workspace, or undefined when `userId` is not one; the key's value is returned here
+ * and never stored.
+ */
+export async function createApiKey(
+  db: Kysely<DB>,
+  input: { workspaceId: string; userId: string; description: string },
+): Promise<{ id: string; key: string; createdAt: string } | undefined> {
+  const user = await db
+    .selectFrom('users')
+    .select('id')
+    .where('id', '=', input.userId)
+    .where('workspace_id', '=', input.workspaceId)
+    .executeTakeFirst()
+  if (user === undefined) {
+    return undefined
+  }
+  const key = generateApiKey()
+  const id = await insertApiKey(db, { ...input, key })
+  const created = await db.selectFrom('api_keys').select('created_at').where('id', '=', id).executeTakeFirstOrThrow()
+  return { id, key, createdAt: toIso(created.created_at) as string }
 }
 
 export interface ApiKeyInfo {

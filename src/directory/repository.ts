@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import type { Role } from '../access/principal.ts'
 import { engineOf } from '../db/dialect.ts'
 import type { DB } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { insertApiKey } from './keys.ts'
 
 export const DEFAULT_TEAM_NAME = 'General'
-export const ROLES = ['admin', 'editor', 'viewer', 'guest'] as const
-export type Role = (typeof ROLES)[number]
 
 export interface NewTeam {
   workspaceId: string
@@ -149,30 +148,27 @@ export interface CreatedWorkspace {
   adminUserId: string
 }
 
-/** A workspace with its default team, an admin user and that admin's API key, in one transaction. */
+/** A workspace with its default team, an admin user and that admin's API key; run it inside one `store.write`. */
 export async function createWorkspace(
   db: Kysely<DB>,
   input: { name: string; adminEmail: string; adminKey: string },
 ): Promise<CreatedWorkspace> {
-  const work = async (trx: Kysely<DB>) => {
-    const workspaceId = randomUUID()
-    await trx.insertInto('workspaces').values({ id: workspaceId, name: input.name, created_at: nowIso() }).execute()
-    const defaultTeamId = await insertTeam(trx, { workspaceId, name: DEFAULT_TEAM_NAME, isDefault: true })
-    const adminUserId = await insertUser(trx, {
-      workspaceId,
-      email: input.adminEmail,
-      role: 'admin',
-      firstName: 'Admin',
-    })
-    await insertApiKey(trx, {
-      workspaceId,
-      userId: adminUserId,
-      key: input.adminKey,
-      description: 'admin key made with the workspace',
-    })
-    return { workspaceId, defaultTeamId, adminUserId }
-  }
-  return db.isTransaction ? work(db) : db.transaction().execute(work)
+  const workspaceId = randomUUID()
+  await db.insertInto('workspaces').values({ id: workspaceId, name: input.name, created_at: nowIso() }).execute()
+  const defaultTeamId = await insertTeam(db, { workspaceId, name: DEFAULT_TEAM_NAME, isDefault: true })
+  const adminUserId = await insertUser(db, {
+    workspaceId,
+    email: input.adminEmail,
+    role: 'admin',
+    firstName: 'Admin',
+  })
+  await insertApiKey(db, {
+    workspaceId,
+    userId: adminUserId,
+    key: input.adminKey,
+    description: 'admin key made with the workspace',
+  })
+  return { workspaceId, defaultTeamId, adminUserId }
 }
 
 /**

@@ -4,8 +4,8 @@ import { lockVisibility, refreshAfterTeamDeleted } from '../access/effective.ts'
 import type { Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
+import { collectionRoutes } from '../http/collection.ts'
 import { Nullable } from '../http/schemas.ts'
-import { collectionRoutes } from './collection-routes.ts'
 import { findDefaultTeamId, insertTeam, lockWorkspace } from './repository.ts'
 import {
   adoptOnlyTeamMembers,

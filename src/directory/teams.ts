@@ -1,4 +1,6 @@
-import { type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely'
+import { type Kysely, type Selectable, sql } from 'kysely'
+import type { Principal } from '../access/principal.ts'
+import { teamVisibleTo } from '../access/teams.ts'
 import { byCodePoint } from '../db/dialect.ts'
 import type { DB, TeamTable } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
@@ -15,12 +17,6 @@ export interface Team {
   workspace_id: string
   created_at: string
   updated_at: string
-}
-
-/** Who is looking: admins see every team, anyone else the OPEN teams and the CLOSED ones they belong to. */
-export interface TeamViewer {
-  userId: string
-  role: string
 }
 
 const COLUMNS = [
@@ -49,25 +45,10 @@ function toTeam(row: Selectable<TeamTable>): Team {
   }
 }
 
-/** The condition "this team is visible to the viewer", for any query over `teams`. */
-export function teamVisibleTo(viewer: TeamViewer) {
-  return (eb: ExpressionBuilder<DB, 'teams'>) =>
-    viewer.role === 'admin'
-      ? sql<SqlBool>`1 = 1`
-      : eb.or([
-          eb('teams.type', '=', 'OPEN'),
-          eb(
-            'teams.id',
-            'in',
-            eb.selectFrom('team_members as mine').select('mine.team_id').where('mine.user_id', '=', viewer.userId),
-          ),
-        ])
-}
-
 export async function findTeam(
   db: Kysely<DB>,
   workspaceId: string,
-  viewer: TeamViewer,
+  viewer: Principal,
   id: string,
 ): Promise<Team | undefined> {
   const row = await db
@@ -83,7 +64,7 @@ export async function findTeam(
 export async function listTeams(
   db: Kysely<DB>,
   workspaceId: string,
-  viewer: TeamViewer,
+  viewer: Principal,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Team[] }> {
   const visible = db.selectFrom('teams').where('teams.workspace_id', '=', workspaceId).where(teamVisibleTo(viewer))

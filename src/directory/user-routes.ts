@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
+import { ROLES, type Role } from '../access/principal.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { ApiError, fieldError, notFound } from '../errors.ts'
+import { collectionRoutes } from '../http/collection.ts'
 import { IdListSchema } from '../http/schemas.ts'
-import { collectionRoutes } from './collection-routes.ts'
-import { findDefaultTeamId, insertUser, lockWorkspace, ROLES, type Role } from './repository.ts'
+import { findDefaultTeamId, insertUser, lockWorkspace } from './repository.ts'
 import { distinctIds, requireReferences } from './route-guards.ts'
 import {
   addGroupMembers,

@@ -1,9 +1,9 @@
 import type { Kysely, Selectable } from 'kysely'
+import type { Principal, Role } from '../access/principal.ts'
+import { teamVisibleTo } from '../access/teams.ts'
 import { byCodePoint, engineOf, foldCase } from '../db/dialect.ts'
 import type { DB, UserTable } from '../db/types.ts'
 import { toCount, toIso } from '../db/values.ts'
-import type { Role } from './repository.ts'
-import { type TeamViewer, teamVisibleTo } from './teams.ts'
 
 export interface User {
   id: string
@@ -22,7 +22,7 @@ const COLUMNS = ['id', 'first_name', 'last_name', 'email', 'role', 'workspace_id
 type UserRow = Selectable<UserTable>
 
 /** A page of users with their teams (those the viewer may see) and groups: one query per relation kind. */
-async function withMemberships(db: Kysely<DB>, viewer: TeamViewer, rows: UserRow[]): Promise<User[]> {
+async function withMemberships(db: Kysely<DB>, viewer: Principal, rows: UserRow[]): Promise<User[]> {
   if (rows.length === 0) {
     return []
   }
@@ -61,7 +61,7 @@ async function withMemberships(db: Kysely<DB>, viewer: TeamViewer, rows: UserRow
 export async function findUser(
   db: Kysely<DB>,
   workspaceId: string,
-  viewer: TeamViewer,
+  viewer: Principal,
   id: string,
 ): Promise<User | undefined> {
   const row = await db
@@ -76,7 +76,7 @@ export async function findUser(
 export async function listUsers(
   db: Kysely<DB>,
   workspaceId: string,
-  viewer: TeamViewer,
+  viewer: Principal,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: User[] }> {
   const inWorkspace = db.selectFrom('users').where('workspace_id', '=', workspaceId)

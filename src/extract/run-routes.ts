@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { requireAdmin } from '../access/rules.ts'
 import type { Store } from '../db/types.ts'
-import { getIntegration, integrationId, requireAdmin } from '../directory/integration-routes.ts'
+import { getIntegration } from '../directory/integrations.ts'
 import { ApiError, notFound } from '../errors.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, ErrorSchema, ListSchema, Nullable, PageQuerySchema } from '../http/schemas.ts'
-import { isUuid } from '../http/uuid.ts'
+import { isUuid, pathId } from '../http/uuid.ts'
 import type { SyncRunner } from './runner.ts'
 import { failAbandonedRuns, findRun, insertRun, listRuns } from './runs.ts'
 
@@ -44,8 +45,8 @@ export function runRoutes(store: Store, runner: SyncRunner): FastifyPluginAsyncT
       },
       async (request, reply) => {
         const { principal } = request
-        const integration = await getIntegration(store, principal, integrationId(request.params.id))
-        requireAdmin(principal)
+        const integration = await getIntegration(store.db, principal, pathId(request.params.id))
+        requireAdmin(principal, 'integrations')
         await failAbandonedRuns(store.db)
         const run = await insertRun(store.db, { workspaceId: principal.workspaceId, integrationId: integration.id })
         if (run === undefined) {
@@ -69,7 +70,7 @@ export function runRoutes(store: Store, runner: SyncRunner): FastifyPluginAsyncT
       },
       async (request) => {
         const { principal } = request
-        const integration = await getIntegration(store, principal, integrationId(request.params.id))
+        const integration = await getIntegration(store.db, principal, pathId(request.params.id))
         const pageRequest = parsePageRequest(request.query)
         const { count, results } = await listRuns(store.db, principal.workspaceId, integration.id, pageRequest)
         return envelope(request, pageRequest, count, results)
@@ -88,7 +89,7 @@ export function runRoutes(store: Store, runner: SyncRunner): FastifyPluginAsyncT
       },
       async (request) => {
         const { principal } = request
-        const integration = await getIntegration(store, principal, integrationId(request.params.id))
+        const integration = await getIntegration(store.db, principal, pathId(request.params.id))
         const runId = request.params.run_id
         const run = isUuid(runId)
           ? await findRun(store.db, principal.workspaceId, integration.id, runId.toLowerCase())

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { insertResourceRows, newResourceValues, type RelationRow, type ResourceValues } from '../catalog/repository.ts'
 import { placeUnder } from '../catalog/titles.ts'
-import { changingTransaction, noteChange } from '../db/change-counter.ts'
+import { noteChange } from '../db/change-counter.ts'
 import { inIds } from '../db/dialect.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
@@ -221,73 +221,76 @@ export async function syncSnapshot(
     if (options.signal?.aborted) {
       throw new ExtractError(`stopped after ${done} of ${total} objects; what was synced so far is kept`)
     }
-    await db.transaction().execute(async (trx) => {
-      const now = nowIso()
-      const rows: (ResourceValues & { id: string })[] = []
-      const relations: RelationRow[] = []
-      const updates: [string, Partial<ResourceValues>][] = []
-      for (const wanted of batch) {
-        seen.add(wanted.key)
-        const existing = held.get(wanted.key)
-        if (existing !== undefined) {
-          const changes = changesFor(wanted, existing)
-          if (Object.keys(changes).length === 0) {
-            counts.unchanged += 1
-          } else {
-            updates.push([existing.id, { ...changes, updated_at: now }])
-            counts.updated += 1
+    await store.write(
+      async (trx) => {
+        const now = nowIso()
+        const rows: (ResourceValues & { id: string })[] = []
+        const relations: RelationRow[] = []
+        const updates: [string, Partial<ResourceValues>][] = []
+        for (const wanted of batch) {
+          seen.add(wanted.key)
+          const existing = held.get(wanted.key)
+          if (existing !== undefined) {
+            const changes = changesFor(wanted, existing)
+            if (Object.keys(changes).length === 0) {
+              counts.unchanged += 1
+            } else {
+              updates.push([existing.id, { ...changes, updated_at: now }])
+              counts.updated += 1
+            }
+            continue
           }
-          continue
+          const parent = wanted.parentKey === undefined ? undefined : held.get(wanted.parentKey)
+          const id = randomUUID()
+          const values = {
+            ...newResourceValues({
+              workspaceId: target.workspaceId,
+              entityType: wanted.entityType,
+              title: wanted.title,
+              parent,
+              integrationId: target.integrationId,
+              now,
+            }),
+            id,
+            native_type: wanted.nativeType,
+            description: wanted.comment ?? '',
+            databuilder_id: wanted.key,
+            row_count: wanted.rowCount,
+            byte_size: wanted.byteSize,
+            data_type: wanted.dataType,
+            sort_order: wanted.sortOrder,
+            is_pk: wanted.isPk,
+            is_nullable: wanted.isNullable,
+          }
+          rows.push(values)
+          target.teamIds.forEach((teamId, position) => {
+            relations.push({ field: 'teams', resource_id: id, target_id: teamId, position })
+          })
+          held.set(wanted.key, {
+            ...(values as unknown as Held),
+            ...placeUnder(parent, wanted.entityType, wanted.title),
+            description_by_person: false,
+            stale: false,
+          })
+          counts.created += 1
         }
-        const parent = wanted.parentKey === undefined ? undefined : held.get(wanted.parentKey)
-        const id = randomUUID()
-        const values = {
-          ...newResourceValues({
-            workspaceId: target.workspaceId,
-            entityType: wanted.entityType,
-            title: wanted.title,
-            parent,
-            integrationId: target.integrationId,
-            now,
-          }),
-          id,
-          native_type: wanted.nativeType,
-          description: wanted.comment ?? '',
-          databuilder_id: wanted.key,
-          row_count: wanted.rowCount,
-          byte_size: wanted.byteSize,
-          data_type: wanted.dataType,
-          sort_order: wanted.sortOrder,
-          is_pk: wanted.isPk,
-          is_nullable: wanted.isNullable,
+        for (let i = 0; i < rows.length; i += 500) {
+          const chunk = rows.slice(i, i + 500)
+          const ids = new Set(chunk.map((r) => r.id))
+          await insertResourceRows(
+            trx,
+            chunk,
+            relations.filter((r) => ids.has(r.resource_id)),
+          )
         }
-        rows.push(values)
-        target.teamIds.forEach((teamId, position) => {
-          relations.push({ field: 'teams', resource_id: id, target_id: teamId, position })
-        })
-        held.set(wanted.key, {
-          ...(values as unknown as Held),
-          ...placeUnder(parent, wanted.entityType, wanted.title),
-          description_by_person: false,
-          stale: false,
-        })
-        counts.created += 1
-      }
-      for (let i = 0; i < rows.length; i += 500) {
-        const chunk = rows.slice(i, i + 500)
-        const ids = new Set(chunk.map((r) => r.id))
-        await insertResourceRows(
-          trx,
-          chunk,
-          relations.filter((r) => ids.has(r.resource_id)),
-        )
-      }
-      for (const [id, changes] of updates) {
-        await trx.updateTable('resources').set(changes).where('id', '=', id).execute()
-      }
-      // A batch that finds nothing new leaves list caches as they are: a sync of an unchanged source costs them nothing.
-      if (rows.length > 0 || updates.length > 0) await noteChange(trx)
-    })
+        for (const [id, changes] of updates) {
+          await trx.updateTable('resources').set(changes).where('id', '=', id).execute()
+        }
+        // A batch that finds nothing new leaves list caches as they are: a sync of an unchanged source costs them nothing.
+        if (rows.length > 0 || updates.length > 0) await noteChange(trx)
+      },
+      { noteChange: false },
+    )
     done += batch.length
     await options.progress?.(done, total, counts)
   }
@@ -296,7 +299,7 @@ export async function syncSnapshot(
     const now = nowIso()
     for (let i = 0; i < gone.length; i += 500) {
       const chunk = gone.slice(i, i + 500)
-      await changingTransaction(db, (trx) =>
+      await store.write((trx) =>
         trx
           .updateTable('resources')
           .set({ stale: true, stale_at: now, updated_at: now })

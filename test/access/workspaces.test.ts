@@ -347,7 +347,7 @@ describe('docent workspaces create', () => {
     assert.ok(acmeKey !== undefined, 'needs the workspace of the test before')
     const dataDir = join(dir, 'data')
     await withStore(async (store) => {
-      const firstStart = await ensureFirstStart(store.db, { adminApiKey: undefined, dataDir })
+      const firstStart = await ensureFirstStart(store, { adminApiKey: undefined, dataDir })
       assert.equal(firstStart.kind, 'existing')
       const workspaces = await store.db.selectFrom('workspaces').select('name').execute()
       assert.deepEqual(
@@ -416,7 +416,7 @@ describe('docent workspaces create', () => {
       let defaultKey: string
       try {
         await migrateToLatest(store.db)
-        const firstStart = await ensureFirstStart(store.db, { adminApiKey: undefined, dataDir: join(other, 'data') })
+        const firstStart = await ensureFirstStart(store, { adminApiKey: undefined, dataDir: join(other, 'data') })
         assert.equal(firstStart.kind, 'created')
         defaultKey = firstStart.kind === 'created' ? firstStart.key : ''
       } finally {

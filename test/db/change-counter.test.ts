@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { sql } from 'kysely'
-import { changingTransaction, noteChange, readChangeVersion, shareFreshReads } from '../../src/db/change-counter.ts'
+import { noteChange, readChangeVersion, shareFreshReads } from '../../src/db/change-counter.ts'
 import type { Store } from '../../src/db/types.ts'
 import { ENGINES, openTestStore } from '../helpers.ts'
 
@@ -21,10 +21,10 @@ for (const { engine, skip } of ENGINES) {
       const peer = await openPeer()
       try {
         const start = await readChangeVersion(peer.db)
-        await changingTransaction(store.db, async () => undefined)
+        await store.write(async () => undefined)
         assert.equal(await readChangeVersion(peer.db), start + 1)
         await assert.rejects(
-          changingTransaction(store.db, async (trx) => {
+          store.write(async (trx) => {
             await noteChange(trx)
             throw new Error('rolled back')
           }),
@@ -38,7 +38,7 @@ for (const { engine, skip } of ENGINES) {
 
     test('counts every one of many concurrent changes', async () => {
       const start = await readChangeVersion(store.db)
-      await Promise.all(Array.from({ length: 40 }, () => changingTransaction(store.db, async () => undefined)))
+      await Promise.all(Array.from({ length: 40 }, () => store.write(async () => undefined)))
       assert.equal(await readChangeVersion(store.db), start + 40)
     })
 
@@ -93,14 +93,14 @@ for (const { engine, skip } of ENGINES) {
         try {
           await isLocked
           await assert.rejects(
-            changingTransaction(peer.db, async (trx) => {
+            peer.write(async (trx) => {
               await sql`set local statement_timeout = 200`.execute(trx)
             }),
           )
           release()
           await blocker
           const start = await readChangeVersion(store.db)
-          for (let i = 0; i < 4; i++) await changingTransaction(peer.db, async () => undefined)
+          for (let i = 0; i < 4; i++) await peer.write(async () => undefined)
           assert.equal(await readChangeVersion(store.db), start + 4)
         } finally {
           release()
@@ -132,9 +132,11 @@ for (const { engine, skip } of ENGINES) {
         await hasNoted
         let done = 0
         others = Array.from({ length: 12 }, () =>
-          changingTransaction(store.db, async () => undefined).then(() => {
-            done++
-          }),
+          store
+            .write(async () => undefined)
+            .then(() => {
+              done++
+            }),
         )
         const deadline = Date.now() + 5_000
         while (done === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))

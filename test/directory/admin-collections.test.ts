@@ -13,7 +13,7 @@ import {
   startHarness,
 } from '../helpers.ts'
 
-// What groups, tags, teams and users share (src/directory/collection-routes.ts): anyone in the workspace reads,
+// What groups, tags, teams and users share (src/http/collection.ts): anyone in the workspace reads,
 // only an admin writes, and nothing outside the workspace is ever found. Each collection's own rules are tested
 // in its own file.
 

@@ -57,7 +57,7 @@ for (const { engine, skip } of ENGINES) {
 
     test('creates one workspace, its default team General, one admin and one hashed key on an empty store', async () => {
       const { store, dataDir } = await fresh()
-      const result = await ensureFirstStart(store.db, { adminApiKey: undefined, dataDir })
+      const result = await ensureFirstStart(store, { adminApiKey: undefined, dataDir })
       assert.equal(result.kind, 'created')
       assert.ok(result.kind === 'created')
 
@@ -86,7 +86,7 @@ for (const { engine, skip } of ENGINES) {
 
     test('writes a new key to <dataDir>/admin-api-key with mode 0600, and the key acts as the admin', async () => {
       const { store, dataDir } = await fresh()
-      const result = await ensureFirstStart(store.db, { adminApiKey: undefined, dataDir })
+      const result = await ensureFirstStart(store, { adminApiKey: undefined, dataDir })
       assert.ok(result.kind === 'created')
       assert.ok(result.key.length >= 32, 'a long random key')
       assert.equal(result.keyFile, join(dataDir, ADMIN_KEY_FILE))
@@ -104,13 +104,13 @@ for (const { engine, skip } of ENGINES) {
 
     test('does nothing on a store that was set up before: no new rows, same file, same key', async () => {
       const { store, dataDir } = await fresh()
-      const first = await ensureFirstStart(store.db, { adminApiKey: undefined, dataDir })
+      const first = await ensureFirstStart(store, { adminApiKey: undefined, dataDir })
       assert.ok(first.kind === 'created')
       const file = join(dataDir, ADMIN_KEY_FILE)
       const before = { text: readFileSync(file, 'utf8'), mtimeMs: statSync(file).mtimeMs, counts: await counts(store) }
       const keyRows = await store.db.selectFrom('api_keys').selectAll().execute()
 
-      const second = await ensureFirstStart(store.db, { adminApiKey: undefined, dataDir })
+      const second = await ensureFirstStart(store, { adminApiKey: undefined, dataDir })
       assert.deepEqual(second, { kind: 'existing', configuredKeyIgnored: false })
       assert.deepEqual(await counts(store), before.counts)
       assert.equal(readFileSync(file, 'utf8'), before.text)
@@ -121,7 +121,7 @@ for (const { engine, skip } of ENGINES) {
 
     test('uses DOCENT_ADMIN_API_KEY when set and writes no key file', async () => {
       const { store, dataDir } = await fresh()
-      const result = await ensureFirstStart(store.db, { adminApiKey: CONFIGURED_KEY, dataDir })
+      const result = await ensureFirstStart(store, { adminApiKey: CONFIGURED_KEY, dataDir })
       assert.ok(result.kind === 'created')
       assert.equal(result.key, CONFIGURED_KEY)
       assert.equal(result.keyFile, undefined)
@@ -133,16 +133,16 @@ for (const { engine, skip } of ENGINES) {
       const apiKey = await store.db.selectFrom('api_keys').selectAll().executeTakeFirstOrThrow()
       assert.notEqual(apiKey.key_hash, CONFIGURED_KEY)
 
-      const again = await ensureFirstStart(store.db, { adminApiKey: CONFIGURED_KEY, dataDir })
+      const again = await ensureFirstStart(store, { adminApiKey: CONFIGURED_KEY, dataDir })
       assert.deepEqual(again, { kind: 'existing', configuredKeyIgnored: false })
     })
 
     test('reports a different configured key as ignored later and keeps the old key working', async () => {
       const { store, dataDir } = await fresh()
-      await ensureFirstStart(store.db, { adminApiKey: CONFIGURED_KEY, dataDir })
+      await ensureFirstStart(store, { adminApiKey: CONFIGURED_KEY, dataDir })
       const before = await counts(store)
 
-      const later = await ensureFirstStart(store.db, { adminApiKey: OTHER_KEY, dataDir })
+      const later = await ensureFirstStart(store, { adminApiKey: OTHER_KEY, dataDir })
       assert.deepEqual(later, { kind: 'existing', configuredKeyIgnored: true })
       assert.deepEqual(await counts(store), before)
       assert.equal((await findPrincipalByKey(store.db, CONFIGURED_KEY))?.role, 'admin')
@@ -152,9 +152,9 @@ for (const { engine, skip } of ENGINES) {
 
     test('reports a configured key as ignored on a store first set up with a generated key', async () => {
       const { store, dataDir } = await fresh()
-      const first = await ensureFirstStart(store.db, { adminApiKey: undefined, dataDir })
+      const first = await ensureFirstStart(store, { adminApiKey: undefined, dataDir })
       assert.ok(first.kind === 'created')
-      const later = await ensureFirstStart(store.db, { adminApiKey: CONFIGURED_KEY, dataDir })
+      const later = await ensureFirstStart(store, { adminApiKey: CONFIGURED_KEY, dataDir })
       assert.deepEqual(later, { kind: 'existing', configuredKeyIgnored: true })
       assert.equal(await findPrincipalByKey(store.db, CONFIGURED_KEY), undefined)
       assert.equal((await findPrincipalByKey(store.db, first.key))?.role, 'admin')
@@ -163,8 +163,8 @@ for (const { engine, skip } of ENGINES) {
     test('sets a store up exactly once when two first starts race', async () => {
       const { store, dataDir } = await fresh()
       const results = await Promise.all([
-        ensureFirstStart(store.db, { adminApiKey: undefined, dataDir }),
-        ensureFirstStart(store.db, { adminApiKey: undefined, dataDir }),
+        ensureFirstStart(store, { adminApiKey: undefined, dataDir }),
+        ensureFirstStart(store, { adminApiKey: undefined, dataDir }),
       ])
       assert.deepEqual(results.map((r) => r.kind).sort(), ['created', 'existing'])
       assert.deepEqual(await counts(store), { workspaces: 1, teams: 1, users: 1, api_keys: 1 })

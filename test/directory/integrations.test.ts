@@ -8,6 +8,7 @@ import {
   countRows,
   ENGINES,
   type Harness,
+  holdOpenOnPeer,
   makeDatabase,
   makeIntegration,
   makeKey,
@@ -359,5 +360,30 @@ for (const { engine, skip } of ENGINES) {
         assert.equal((await get(theirs, other.authorization)).statusCode, 200)
       })
     })
+
+    if (engine === 'postgres') {
+      describe('a team deleted while an integration is written', () => {
+        // The team exists when the request checks it; its deletion, committed while the request waits to insert
+        // the membership row, makes that insert break a foreign key: a 409 saying to try again, never a 500.
+        for (const write of ['create', 'update'] as const) {
+          test(`${write}: 409 CONFLICT, and nothing is written`, async () => {
+            const team = await makeTeam(h)
+            const existing = write === 'update' ? (await post({ name: 'Existing', type: 'postgres' })).json().id : ''
+            const before = await countRows(h, 'integration_teams')
+            const commit = await holdOpenOnPeer(h, async (trx) => {
+              await trx.deleteFrom('teams').where('id', '=', team).execute()
+            })
+            const answer =
+              write === 'create'
+                ? post({ name: 'Racing', type: 'postgres', teams: [team] })
+                : patch(existing, { teams: [team] })
+            await new Promise((resolve) => setTimeout(resolve, 200))
+            await commit()
+            assertErrorBody(await answer, 409, 'CONFLICT')
+            assert.equal(await countRows(h, 'integration_teams'), before)
+          })
+        }
+      })
+    }
   })
 }

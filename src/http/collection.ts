@@ -1,17 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import { type Static, type TSchema, Type } from 'typebox'
+import type { Principal } from '../access/principal.ts'
+import { requireAdmin } from '../access/rules.ts'
 import type { DB, Store } from '../db/types.ts'
 import { notFound } from '../errors.ts'
-import { envelope, parsePageRequest } from '../http/pagination.ts'
-import { CommonErrors, ErrorSchema, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
-import type { Principal } from './keys.ts'
-import { pathId, requireAdmin, writeDirectory } from './route-guards.ts'
+import { adminsOnly } from './guards.ts'
+import { envelope, parsePageRequest } from './pagination.ts'
+import { CommonErrors, ErrorSchema, IdParamsSchema, ListSchema, PageQuerySchema } from './schemas.ts'
+import { pathId } from './uuid.ts'
 
 /**
  * A directory collection that admins manage (groups, tags, teams): list, create, get, update and delete under
  * one path, with the same order of checks everywhere. A missing or unseen item is 404 before a non-admin's 403
- * on update and delete; create checks the role first. Every write is one transaction (`writeDirectory`), and
+ * on update and delete; create checks the role first. Every write is one `store.write`, and
  * create and update answer with the item as read after their commit.
  */
 export interface DirectoryCollection<Item, Create extends TSchema, Update extends TSchema> {
@@ -79,6 +81,7 @@ export function collectionRoutes<Item, Create extends TSchema, Update extends TS
       app.post(
         base,
         {
+          preHandler: adminsOnly(plural),
           schema: {
             hide: base !== path,
             tags,
@@ -90,8 +93,7 @@ export function collectionRoutes<Item, Create extends TSchema, Update extends TS
         async (request, reply) => {
           const { principal } = request
           const body = request.body as Static<Create>
-          requireAdmin(principal, plural)
-          const id = await writeDirectory(store, clash, (trx) => collection.create(trx, principal, body))
+          const id = await store.write((trx) => collection.create(trx, principal, body), { clash })
           if (Array.isArray(id)) {
             const items: Item[] = []
             for (const one of id) items.push(await get(principal, one))
@@ -133,7 +135,7 @@ export function collectionRoutes<Item, Create extends TSchema, Update extends TS
           const id = pathId(request.params.id)
           await get(principal, id)
           requireAdmin(principal, plural)
-          await writeDirectory(store, clash, (trx) => collection.update(trx, principal, id, body))
+          await store.write((trx) => collection.update(trx, principal, id, body), { clash })
           return get(principal, id)
         },
       )
@@ -160,11 +162,14 @@ export function collectionRoutes<Item, Create extends TSchema, Update extends TS
           const item = await get(principal, id)
           requireAdmin(principal, plural)
           refuseDelete?.(item, principal)
-          await writeDirectory(store, clash, async (trx) => {
-            if (!(await collection.remove(trx, principal, id))) {
-              throw notFound()
-            }
-          })
+          await store.write(
+            async (trx) => {
+              if (!(await collection.remove(trx, principal, id))) {
+                throw notFound()
+              }
+            },
+            { clash },
+          )
           return reply.code(204).send(null)
         },
       )

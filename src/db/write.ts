@@ -1,0 +1,40 @@
+import type { Kysely } from 'kysely'
+import { ApiError } from '../errors.ts'
+import { noteChange } from './change-counter.ts'
+import { isForeignKeyViolation, isUniqueViolation } from './driver-errors.ts'
+import { GroupCommit } from './group-commit.ts'
+import type { DB, Engine, Write, WriteOptions, WriteWork } from './types.ts'
+
+const DEFAULT_CLASH = 'Something this request creates already exists; it was made meanwhile by another request.'
+
+/**
+ * How the store writes: every change to the store goes through the function this returns. On SQLite, writes that
+ * arrive together share one transaction and one commit (GroupCommit), each in its own savepoint; on PostgreSQL
+ * each is a transaction of its own. Either way the write notes a change for list caches before it commits, and a
+ * constraint that a concurrent request broke (a duplicate, a row deleted meanwhile) becomes a 409, not a 500.
+ * No write's promise settles before its commit.
+ */
+export function storeWriter(db: Kysely<DB>, engine: Engine): Write {
+  const group = engine === 'sqlite' ? new GroupCommit(db) : undefined
+  return async <T>(work: WriteWork<T>, options: WriteOptions = {}): Promise<T> => {
+    const noted: WriteWork<T> =
+      options.noteChange === false
+        ? work
+        : async (trx) => {
+            const result = await work(trx)
+            await noteChange(trx)
+            return result
+          }
+    try {
+      return group === undefined ? await db.transaction().execute(noted) : await group.run(noted)
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new ApiError('CONFLICT', options.clash ?? DEFAULT_CLASH)
+      }
+      if (isForeignKeyViolation(error)) {
+        throw new ApiError('CONFLICT', 'Something this request refers to was deleted meanwhile; try again.')
+      }
+      throw error
+    }
+  }
+}
