@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Principal } from '../access/principal.ts'
 import { scopeOf, visibilityScope } from '../access/visibility.ts'
 import { readChangeVersion } from '../db/change-counter.ts'
@@ -29,8 +30,8 @@ function withEntityType(filter: Filter | undefined, entityType: string | undefin
 }
 
 /**
- * List Resources (CONTRACT §5): filter, sort and team, capped at 10,000 matches. Answers the total and the JSON of
- * the page's results, as `serialize` writes them.
+ * List Resources (CONTRACT §5): filter, sort and team, capped at 10,000 matches. Answers the bytes of the whole
+ * answer: `envelope` around the page's results as `serialize` writes them.
  */
 export async function listCatalog(
   store: Store,
@@ -38,6 +39,35 @@ export async function listCatalog(
   principal: Principal,
   params: CatalogParams,
   page: { offset: number; limit: number },
+  answer: {
+    /** What, beyond the caller's visibility, decides the answer's bytes: the URL as sent, with host and protocol. */
+    request: string
+    serialize: (resources: Resource[]) => string
+    /** The whole answer's text around the page's results (links and counts follow the request). */
+    envelope: (count: number, results: string) => string
+  },
+): Promise<Buffer> {
+  // Read before the data: what is then read is at least as new as the version it is kept under.
+  const version = await readChangeVersion(store.db)
+  // The same URL from a caller who sees the same is the same answer: a digest keys it, so a filter of tens of
+  // kilobytes is neither copied into nor compared by the cache.
+  const answerKey = createHash('sha256')
+    .update(`${principal.workspaceId}\u0000${visibilityScope(principal)}\u0000${answer.request}`)
+    .digest('base64')
+  return cache.answer(answerKey, version, async () => {
+    const { count, json } = await listPage(store, cache, principal, params, page, version, answer.serialize)
+    return Buffer.from(answer.envelope(count, json))
+  })
+}
+
+/** The page of a list, cut from the list's ids; both kept in the cache under a key made of the list's parameters. */
+async function listPage(
+  store: Store,
+  cache: CatalogResultCache,
+  principal: Principal,
+  params: CatalogParams,
+  page: { offset: number; limit: number },
+  version: number,
   serialize: (resources: Resource[]) => string,
 ): Promise<{ count: number; json: string }> {
   const filterText = params.filter?.trim() || undefined
@@ -54,8 +84,6 @@ export async function listCatalog(
     given(sortText),
     given(params.entityType),
   ].join('\u0000')
-  // Read before the data: what is then read is at least as new as the version it is kept under.
-  const version = await readChangeVersion(store.db)
   const list = await cache.ids(key, version, () => {
     const filter = withEntityType(filterText === undefined ? undefined : parseFilter(filterText), params.entityType)
     const sort = sortText === undefined ? DEFAULT_SORT : parseSort(sortText)

@@ -63,17 +63,20 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
             throw fieldError('teams', 'must be a team id (a UUID)')
           }
           const params = { filter, sort, teamId: teams?.toLowerCase(), entityType: entityType || undefined }
-          // A page read again is not serialized again: its results' JSON is kept with it, and only the envelope
-          // (whose links follow the request) is written anew, in the order of ListSchema.
+          // A page read again is not serialized again: its results' JSON is kept with it, and the whole answer
+          // (whose links follow the request) with the URL that asked for it, in the order of ListSchema.
           const serialize = reply.compileSerializationSchema(ResultsSchema as unknown as Record<string, unknown>)
-          const { count, json } = await listCatalog(store, cache, request.principal, params, pageRequest, (resources) =>
-            serialize(resources as unknown as Record<string, unknown>),
-          )
-          const { links, meta, total_pages } = envelope(request, pageRequest, count, [])
-          const head = JSON.stringify({ links, meta, count, total_pages })
-          // A string with a JSON content type is sent as it is (the typed reply only knows the object form).
-          const text = `${head.slice(0, -1)},"results":${json}}` as unknown as Static<typeof ListOfResources>
-          return reply.type('application/json; charset=utf-8').send(text)
+          const body = await listCatalog(store, cache, request.principal, params, pageRequest, {
+            request: `${request.protocol}://${request.host}${request.originalUrl}`,
+            serialize: (resources) => serialize(resources as unknown as Record<string, unknown>),
+            envelope: (count, results) => {
+              const { links, meta, total_pages } = envelope(request, pageRequest, count, [])
+              const head = JSON.stringify({ links, meta, count, total_pages })
+              return `${head.slice(0, -1)},"results":${results}}`
+            },
+          })
+          // Bytes with a JSON content type are sent as they are (the typed reply only knows the object form).
+          return reply.type('application/json; charset=utf-8').send(body as unknown as Static<typeof ListOfResources>)
         },
       )
     }

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache'
 
 interface Entry {
   version: number
-  value: string[] | string
+  value: string[] | string | Buffer
 }
 
 /** What a list's ids cost in memory, each: a 36-character one-byte string and its slot in the array. */
@@ -15,7 +15,9 @@ function stringBytes(text: string): number {
 }
 
 function entryBytes(key: string, entry: Entry): number {
-  const value = typeof entry.value === 'string' ? stringBytes(entry.value) : entry.value.length * BYTES_PER_ID
+  const { value: kept } = entry
+  const value =
+    typeof kept === 'string' ? stringBytes(kept) : Buffer.isBuffer(kept) ? kept.length : kept.length * BYTES_PER_ID
   return 64 + stringBytes(key) + value
 }
 
@@ -57,7 +59,21 @@ export class CatalogResultCache {
     return (await this.#get(`p\u0000${key}`, version, true, load)).value as string
   }
 
-  async #get(key: string, version: number, exact: boolean, load: () => Promise<string[] | string>): Promise<Entry> {
+  /**
+   * A whole answer's bytes as of `version` or later, for a request that repeats one exactly (its URL, host and
+   * caller's visibility, all in `key`): sent again with no list, page or envelope to build, and no string to
+   * encode, which is what a crowd of identical lists costs once their data is cached.
+   */
+  async answer(key: string, version: number, load: () => Promise<Buffer>): Promise<Buffer> {
+    return (await this.#get(`a\u0000${key}`, version, false, load)).value as Buffer
+  }
+
+  async #get(
+    key: string,
+    version: number,
+    exact: boolean,
+    load: () => Promise<string[] | string | Buffer>,
+  ): Promise<Entry> {
     const kept = this.#entries.get(key)
     if (kept !== undefined && (exact ? kept.version === version : kept.version >= version)) {
       return kept

@@ -136,6 +136,26 @@ for (const { engine, skip } of ENGINES) {
       for (const answer of answers) assert.deepEqual(answer, ['crowd after'])
     })
 
+    test('a repeated list links to the host and path it was asked on, not to those of an earlier asker', async () => {
+      await makeDatabase(h, { title: 'linked one' })
+      await makeDatabase(h, { title: 'linked two' })
+      const query = `filter=${byTitle('linked')}&page_size=1`
+      const next = async (host: string, prefix: string) => {
+        const answer = await h.app.inject({
+          method: 'GET',
+          url: `${prefix}/resource/catalog?${query}`,
+          headers: { authorization: `Bearer ${h.adminKey}`, host },
+        })
+        assert.equal(answer.statusCode, 200, answer.body)
+        return answer.json().links.next
+      }
+      for (let round = 0; round < 2; round++) {
+        assert.equal(await next('one.example', ''), `http://one.example/resource/catalog?${query}&page=2`)
+        assert.equal(await next('two.example', ''), `http://two.example/resource/catalog?${query}&page=2`)
+        assert.equal(await next('one.example', '/api/v1'), `http://one.example/api/v1/resource/catalog?${query}&page=2`)
+      }
+    })
+
     test('identical lists with a bad filter sent together are each a 400', async () => {
       const bad = encodeURIComponent(JSON.stringify({ operator: 'contains', field: 'colour', value: 'x' }))
       const answers = await Promise.all(
