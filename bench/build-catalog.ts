@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
-import {
-  insertResourceRows,
-  newResourceValues,
-  RELATION_TABLES,
-  type RelationRow,
-  type ResourceValues,
-} from '../src/catalog/repository.ts'
+import { RELATION_TABLES, type RelationRow } from '../src/catalog/repository/relations.ts'
+import { insertResourceRows, newResourceValues, type ResourceValues } from '../src/catalog/repository/writes.ts'
 import { placeUnder } from '../src/catalog/titles.ts'
 import type { Store } from '../src/db/types.ts'
 import { ensureFirstStart } from '../src/directory/bootstrap.ts'

@@ -4,7 +4,7 @@ import type { DB, Engine } from '../db/types.ts'
 import { parseTimestamp } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
 import { checkJsonValue } from '../http/json-body.ts'
-import { RELATION_TABLES } from './repository.ts'
+import { RELATION_TABLES } from './repository/relations.ts'
 
 /** What a filter may compare a field with; decides the operators and value types it accepts. */
 type Kind = 'text' | 'boolean' | 'number' | 'timestamp' | 'list'

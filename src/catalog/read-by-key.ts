@@ -5,7 +5,8 @@ import { hashApiKey, noteKeyUse } from '../directory/keys.ts'
 import { notFound } from '../errors.ts'
 import { authenticate, invalidToken } from '../http/auth.ts'
 import { isUuid } from '../http/uuid.ts'
-import { findResourceForKey, toResource } from './repository.ts'
+import { findResourceForKey } from './repository/reads.ts'
+import { toResource } from './repository/rows.ts'
 import type { Resource } from './resource-schema.ts'
 
 /**

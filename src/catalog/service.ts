@@ -11,26 +11,25 @@ import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import { checkReferences } from './references.ts'
 import {
-  appendToList,
-  deleteResourceRow,
-  emptyRelations,
   findList,
   findRelations,
   findResource,
   findResourceRow,
-  insertResourceRow,
   listResourceRows,
+  type TypedListFilter,
+} from './repository/reads.ts'
+import { emptyRelations, type RelationField, type Relations } from './repository/relations.ts'
+import { type ResourceRow, toResource } from './repository/rows.ts'
+import {
+  appendToList,
+  deleteResourceRow,
+  insertResourceRow,
   newResourceValues,
-  type RelationField,
-  type Relations,
-  type ResourceRow,
   type ResourceValues,
   refreshDescendantPlaces,
   replaceRelations,
-  type TypedListFilter,
-  toResource,
   updateResourceRow,
-} from './repository.ts'
+} from './repository/writes.ts'
 import type { Resource, ResourceCreate, ResourceUpdate } from './resource-schema.ts'
 import { placeUnder } from './titles.ts'
 

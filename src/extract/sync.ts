@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { insertResourceRows, newResourceValues, type RelationRow, type ResourceValues } from '../catalog/repository.ts'
+import type { RelationRow } from '../catalog/repository/relations.ts'
+import { insertResourceRows, newResourceValues, type ResourceValues } from '../catalog/repository/writes.ts'
 import { placeUnder } from '../catalog/titles.ts'
 import { noteChange } from '../db/change-counter.ts'
 import { inIds } from '../db/dialect.ts'

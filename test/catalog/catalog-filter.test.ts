@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { RELATION_TABLES } from '../../src/catalog/repository.ts'
+import { RELATION_TABLES } from '../../src/catalog/repository/relations.ts'
 import {
   ENGINES,
   type Harness,

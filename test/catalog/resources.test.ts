@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import type { Insertable } from 'kysely'
-import { RELATION_TABLES } from '../../src/catalog/repository.ts'
+import { RELATION_TABLES } from '../../src/catalog/repository/relations.ts'
 import type { DB } from '../../src/db/types.ts'
 import {
   assertErrorBody,

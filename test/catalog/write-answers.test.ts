@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Kysely } from 'kysely'
-import { insertResourceRow, newResourceValues } from '../../src/catalog/repository.ts'
+import { insertResourceRow, newResourceValues } from '../../src/catalog/repository/writes.ts'
 import { GroupCommit } from '../../src/db/group-commit.ts'
 import type { DB } from '../../src/db/types.ts'
 import { nowIso } from '../../src/db/values.ts'

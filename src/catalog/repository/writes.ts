@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto'
+import { type Insertable, type Kysely, sql } from 'kysely'
+import { type Effective, effectiveOfNew } from '../../access/effective.ts'
+import type { DB, ResourceTable } from '../../db/types.ts'
+import { placeUnder } from '../titles.ts'
+import { RELATION_FIELDS, RELATION_TABLES, type RelationField, type RelationRow, type Relations } from './relations.ts'
+
+/** Writes of resources: new rows with their stored places and visibility, lists, updates, deletes. */
+
+export type ResourceValues = Omit<Insertable<ResourceTable>, 'id'>
+
+type ParentPlace = Parameters<typeof placeUnder>[0]
+
+/** A new resource with nothing set but what places it: callers spread it and override what they know. */
+export function newResourceValues(input: {
+  workspaceId: string
+  entityType: string
+  title: string
+  parent: (ParentPlace & { id: string }) | undefined
+  integrationId: string | null
+  now: string
+}): ResourceValues {
+  return {
+    workspace_id: input.workspaceId,
+    entity_type: input.entityType,
+    native_type: null,
+    icon: null,
+    url: null,
+    title: input.title,
+    ...placeUnder(input.parent, input.entityType, input.title),
+    description: '',
+    definition: '',
+    definition_version: 1,
+    multiplayer_last_modified_by: null,
+    multiplayer_last_modified: null,
+    published: true,
+    archived: false,
+    archived_at: null,
+    pii: false,
+    verified: false,
+    parent_id: input.parent?.id ?? null,
+    integration_id: input.integrationId,
+    external_updated_at: null,
+    internal_usage: 0,
+    external_usage: 0,
+    databuilder_id: null,
+    row_count: null,
+    byte_size: null,
+    stale: false,
+    stale_at: null,
+    forced_unstale_by_user: false,
+    display_metadata: '{}',
+    created_at: input.now,
+    updated_at: input.now,
+  }
+}
+
+/**
+ * New rows with their stored visibility (effective.ts), which follows from their parents, among `rows` or else in
+ * `parents` or the store, and from the teams `teamsOf` gives each.
+ */
+async function withEffective<R extends ResourceValues & { id: string }>(
+  db: Kysely<DB>,
+  rows: R[],
+  teamsOf: (id: string) => readonly string[],
+  parents?: ReadonlyMap<string, Effective>,
+): Promise<R[]> {
+  const placed = rows.map((row) => ({
+    id: row.id,
+    parent_id: row.parent_id ?? null,
+    published: row.published ?? true,
+    teams: teamsOf(row.id),
+  }))
+  const effective = await effectiveOfNew(db, placed, parents)
+  return rows.map((row) => ({ ...row, ...effective.get(row.id) }))
+}
+
+/**
+ * Inserts one resource and its lists; returns its id and its row as written. `parent` is its parent's row when
+ * the caller has read it already.
+ */
+export async function insertResourceRow(
+  db: Kysely<DB>,
+  values: ResourceValues,
+  relations: Partial<Relations>,
+  parent?: Effective & { id: string },
+): Promise<string> {
+  const id = randomUUID()
+  const parents = parent === undefined ? undefined : new Map([[parent.id, parent]])
+  const [row] = await withEffective(db, [{ ...values, id }], () => relations.teams ?? [], parents)
+  await db
+    .insertInto('resources')
+    .values(row as ResourceValues & { id: string })
+    .execute()
+  await replaceRelations(db, id, relations)
+  return id
+}
+
+/** Replaces each given list of a resource with the given ids, in order. */
+export async function replaceRelations(db: Kysely<DB>, resourceId: string, relations: Partial<Relations>) {
+  for (const field of RELATION_FIELDS) {
+    const ids = relations[field]
+    if (ids === undefined) {
+      continue
+    }
+    const table = RELATION_TABLES[field]
+    await db.deleteFrom(table).where('resource_id', '=', resourceId).execute()
+    if (ids.length > 0) {
+      await db
+        .insertInto(table)
+        .values(ids.map((targetId, position) => ({ resource_id: resourceId, target_id: targetId, position })))
+        .execute()
+    }
+  }
+}
+
+/** Adds one id at the end of a resource's list, in one statement. */
+export async function appendToList(db: Kysely<DB>, field: RelationField, resourceId: string, targetId: string) {
+  const table = RELATION_TABLES[field]
+  await db
+    .insertInto(table)
+    .columns(['resource_id', 'target_id', 'position'])
+    .expression((eb) =>
+      eb
+        .selectFrom(table)
+        .select([
+          eb.val(resourceId).as('resource_id'),
+          eb.val(targetId).as('target_id'),
+          sql<number>`coalesce(max(position) + 1, 0)`.as('position'),
+        ])
+        .where('resource_id', '=', resourceId),
+    )
+    .execute()
+}
+
+export async function updateResourceRow(db: Kysely<DB>, id: string, values: Partial<ResourceValues>): Promise<void> {
+  await db.updateTable('resources').set(values).where('id', '=', id).execute()
+}
+
+/** Deletes a resource; the foreign keys delete its subtree and its relation rows with it. */
+export async function deleteResourceRow(db: Kysely<DB>, workspaceId: string, id: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('resources')
+    .where('id', '=', id)
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows) > 0
+}
+
+/** After a rename, recomputes `title_full` and the search names of every descendant of `rootId`. */
+export async function refreshDescendantPlaces(db: Kysely<DB>, rootId: string): Promise<void> {
+  await sql`
+    with recursive place(id, title_full, search_database, search_schema) as (
+      select id, title_full, search_database, search_schema from resources where id = ${rootId}
+      union all
+      select child.id,
+             place.title_full || '.' || child.title,
+             case when child.entity_type = 'database' then child.title else place.search_database end,
+             case when child.entity_type = 'schema' then child.title else place.search_schema end
+      from resources child join place on child.parent_id = place.id
+    )
+    update resources
+    set title_full = place.title_full, search_database = place.search_database, search_schema = place.search_schema
+    from place
+    where resources.id = place.id and resources.id <> ${rootId}
+  `.execute(db)
+}
+
+/** Many resources and their list entries at once: for bulk loads (extraction, benchmarks). */
+export async function insertResourceRows(
+  db: Kysely<DB>,
+  rows: (ResourceValues & { id: string })[],
+  relations: RelationRow[],
+): Promise<void> {
+  if (rows.length > 0) {
+    const teams = new Map<string, string[]>()
+    for (const relation of relations) {
+      if (relation.field === 'teams')
+        teams.set(relation.resource_id, [...(teams.get(relation.resource_id) ?? []), relation.target_id])
+    }
+    await db
+      .insertInto('resources')
+      .values(await withEffective(db, rows, (id) => teams.get(id) ?? []))
+      .execute()
+  }
+  const byTable = new Map<RelationField, RelationRow[]>()
+  for (const relation of relations) {
+    const list = byTable.get(relation.field) ?? []
+    list.push(relation)
+    byTable.set(relation.field, list)
+  }
+  for (const [field, list] of byTable) {
+    await db
+      .insertInto(RELATION_TABLES[field])
+      .values(list.map(({ resource_id, target_id, position }) => ({ resource_id, target_id, position })))
+      .execute()
+  }
+}
