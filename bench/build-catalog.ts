@@ -5,8 +5,10 @@ import { insertResourceRows, newResourceValues, type ResourceValues } from '../s
 import { placeUnder } from '../src/catalog/titles.ts'
 import type { Store } from '../src/db/types.ts'
 import { ensureFirstStart } from '../src/directory/bootstrap.ts'
-import { insertIntegration } from '../src/directory/integrations.ts'
-import { findDefaultTeamId, insertTag, insertTeam, insertUser } from '../src/directory/repository.ts'
+import { insertIntegration } from '../src/directory/integrations/repository.ts'
+import { insertTag } from '../src/directory/tags/repository.ts'
+import { findDefaultTeamId, insertTeam } from '../src/directory/teams/repository.ts'
+import { insertUser } from '../src/directory/users/repository.ts'
 
 /** What a benchmark needs to know about a catalog it built (kept in docent_meta, so a rerun can reuse it). */
 export interface CatalogInfo {

@@ -14,7 +14,7 @@ import {
   TaskError,
 } from './directory/admin-tasks.ts'
 import { ensureFirstStart } from './directory/bootstrap.ts'
-import { findIntegrationForSync } from './directory/integrations.ts'
+import { findIntegrationForSync } from './directory/integrations/repository.ts'
 import { carryOutRun } from './extract/runner.ts'
 import { failAbandonedRuns, insertRun } from './extract/runs.ts'
 import { sourceAccess } from './extract/source-access.ts'

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { buildApp } from '../src/app.ts'
 import { openStore } from '../src/db/connect.ts'
 import type { Store } from '../src/db/types.ts'
-import { findPrincipalByKey, hashApiKey } from '../src/directory/keys.ts'
+import { findPrincipalByKey, hashApiKey } from '../src/directory/keys/repository.ts'
 import { runDocent } from './helpers.ts'
 
 const KEY = /^docent_[A-Za-z0-9_-]{20,}\n$/

@@ -13,15 +13,12 @@ import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { DB, Engine, Store } from '../src/db/types.ts'
 import { nowIso } from '../src/db/values.ts'
-import { generateApiKey, insertApiKey } from '../src/directory/keys.ts'
-import {
-  createWorkspace,
-  insertGroup,
-  insertTag,
-  insertTeam,
-  insertUser,
-  type NewUser,
-} from '../src/directory/repository.ts'
+import { insertGroup } from '../src/directory/groups/repository.ts'
+import { generateApiKey, insertApiKey } from '../src/directory/keys/repository.ts'
+import { insertTag } from '../src/directory/tags/repository.ts'
+import { insertTeam } from '../src/directory/teams/repository.ts'
+import { insertUser, type NewUser } from '../src/directory/users/repository.ts'
+import { createWorkspace } from '../src/directory/workspaces/repository.ts'
 
 export const POSTGRES_URL = process.env.DOCENT_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
 

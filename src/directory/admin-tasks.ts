@@ -2,8 +2,9 @@ import type { Kysely } from 'kysely'
 import { ROLES, type Role } from '../access/principal.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso, toIso } from '../db/values.ts'
-import { generateApiKey, insertApiKey } from './keys.ts'
-import { createWorkspace, insertUser } from './repository.ts'
+import { generateApiKey, insertApiKey } from './keys/repository.ts'
+import { insertUser } from './users/repository.ts'
+import { createWorkspace } from './workspaces/repository.ts'
 
 /** A failure of an operator's command that says what to do instead. */
 export class TaskError extends Error {}

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Store } from '../db/types.ts'
-import { findIntegrationForSync } from '../directory/integrations.ts'
+import { findIntegrationForSync } from '../directory/integrations/repository.ts'
 import { beat, finishRun, markRunning, type SyncCounts } from './runs.ts'
 import { ExtractError } from './source.ts'
 import type { SourceAccess } from './source-access.ts'

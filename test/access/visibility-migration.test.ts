@@ -16,8 +16,10 @@ import * as visibility from '../../src/db/migrations/20261129-0003-visibility.ts
 import * as changeCounter from '../../src/db/migrations/20261129-0004-change-counter.ts'
 import type { Engine, Store } from '../../src/db/types.ts'
 import { nowIso } from '../../src/db/values.ts'
-import { generateApiKey, insertApiKey } from '../../src/directory/keys.ts'
-import { createWorkspace, insertTeam, insertUser } from '../../src/directory/repository.ts'
+import { generateApiKey, insertApiKey } from '../../src/directory/keys/repository.ts'
+import { insertTeam } from '../../src/directory/teams/repository.ts'
+import { insertUser } from '../../src/directory/users/repository.ts'
+import { createWorkspace } from '../../src/directory/workspaces/repository.ts'
 import { ENGINES, POSTGRES_URL } from '../helpers.ts'
 
 // The visibility migration fills the stored effective visibility of a catalog written before it existed.

@@ -9,7 +9,7 @@ import { openStore } from '../../src/db/connect.ts'
 import { migrateToLatest } from '../../src/db/migrate.ts'
 import type { Store } from '../../src/db/types.ts'
 import { ensureFirstStart } from '../../src/directory/bootstrap.ts'
-import { findPrincipalByKey } from '../../src/directory/keys.ts'
+import { findPrincipalByKey } from '../../src/directory/keys/repository.ts'
 import {
   assertErrorBody,
   assertFieldError,

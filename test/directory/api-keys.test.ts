@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/app.ts'
-import { generateApiKey, hashApiKey } from '../../src/directory/keys.ts'
+import { generateApiKey, hashApiKey } from '../../src/directory/keys/repository.ts'
 import {
   assertErrorBody,
   assertFieldError,

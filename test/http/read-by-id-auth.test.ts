@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { generateApiKey, insertApiKey } from '../../src/directory/keys.ts'
+import { generateApiKey, insertApiKey } from '../../src/directory/keys/repository.ts'
 import {
   assertErrorBody,
   ENGINES,

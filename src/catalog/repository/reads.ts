@@ -21,7 +21,7 @@ import { engineOf, inIds } from '../../db/dialect.ts'
 import { prepared, slot } from '../../db/prepared.ts'
 import type { DB } from '../../db/types.ts'
 import { toCount } from '../../db/values.ts'
-import { findKeyOwner, selectKeyOwner } from '../../directory/keys.ts'
+import { findKeyOwner, selectKeyOwner } from '../../directory/keys/repository.ts'
 import {
   emptyRelations,
   RELATION_FIELDS,

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Store } from '../db/types.ts'
-import { nowIso } from '../db/values.ts'
-import { collectionRoutes } from '../http/collection.ts'
-import { IdListSchema, Nullable } from '../http/schemas.ts'
-import { deleteGroupRow, findGroup, insertGroupRow, listGroups, replaceGroupUsers, updateGroupRow } from './groups.ts'
-import { distinctIds, requireReferences } from './route-guards.ts'
+import type { Store } from '../../db/types.ts'
+import { nowIso } from '../../db/values.ts'
+import { collectionRoutes } from '../../http/collection.ts'
+import { IdListSchema, Nullable } from '../../http/schemas.ts'
+import { distinctIds, requireReferences } from '../references.ts'
+import { deleteGroupRow, findGroup, insertGroup, listGroups, replaceGroupUsers, updateGroupRow } from './repository.ts'
 
 const GroupSchema = Type.Object({
   id: Type.String(),
@@ -57,10 +57,8 @@ export function groupRoutes(store: Store): FastifyPluginAsyncTypebox {
     create: async (trx, principal, body) => {
       const users = distinctIds(body.users ?? [])
       await requireReferences(trx, principal.workspaceId, 'users', 'owners', users)
-      const values = { name: body.name, icon: body.icon ?? null, description: body.description ?? '' }
-      const id = await insertGroupRow(trx, principal.workspaceId, values, nowIso())
-      await replaceGroupUsers(trx, id, users)
-      return id
+      const { name, icon, description } = body
+      return insertGroup(trx, { workspaceId: principal.workspaceId, name, icon, description, userIds: users })
     },
     update: async (trx, principal, id, body) => {
       if (body.users !== undefined) {

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
-import type { Principal, Role } from '../access/principal.ts'
-import { teamVisibleTo } from '../access/teams.ts'
-import { byCodePoint, engineOf, foldCase } from '../db/dialect.ts'
-import type { DB, UserTable } from '../db/types.ts'
-import { toCount, toIso } from '../db/values.ts'
+import type { Principal, Role } from '../../access/principal.ts'
+import { teamVisibleTo } from '../../access/teams.ts'
+import { byCodePoint, engineOf, foldCase } from '../../db/dialect.ts'
+import type { DB, UserTable } from '../../db/types.ts'
+import { nowIso, toCount, toIso } from '../../db/values.ts'
+import { findDefaultTeamId } from '../teams/repository.ts'
 
 export interface User {
   id: string
@@ -187,4 +189,43 @@ export async function addGroupMembers(db: Kysely<DB>, groupIds: string[], userId
       .values(rows.slice(i, i + 500))
       .execute()
   }
+}
+
+export interface NewUser {
+  workspaceId: string
+  email: string
+  role: Role
+  firstName?: string
+  lastName?: string
+  /** Teams besides the default team, which every non-guest user belongs to. */
+  teamIds?: string[]
+}
+
+export async function insertUser(db: Kysely<DB>, input: NewUser): Promise<string> {
+  const id = randomUUID()
+  const now = nowIso()
+  await db
+    .insertInto('users')
+    .values({
+      id,
+      workspace_id: input.workspaceId,
+      email: input.email.toLowerCase(),
+      first_name: input.firstName ?? '',
+      last_name: input.lastName ?? '',
+      role: input.role,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute()
+  const teamIds = new Set(input.teamIds ?? [])
+  if (input.role !== 'guest') {
+    teamIds.add(await findDefaultTeamId(db, input.workspaceId))
+  }
+  if (teamIds.size > 0) {
+    await db
+      .insertInto('team_members')
+      .values([...teamIds].map((teamId) => ({ team_id: teamId, user_id: id })))
+      .execute()
+  }
+  return id
 }

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { keyScope, requireKeyCreation } from '../access/rules.ts'
-import type { Store } from '../db/types.ts'
-import { fieldError, notFound } from '../errors.ts'
-import { envelope, parsePageRequest } from '../http/pagination.ts'
-import { CommonErrors, IdParamsSchema, ListSchema, Nullable, PageQuerySchema, UuidSchema } from '../http/schemas.ts'
-import { isUuid } from '../http/uuid.ts'
-import { createApiKey, listApiKeys, revokeApiKey } from './keys.ts'
+import { keyScope, requireKeyCreation } from '../../access/rules.ts'
+import type { Store } from '../../db/types.ts'
+import { fieldError, notFound } from '../../errors.ts'
+import { envelope, parsePageRequest } from '../../http/pagination.ts'
+import { CommonErrors, IdParamsSchema, ListSchema, Nullable, PageQuerySchema, UuidSchema } from '../../http/schemas.ts'
+import { isUuid } from '../../http/uuid.ts'
+import { createApiKey, listApiKeys, revokeApiKey } from './repository.ts'
 
 const tags = ['api keys']
 

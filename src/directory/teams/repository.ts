@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto'
 import { type Kysely, type Selectable, sql } from 'kysely'
-import type { Principal } from '../access/principal.ts'
-import { teamVisibleTo } from '../access/teams.ts'
-import { byCodePoint } from '../db/dialect.ts'
-import type { DB, TeamTable } from '../db/types.ts'
-import { toCount, toIso } from '../db/values.ts'
+import type { Principal } from '../../access/principal.ts'
+import { teamVisibleTo } from '../../access/teams.ts'
+import { byCodePoint } from '../../db/dialect.ts'
+import type { DB, TeamTable } from '../../db/types.ts'
+import { nowIso, toCount, toIso } from '../../db/values.ts'
 
 export type TeamType = 'OPEN' | 'CLOSED'
 
@@ -204,4 +205,45 @@ export async function deleteTeamRow(db: Kysely<DB>, workspaceId: string, id: str
     .where('id', '=', id)
     .executeTakeFirst()
   return Number(result.numDeletedRows) > 0
+}
+
+export const DEFAULT_TEAM_NAME = 'General'
+
+export interface NewTeam {
+  workspaceId: string
+  name: string
+  type?: 'OPEN' | 'CLOSED'
+  description?: string
+  icon?: string | null
+  isDefault?: boolean
+}
+
+export async function insertTeam(db: Kysely<DB>, input: NewTeam): Promise<string> {
+  const id = randomUUID()
+  const now = nowIso()
+  await db
+    .insertInto('teams')
+    .values({
+      id,
+      workspace_id: input.workspaceId,
+      name: input.name,
+      icon: input.icon ?? null,
+      description: input.description ?? '',
+      type: input.type ?? 'OPEN',
+      is_default: input.isDefault ?? false,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute()
+  return id
+}
+
+export async function findDefaultTeamId(db: Kysely<DB>, workspaceId: string): Promise<string> {
+  const row = await db
+    .selectFrom('teams')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('is_default', '=', true)
+    .executeTakeFirstOrThrow()
+  return row.id
 }

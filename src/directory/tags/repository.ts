@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
-import { byCodePoint } from '../db/dialect.ts'
-import type { DB, TagTable } from '../db/types.ts'
-import { toCount, toIso } from '../db/values.ts'
+import { byCodePoint } from '../../db/dialect.ts'
+import type { DB, TagTable } from '../../db/types.ts'
+import { nowIso, toCount, toIso } from '../../db/values.ts'
 
 export interface Tag {
   id: string
@@ -73,29 +73,6 @@ export interface TagValues {
   integration_id: string | null
 }
 
-export async function insertTagRow(
-  db: Kysely<DB>,
-  workspaceId: string,
-  values: TagValues,
-  now: string,
-): Promise<string> {
-  const id = randomUUID()
-  await db
-    .insertInto('tags')
-    .values({
-      id,
-      workspace_id: workspaceId,
-      name: values.name,
-      description: values.description,
-      color: values.color,
-      integration_id: values.integration_id,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute()
-  return id
-}
-
 export async function updateTagRow(db: Kysely<DB>, id: string, values: Partial<TagValues>, now: string) {
   const { name, description, color, integration_id } = values
   await db
@@ -119,4 +96,31 @@ export async function deleteTagRow(db: Kysely<DB>, workspaceId: string, id: stri
     .where('id', '=', id)
     .executeTakeFirst()
   return Number(result.numDeletedRows) > 0
+}
+
+export interface NewTag {
+  workspaceId: string
+  name: string
+  description?: string
+  color?: string | null
+  integrationId?: string | null
+}
+
+export async function insertTag(db: Kysely<DB>, input: NewTag): Promise<string> {
+  const id = randomUUID()
+  const now = nowIso()
+  await db
+    .insertInto('tags')
+    .values({
+      id,
+      workspace_id: input.workspaceId,
+      name: input.name,
+      description: input.description ?? '',
+      color: input.color ?? null,
+      integration_id: input.integrationId ?? null,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute()
+  return id
 }

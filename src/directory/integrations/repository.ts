@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely'
-import type { Principal } from '../access/principal.ts'
-import { integrationScope } from '../access/rules.ts'
-import { byCodePoint } from '../db/dialect.ts'
-import type { DB, IntegrationTable } from '../db/types.ts'
-import { toCount, toIso } from '../db/values.ts'
-import { notFound } from '../errors.ts'
+import type { Principal } from '../../access/principal.ts'
+import { integrationScope } from '../../access/rules.ts'
+import { byCodePoint } from '../../db/dialect.ts'
+import type { DB, IntegrationTable } from '../../db/types.ts'
+import { toCount, toIso } from '../../db/values.ts'
+import { notFound } from '../../errors.ts'
 
 export interface Integration {
   id: string

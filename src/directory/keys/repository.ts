@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import type { KeyOwner, Principal } from '../access/principal.ts'
-import { prepared, slot } from '../db/prepared.ts'
-import type { DB } from '../db/types.ts'
-import { nowIso, toCount, toIso } from '../db/values.ts'
+import type { KeyOwner, Principal } from '../../access/principal.ts'
+import { prepared, slot } from '../../db/prepared.ts'
+import type { DB } from '../../db/types.ts'
+import { nowIso, toCount, toIso } from '../../db/values.ts'
 
 const KEY_PREFIX = 'docent_'
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
-import { byCodePoint } from '../db/dialect.ts'
-import type { DB, GroupTable } from '../db/types.ts'
-import { toCount, toIso } from '../db/values.ts'
+import { byCodePoint } from '../../db/dialect.ts'
+import type { DB, GroupTable } from '../../db/types.ts'
+import { nowIso, toCount, toIso } from '../../db/values.ts'
 
 export interface Group {
   id: string
@@ -80,28 +80,6 @@ export interface GroupValues {
   description: string
 }
 
-export async function insertGroupRow(
-  db: Kysely<DB>,
-  workspaceId: string,
-  values: GroupValues,
-  now: string,
-): Promise<string> {
-  const id = randomUUID()
-  await db
-    .insertInto('groups')
-    .values({
-      id,
-      workspace_id: workspaceId,
-      name: values.name,
-      icon: values.icon,
-      description: values.description,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute()
-  return id
-}
-
 export async function updateGroupRow(
   db: Kysely<DB>,
   id: string,
@@ -139,4 +117,31 @@ export async function deleteGroupRow(db: Kysely<DB>, workspaceId: string, id: st
     .where('id', '=', id)
     .executeTakeFirst()
   return Number(result.numDeletedRows) > 0
+}
+
+export interface NewGroup {
+  workspaceId: string
+  name: string
+  icon?: string | null
+  description?: string
+  userIds?: string[]
+}
+
+export async function insertGroup(db: Kysely<DB>, input: NewGroup): Promise<string> {
+  const id = randomUUID()
+  const now = nowIso()
+  await db
+    .insertInto('groups')
+    .values({
+      id,
+      workspace_id: input.workspaceId,
+      name: input.name,
+      icon: input.icon ?? null,
+      description: input.description ?? '',
+      created_at: now,
+      updated_at: now,
+    })
+    .execute()
+  await replaceGroupUsers(db, id, input.userIds ?? [])
+  return id
 }

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Store } from '../db/types.ts'
-import { nowIso } from '../db/values.ts'
-import { collectionRoutes } from '../http/collection.ts'
-import { Nullable, UuidSchema } from '../http/schemas.ts'
-import { requireReferences } from './route-guards.ts'
-import { deleteTagRow, findTag, insertTagRow, listTags, updateTagRow } from './tags.ts'
+import type { Store } from '../../db/types.ts'
+import { nowIso } from '../../db/values.ts'
+import { collectionRoutes } from '../../http/collection.ts'
+import { Nullable, UuidSchema } from '../../http/schemas.ts'
+import { requireReferences } from '../references.ts'
+import { deleteTagRow, findTag, insertTag, listTags, updateTagRow } from './repository.ts'
 
 const TagSchema = Type.Object({
   id: Type.String(),
@@ -60,13 +60,14 @@ export function tagRoutes(store: Store): FastifyPluginAsyncTypebox {
       if (integration !== null) {
         await requireReferences(trx, principal.workspaceId, 'integration_id', 'integration', integration)
       }
-      const values = {
-        name: body.name,
-        description: body.description ?? '',
-        color: body.color ?? null,
-        integration_id: integration,
-      }
-      return insertTagRow(trx, principal.workspaceId, values, nowIso())
+      const { name, description, color } = body
+      return insertTag(trx, {
+        workspaceId: principal.workspaceId,
+        name,
+        description,
+        color,
+        integrationId: integration,
+      })
     },
     update: async (trx, principal, id, body) => {
       const integration = body.integration_id === undefined ? undefined : (body.integration_id?.toLowerCase() ?? null)

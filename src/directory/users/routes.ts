@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { ROLES, type Role } from '../access/principal.ts'
-import type { DB, Store } from '../db/types.ts'
-import { nowIso } from '../db/values.ts'
-import { ApiError, fieldError, notFound } from '../errors.ts'
-import { collectionRoutes } from '../http/collection.ts'
-import { IdListSchema } from '../http/schemas.ts'
-import { findDefaultTeamId, insertUser, lockWorkspace } from './repository.ts'
-import { distinctIds, requireReferences } from './route-guards.ts'
+import { ROLES, type Role } from '../../access/principal.ts'
+import type { DB, Store } from '../../db/types.ts'
+import { nowIso } from '../../db/values.ts'
+import { ApiError, fieldError, notFound } from '../../errors.ts'
+import { collectionRoutes } from '../../http/collection.ts'
+import { IdListSchema } from '../../http/schemas.ts'
+import { distinctIds, requireReferences } from '../references.ts'
+import { findDefaultTeamId } from '../teams/repository.ts'
+import { lockWorkspace } from '../workspaces/repository.ts'
 import {
   addGroupMembers,
   countAdmins,
@@ -16,10 +17,11 @@ import {
   findUser,
   findUserIdByEmail,
   findUserState,
+  insertUser,
   listUsers,
   replaceUserTeams,
   updateUserRow,
-} from './users.ts'
+} from './repository.ts'
 
 const RoleSchema = Type.Unsafe<Role>({ type: 'string', enum: [...ROLES] })
 

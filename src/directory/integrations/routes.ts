@@ -1,17 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { integrationScope, requireAdmin } from '../access/rules.ts'
-import { checkReferences } from '../catalog/references.ts'
-import type { DB, Store } from '../db/types.ts'
-import { nowIso } from '../db/values.ts'
-import { fieldError, validationFailed } from '../errors.ts'
-import { accessProblem, type SourceRules } from '../extract/source-access.ts'
-import { checkCredentials } from '../extract/sources/index.ts'
-import { adminsOnly } from '../http/guards.ts'
-import { envelope, parsePageRequest } from '../http/pagination.ts'
-import { CommonErrors, IdListSchema, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
-import { pathId } from '../http/uuid.ts'
+import { integrationScope, requireAdmin } from '../../access/rules.ts'
+import { checkReferences } from '../../catalog/references.ts'
+import type { DB, Store } from '../../db/types.ts'
+import { nowIso } from '../../db/values.ts'
+import { fieldError, validationFailed } from '../../errors.ts'
+import { accessProblem, type SourceRules } from '../../extract/source-access.ts'
+import { checkCredentials } from '../../extract/sources/index.ts'
+import { adminsOnly } from '../../http/guards.ts'
+import { envelope, parsePageRequest } from '../../http/pagination.ts'
+import { CommonErrors, IdListSchema, IdParamsSchema, ListSchema, PageQuerySchema } from '../../http/schemas.ts'
+import { pathId } from '../../http/uuid.ts'
+import { findDefaultTeamId } from '../teams/repository.ts'
 import {
   deleteIntegrationRow,
   findIntegrationForSync,
@@ -20,8 +21,7 @@ import {
   listIntegrations,
   replaceIntegrationTeams,
   updateIntegrationRow,
-} from './integrations.ts'
-import { findDefaultTeamId } from './repository.ts'
+} from './repository.ts'
 
 const tags = ['integrations']
 

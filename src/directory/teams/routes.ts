@@ -1,21 +1,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { lockVisibility, refreshAfterTeamDeleted } from '../access/effective.ts'
-import type { Store } from '../db/types.ts'
-import { nowIso } from '../db/values.ts'
-import { ApiError } from '../errors.ts'
-import { collectionRoutes } from '../http/collection.ts'
-import { Nullable } from '../http/schemas.ts'
-import { findDefaultTeamId, insertTeam, lockWorkspace } from './repository.ts'
+import { lockVisibility, refreshAfterTeamDeleted } from '../../access/effective.ts'
+import type { Store } from '../../db/types.ts'
+import { nowIso } from '../../db/values.ts'
+import { ApiError } from '../../errors.ts'
+import { collectionRoutes } from '../../http/collection.ts'
+import { Nullable } from '../../http/schemas.ts'
+import { lockWorkspace } from '../workspaces/repository.ts'
 import {
   adoptOnlyTeamMembers,
   deleteTeamRow,
+  findDefaultTeamId,
   findGuestsOnlyIn,
   findTeam,
   findTeamIdByName,
+  insertTeam,
   listTeams,
   updateTeamRow,
-} from './teams.ts'
+} from './repository.ts'
 
 const TeamTypeSchema = Type.Unsafe<'OPEN' | 'CLOSED'>({
   type: 'string',
