@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
 import { isUniqueViolation } from '../db/driver-errors.ts'
+import { listPage } from '../db/pages.ts'
 import type { DB, SyncRunTable } from '../db/types.ts'
-import { nowIso, toCount, toIso } from '../db/values.ts'
+import { nowIso, toIso } from '../db/values.ts'
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed'
 
@@ -95,19 +96,12 @@ export async function listRuns(
   integrationId: string,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: SyncRun[] }> {
-  const scoped = db
-    .selectFrom('sync_runs')
-    .where('workspace_id', '=', workspaceId)
-    .where('integration_id', '=', integrationId)
-  const counted = await scoped.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()
-  const rows = await scoped
-    .selectAll()
-    .orderBy('created_at', 'desc')
-    .orderBy('id')
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute()
-  return { count: toCount(counted?.n as number | string | undefined), results: rows.map(toRun) }
+  const { count, rows } = await listPage(
+    db.selectFrom('sync_runs').where('workspace_id', '=', workspaceId).where('integration_id', '=', integrationId),
+    (query) => query.selectAll().orderBy('created_at', 'desc').orderBy('id'),
+    page,
+  )
+  return { count, results: rows.map(toRun) }
 }
 
 export async function markRunning(db: Kysely<DB>, id: string): Promise<void> {

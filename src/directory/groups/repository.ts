@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
 import { byCodePoint } from '../../db/dialect.ts'
+import { listPage } from '../../db/pages.ts'
 import type { DB, GroupTable } from '../../db/types.ts'
-import { nowIso, toCount, toIso } from '../../db/values.ts'
-
-export interface Group {
-  id: string
-  name: string
-  icon: string | null
-  description: string
-  users: string[]
-  workspace_id: string
-  created_at: string
-  updated_at: string
-}
+import { nowIso, toIso } from '../../db/values.ts'
+import type { Group } from './schema.ts'
 
 const COLUMNS = ['id', 'name', 'icon', 'description', 'workspace_id', 'created_at', 'updated_at'] as const
 type GroupRow = Selectable<GroupTable>
@@ -62,23 +53,16 @@ export async function listGroups(
   workspaceId: string,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Group[] }> {
-  const inWorkspace = db.selectFrom('groups').where('workspace_id', '=', workspaceId)
-  const counted = await inWorkspace.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()
-  const rows = await inWorkspace
-    .select(COLUMNS)
-    .orderBy(byCodePoint(db, 'name'))
-    .orderBy('id')
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute()
-  return { count: toCount(counted?.n as number | string | undefined), results: await withUsers(db, rows) }
+  const { count, rows } = await listPage(
+    db.selectFrom('groups').where('workspace_id', '=', workspaceId),
+    (query) => query.select(COLUMNS).orderBy(byCodePoint(db, 'name')).orderBy('id'),
+    page,
+  )
+  return { count, results: await withUsers(db, rows) }
 }
 
-export interface GroupValues {
-  name: string
-  icon: string | null
-  description: string
-}
+/** What an update may set: the writable fields of the group as the API shows them. */
+export type GroupValues = Pick<Group, 'name' | 'icon' | 'description'>
 
 export async function updateGroupRow(
   db: Kysely<DB>,

@@ -1,43 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import type { Store } from '../../db/types.ts'
 import { nowIso } from '../../db/values.ts'
 import { collectionRoutes } from '../../http/collection.ts'
-import { IdListSchema, Nullable } from '../../http/schemas.ts'
 import { distinctIds, requireReferences } from '../references.ts'
 import { deleteGroupRow, findGroup, insertGroup, listGroups, replaceGroupUsers, updateGroupRow } from './repository.ts'
-
-const GroupSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  icon: Nullable(Type.String()),
-  description: Type.String(),
-  users: Type.Array(Type.String()),
-  workspace_id: Type.String(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-})
-
-const Writable = {
-  name: Type.String({ minLength: 1, maxLength: 255 }),
-  icon: Nullable(Type.String({ maxLength: 2048 })),
-  description: Type.String({ maxLength: 10_000 }),
-  users: IdListSchema,
-}
-
-const GroupCreateSchema = Type.Object({
-  name: Writable.name,
-  icon: Type.Optional(Writable.icon),
-  description: Type.Optional(Writable.description),
-  users: Type.Optional(Writable.users),
-})
-
-const GroupUpdateSchema = Type.Object({
-  name: Type.Optional(Writable.name),
-  icon: Type.Optional(Writable.icon),
-  description: Type.Optional(Writable.description),
-  users: Type.Optional(Writable.users),
-})
+import { GroupCreateSchema, GroupSchema, GroupUpdateSchema } from './schema.ts'
 
 export function groupRoutes(store: Store): FastifyPluginAsyncTypebox {
   return collectionRoutes(store, {

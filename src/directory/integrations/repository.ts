@@ -3,19 +3,11 @@ import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely'
 import type { Principal } from '../../access/principal.ts'
 import { integrationScope } from '../../access/rules.ts'
 import { byCodePoint } from '../../db/dialect.ts'
+import { listPage } from '../../db/pages.ts'
 import type { DB, IntegrationTable } from '../../db/types.ts'
-import { toCount, toIso } from '../../db/values.ts'
+import { toIso } from '../../db/values.ts'
 import { notFound } from '../../errors.ts'
-
-export interface Integration {
-  id: string
-  name: string
-  type: string
-  teams: string[]
-  workspace_id: string
-  created_at: string
-  updated_at: string
-}
+import type { Integration } from './schema.ts'
 
 // Credentials are written, never read back here: nothing that serves an answer selects them.
 const COLUMNS = ['id', 'name', 'type', 'workspace_id', 'created_at', 'updated_at'] as const
@@ -95,17 +87,12 @@ export async function listIntegrations(
   scope: IntegrationScope,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Integration[] }> {
-  const counted = await inScope(
-    db.selectFrom('integrations').select((eb) => eb.fn.countAll().as('n')),
-    scope,
-  ).executeTakeFirst()
-  const rows = await inScope(db.selectFrom('integrations').select(COLUMNS), scope)
-    .orderBy(byCodePoint(db, 'name'))
-    .orderBy('id')
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute()
-  return { count: toCount(counted?.n as number | string | undefined), results: await withTeams(db, rows) }
+  const { count, rows } = await listPage(
+    inScope(db.selectFrom('integrations'), scope),
+    (query) => query.select(COLUMNS).orderBy(byCodePoint(db, 'name')).orderBy('id'),
+    page,
+  )
+  return { count, results: await withTeams(db, rows) }
 }
 
 export interface IntegrationValues {

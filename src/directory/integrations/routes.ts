@@ -10,7 +10,7 @@ import { accessProblem, type SourceRules } from '../../extract/source-access.ts'
 import { checkCredentials } from '../../extract/sources/index.ts'
 import { adminsOnly } from '../../http/guards.ts'
 import { envelope, parsePageRequest } from '../../http/pagination.ts'
-import { CommonErrors, IdListSchema, IdParamsSchema, ListSchema, PageQuerySchema } from '../../http/schemas.ts'
+import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../../http/schemas.ts'
 import { pathId } from '../../http/uuid.ts'
 import { findDefaultTeamId } from '../teams/repository.ts'
 import {
@@ -22,36 +22,9 @@ import {
   replaceIntegrationTeams,
   updateIntegrationRow,
 } from './repository.ts'
+import { IntegrationCreateSchema, IntegrationSchema, IntegrationUpdateSchema } from './schema.ts'
 
 const tags = ['integrations']
-
-const IntegrationSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  type: Type.String(),
-  teams: Type.Array(Type.String()),
-  workspace_id: Type.String(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-})
-
-const Name = Type.String({ minLength: 1, maxLength: 255 })
-const Kind = Type.String({ minLength: 1, maxLength: 64, description: 'the kind of source, e.g. postgres' })
-const Credentials = Type.Object({}, { additionalProperties: true, description: 'write-only; never returned' })
-
-const IntegrationCreateSchema = Type.Object({
-  name: Name,
-  type: Kind,
-  teams: Type.Optional(IdListSchema),
-  credentials: Type.Optional(Credentials),
-})
-
-const IntegrationUpdateSchema = Type.Object({
-  name: Type.Optional(Name),
-  type: Type.Optional(Kind),
-  teams: Type.Optional(IdListSchema),
-  credentials: Type.Optional(Credentials),
-})
 
 /**
  * Credentials of a kind docent syncs (postgres, mysql, sqlite) must have the shape its reader needs, and name a

@@ -1,9 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { KeyOwner, Principal } from '../../access/principal.ts'
+import { listPage } from '../../db/pages.ts'
 import { prepared, slot } from '../../db/prepared.ts'
 import type { DB } from '../../db/types.ts'
-import { nowIso, toCount, toIso } from '../../db/values.ts'
+import { nowIso, toIso } from '../../db/values.ts'
+import type { ApiKeyInfo } from './schema.ts'
 
 const KEY_PREFIX = 'docent_'
 
@@ -105,32 +107,22 @@ export async function createApiKey(
   return { id, key, createdAt: toIso(created.created_at) as string }
 }
 
-export interface ApiKeyInfo {
-  id: string
-  user: string
-  description: string
-  created_at: string
-  last_used_at: string | null
-}
-
 /** Keys that work, without their values: a workspace's, or (with `userId`) one user's. */
 export async function listApiKeys(
   db: Kysely<DB>,
   scope: { workspaceId: string; userId?: string | undefined },
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: ApiKeyInfo[] }> {
-  let query = db.selectFrom('api_keys').where('workspace_id', '=', scope.workspaceId).where('revoked_at', 'is', null)
-  if (scope.userId !== undefined) query = query.where('user_id', '=', scope.userId)
-  const counted = await query.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()
-  const rows = await query
-    .select(['id', 'user_id', 'description', 'created_at', 'last_used_at'])
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute()
+  let narrowed = db.selectFrom('api_keys').where('workspace_id', '=', scope.workspaceId).where('revoked_at', 'is', null)
+  if (scope.userId !== undefined) narrowed = narrowed.where('user_id', '=', scope.userId)
+  const { count, rows } = await listPage(
+    narrowed,
+    (query) =>
+      query.select(['id', 'user_id', 'description', 'created_at', 'last_used_at']).orderBy('created_at').orderBy('id'),
+    page,
+  )
   return {
-    count: toCount(counted?.n as number | string | undefined),
+    count,
     results: rows.map((row) => ({
       id: row.id,
       user: row.user_id,

@@ -4,33 +4,12 @@ import { keyScope, requireKeyCreation } from '../../access/rules.ts'
 import type { Store } from '../../db/types.ts'
 import { fieldError, notFound } from '../../errors.ts'
 import { envelope, parsePageRequest } from '../../http/pagination.ts'
-import { CommonErrors, IdParamsSchema, ListSchema, Nullable, PageQuerySchema, UuidSchema } from '../../http/schemas.ts'
+import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../../http/schemas.ts'
 import { isUuid } from '../../http/uuid.ts'
 import { createApiKey, listApiKeys, revokeApiKey } from './repository.ts'
+import { KeyCreateSchema, KeySchema, NewKeySchema } from './schema.ts'
 
 const tags = ['api keys']
-
-const KeySchema = Type.Object({
-  id: Type.String(),
-  user: Type.String(),
-  description: Type.String(),
-  created_at: Type.String(),
-  last_used_at: Nullable(Type.String()),
-})
-
-const NewKeySchema = Type.Object({
-  id: Type.String(),
-  key: Type.String({ description: 'the key itself: shown here once and never again' }),
-  user: Type.String(),
-  description: Type.String(),
-  created_at: Type.String(),
-  last_used_at: Nullable(Type.String()),
-})
-
-const KeyCreateSchema = Type.Object({
-  user: Type.Optional(UuidSchema),
-  description: Type.Optional(Type.String({ maxLength: 255 })),
-})
 
 export function keyRoutes(store: Store): FastifyPluginAsyncTypebox {
   return async (app) => {

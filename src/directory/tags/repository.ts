@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
 import { byCodePoint } from '../../db/dialect.ts'
+import { listPage } from '../../db/pages.ts'
 import type { DB, TagTable } from '../../db/types.ts'
-import { nowIso, toCount, toIso } from '../../db/values.ts'
-
-export interface Tag {
-  id: string
-  name: string
-  description: string
-  color: string | null
-  integration_id: string | null
-  workspace_id: string
-  created_at: string
-  updated_at: string
-}
+import { nowIso, toIso } from '../../db/values.ts'
+import type { Tag } from './schema.ts'
 
 const COLUMNS = [
   'id',
@@ -54,24 +45,16 @@ export async function listTags(
   workspaceId: string,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Tag[] }> {
-  const inWorkspace = db.selectFrom('tags').where('workspace_id', '=', workspaceId)
-  const counted = await inWorkspace.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()
-  const rows = await inWorkspace
-    .select(COLUMNS)
-    .orderBy(byCodePoint(db, 'name'))
-    .orderBy('id')
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute()
-  return { count: toCount(counted?.n as number | string | undefined), results: rows.map(toTag) }
+  const { count, rows } = await listPage(
+    db.selectFrom('tags').where('workspace_id', '=', workspaceId),
+    (query) => query.select(COLUMNS).orderBy(byCodePoint(db, 'name')).orderBy('id'),
+    page,
+  )
+  return { count, results: rows.map(toTag) }
 }
 
-export interface TagValues {
-  name: string
-  description: string
-  color: string | null
-  integration_id: string | null
-}
+/** What an update may set: the writable fields of the tag as the API shows them. */
+export type TagValues = Pick<Tag, 'name' | 'description' | 'color' | 'integration_id'>
 
 export async function updateTagRow(db: Kysely<DB>, id: string, values: Partial<TagValues>, now: string) {
   const { name, description, color, integration_id } = values

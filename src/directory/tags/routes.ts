@@ -1,43 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import type { Store } from '../../db/types.ts'
 import { nowIso } from '../../db/values.ts'
 import { collectionRoutes } from '../../http/collection.ts'
-import { Nullable, UuidSchema } from '../../http/schemas.ts'
 import { requireReferences } from '../references.ts'
 import { deleteTagRow, findTag, insertTag, listTags, updateTagRow } from './repository.ts'
-
-const TagSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  description: Type.String(),
-  color: Nullable(Type.String()),
-  integration_id: Nullable(Type.String()),
-  workspace_id: Type.String(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-})
-
-const Writable = {
-  name: Type.String({ minLength: 1, maxLength: 255 }),
-  description: Type.String({ maxLength: 10_000 }),
-  color: Nullable(Type.String({ maxLength: 32, description: 'free text, e.g. #4f46e5' })),
-  integration_id: Nullable(UuidSchema),
-}
-
-const TagCreateSchema = Type.Object({
-  name: Writable.name,
-  description: Type.Optional(Writable.description),
-  color: Type.Optional(Writable.color),
-  integration_id: Type.Optional(Writable.integration_id),
-})
-
-const TagUpdateSchema = Type.Object({
-  name: Type.Optional(Writable.name),
-  description: Type.Optional(Writable.description),
-  color: Type.Optional(Writable.color),
-  integration_id: Type.Optional(Writable.integration_id),
-})
+import { TagCreateSchema, TagSchema, TagUpdateSchema } from './schema.ts'
 
 export function tagRoutes(store: Store): FastifyPluginAsyncTypebox {
   return collectionRoutes(store, {

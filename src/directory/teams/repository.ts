@@ -3,22 +3,12 @@ import { type Kysely, type Selectable, sql } from 'kysely'
 import type { Principal } from '../../access/principal.ts'
 import { teamVisibleTo } from '../../access/teams.ts'
 import { byCodePoint } from '../../db/dialect.ts'
+import { listPage } from '../../db/pages.ts'
 import type { DB, TeamTable } from '../../db/types.ts'
-import { nowIso, toCount, toIso } from '../../db/values.ts'
+import { nowIso, toIso } from '../../db/values.ts'
+import type { Team } from './schema.ts'
 
 export type TeamType = 'OPEN' | 'CLOSED'
-
-export interface Team {
-  id: string
-  name: string
-  icon: string | null
-  description: string
-  type: TeamType
-  is_default: boolean
-  workspace_id: string
-  created_at: string
-  updated_at: string
-}
 
 const COLUMNS = [
   'teams.id',
@@ -68,16 +58,12 @@ export async function listTeams(
   viewer: Principal,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Team[] }> {
-  const visible = db.selectFrom('teams').where('teams.workspace_id', '=', workspaceId).where(teamVisibleTo(viewer))
-  const counted = await visible.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()
-  const rows = await visible
-    .select(COLUMNS)
-    .orderBy(byCodePoint(db, 'teams.name'))
-    .orderBy('teams.id')
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute()
-  return { count: toCount(counted?.n as number | string | undefined), results: rows.map(toTeam) }
+  const { count, rows } = await listPage(
+    db.selectFrom('teams').where('teams.workspace_id', '=', workspaceId).where(teamVisibleTo(viewer)),
+    (query) => query.select(COLUMNS).orderBy(byCodePoint(db, 'teams.name')).orderBy('teams.id'),
+    page,
+  )
+  return { count, results: rows.map(toTeam) }
 }
 
 /** Another team of the workspace with this name (names are unique per workspace, case-sensitively). */
@@ -97,12 +83,8 @@ export async function findTeamIdByName(
   return row?.id
 }
 
-export interface TeamValues {
-  name: string
-  icon: string | null
-  description: string
-  type: TeamType
-}
+/** What an update may set: the writable fields of the team as the API shows them. */
+export type TeamValues = Pick<Team, 'name' | 'icon' | 'description' | 'type'>
 
 export async function updateTeamRow(
   db: Kysely<DB>,

@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import { lockVisibility, refreshAfterTeamDeleted } from '../../access/effective.ts'
 import type { Store } from '../../db/types.ts'
 import { nowIso } from '../../db/values.ts'
 import { ApiError } from '../../errors.ts'
 import { collectionRoutes } from '../../http/collection.ts'
-import { Nullable } from '../../http/schemas.ts'
 import { lockWorkspace } from '../workspaces/repository.ts'
 import {
   adoptOnlyTeamMembers,
@@ -18,45 +16,7 @@ import {
   listTeams,
   updateTeamRow,
 } from './repository.ts'
-
-const TeamTypeSchema = Type.Unsafe<'OPEN' | 'CLOSED'>({
-  type: 'string',
-  enum: ['OPEN', 'CLOSED'],
-  description: 'CLOSED teams are seen only by their members and admins',
-})
-
-const TeamSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  icon: Nullable(Type.String()),
-  description: Type.String(),
-  type: TeamTypeSchema,
-  is_default: Type.Boolean(),
-  workspace_id: Type.String(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-})
-
-const Writable = {
-  name: Type.String({ minLength: 1, maxLength: 255 }),
-  icon: Nullable(Type.String({ maxLength: 2048 })),
-  description: Type.String({ maxLength: 10_000 }),
-  type: TeamTypeSchema,
-}
-
-const TeamCreateSchema = Type.Object({
-  name: Writable.name,
-  icon: Type.Optional(Writable.icon),
-  description: Type.Optional(Writable.description),
-  type: Type.Optional(Writable.type),
-})
-
-const TeamUpdateSchema = Type.Object({
-  name: Type.Optional(Writable.name),
-  icon: Type.Optional(Writable.icon),
-  description: Type.Optional(Writable.description),
-  type: Type.Optional(Writable.type),
-})
+import { TeamCreateSchema, TeamSchema, TeamUpdateSchema } from './schema.ts'
 
 function nameTaken(name: string): ApiError {
   return new ApiError('CONFLICT', `Another team of this workspace is already called "${name}".`)

@@ -3,22 +3,11 @@ import type { Kysely, Selectable } from 'kysely'
 import type { Principal, Role } from '../../access/principal.ts'
 import { teamVisibleTo } from '../../access/teams.ts'
 import { byCodePoint, engineOf, foldCase } from '../../db/dialect.ts'
+import { listPage } from '../../db/pages.ts'
 import type { DB, UserTable } from '../../db/types.ts'
 import { nowIso, toCount, toIso } from '../../db/values.ts'
 import { findDefaultTeamId } from '../teams/repository.ts'
-
-export interface User {
-  id: string
-  first_name: string
-  last_name: string
-  email: string
-  role: Role
-  teams: string[]
-  user_groups: string[]
-  workspace_id: string
-  created_at: string
-  updated_at: string
-}
+import type { User } from './schema.ts'
 
 const COLUMNS = ['id', 'first_name', 'last_name', 'email', 'role', 'workspace_id', 'created_at', 'updated_at'] as const
 type UserRow = Selectable<UserTable>
@@ -81,19 +70,12 @@ export async function listUsers(
   viewer: Principal,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: User[] }> {
-  const inWorkspace = db.selectFrom('users').where('workspace_id', '=', workspaceId)
-  const counted = await inWorkspace.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()
-  const rows = await inWorkspace
-    .select(COLUMNS)
-    .orderBy(byCodePoint(db, 'email'))
-    .orderBy('id')
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute()
-  return {
-    count: toCount(counted?.n as number | string | undefined),
-    results: await withMemberships(db, viewer, rows),
-  }
+  const { count, rows } = await listPage(
+    db.selectFrom('users').where('workspace_id', '=', workspaceId),
+    (query) => query.select(COLUMNS).orderBy(byCodePoint(db, 'email')).orderBy('id'),
+    page,
+  )
+  return { count, results: await withMemberships(db, viewer, rows) }
 }
 
 /** Another user of the workspace with this email, compared without case (rows written elsewhere may keep it). */
@@ -132,12 +114,8 @@ export async function countAdmins(db: Kysely<DB>, workspaceId: string): Promise<
   return toCount(row?.n as number | string | undefined)
 }
 
-export interface UserValues {
-  first_name: string
-  last_name: string
-  email: string
-  role: Role
-}
+/** What an update may set: the writable fields of the user as the API shows them. */
+export type UserValues = Pick<User, 'first_name' | 'last_name' | 'email' | 'role'>
 
 export async function updateUserRow(
   db: Kysely<DB>,

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { ROLES, type Role } from '../../access/principal.ts'
+import type { Role } from '../../access/principal.ts'
 import type { DB, Store } from '../../db/types.ts'
 import { nowIso } from '../../db/values.ts'
 import { ApiError, fieldError, notFound } from '../../errors.ts'
 import { collectionRoutes } from '../../http/collection.ts'
-import { IdListSchema } from '../../http/schemas.ts'
 import { distinctIds, requireReferences } from '../references.ts'
 import { findDefaultTeamId } from '../teams/repository.ts'
 import { lockWorkspace } from '../workspaces/repository.ts'
@@ -22,54 +21,7 @@ import {
   replaceUserTeams,
   updateUserRow,
 } from './repository.ts'
-
-const RoleSchema = Type.Unsafe<Role>({ type: 'string', enum: [...ROLES] })
-
-const UserSchema = Type.Object({
-  id: Type.String(),
-  first_name: Type.String(),
-  last_name: Type.String(),
-  email: Type.String(),
-  role: RoleSchema,
-  teams: Type.Array(Type.String()),
-  user_groups: Type.Array(Type.String(), { description: 'read-only: set through a group’s users' }),
-  workspace_id: Type.String(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-})
-
-const Writable = {
-  first_name: Type.String({ maxLength: 150 }),
-  last_name: Type.String({ maxLength: 150 }),
-  email: Type.String({ maxLength: 254, description: 'an email address; stored in lower case' }),
-  role: RoleSchema,
-  teams: IdListSchema,
-}
-
-/** One user (`email`), or Secoda's bulk form (`emails`, CONTRACT §8): one user per address, all or nothing. */
-const UserCreateSchema = Type.Object({
-  email: Type.Optional(Writable.email),
-  emails: Type.Optional(
-    Type.Array(Writable.email, {
-      minItems: 1,
-      maxItems: 1000,
-      description: 'instead of email: one user per address, all made or none; answered with the list of users',
-    }),
-  ),
-  first_name: Type.Optional(Writable.first_name),
-  last_name: Type.Optional(Writable.last_name),
-  role: Type.Optional(Writable.role),
-  teams: Type.Optional(Writable.teams),
-  groups: Type.Optional(IdListSchema),
-})
-
-const UserUpdateSchema = Type.Object({
-  email: Type.Optional(Writable.email),
-  first_name: Type.Optional(Writable.first_name),
-  last_name: Type.Optional(Writable.last_name),
-  role: Type.Optional(Writable.role),
-  teams: Type.Optional(Writable.teams),
-})
+import { UserCreateSchema, UserSchema, UserUpdateSchema } from './schema.ts'
 
 const DEFAULT_ROLE: Role = 'viewer'
 // The shape ajv-formats accepts as `email`, with a message of docent's own.
