@@ -73,11 +73,13 @@ for (const engine of engines) {
     engine === 'sqlite' ? await openStore(`sqlite:${join(dir, 'catalog.db')}`) : await openStore(SERVER, { schema })
   try {
     await migrateToLatest(store.db)
-    const { workspaceId, defaultTeamId } = await createWorkspace(store.db, {
-      name: 'bench',
-      adminEmail: 'admin@bench.example',
-      adminKey: generateApiKey(),
-    })
+    const { workspaceId, defaultTeamId } = await store.write((trx) =>
+      createWorkspace(trx, {
+        name: 'bench',
+        adminEmail: 'admin@bench.example',
+        adminKey: generateApiKey(),
+      }),
+    )
     const integrationId = await insertIntegration(
       store.db,
       workspaceId,

@@ -19,6 +19,7 @@ import { routeEveryMethod, stripApiPrefix, trackRoutes } from './http/aliases.ts
 import { installAuth } from './http/auth.ts'
 import { cachingSerializerFactory } from './http/compilers.ts'
 import { answerError, installErrorHandling } from './http/error-handler.ts'
+import { installGuards } from './http/guards.ts'
 import { installJsonBodies } from './http/json-body.ts'
 import { refuseNulCharacters } from './http/nul.ts'
 import { installWriteRateLimit } from './http/rate-limit.ts'
@@ -67,6 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   refuseNulCharacters(app)
   installAuth(app, store)
   await installWriteRateLimit(app, options.writeRateLimit ?? 0)
+  installGuards(app)
   const routes = trackRoutes(app)
 
   await app.register(swagger, {

@@ -35,8 +35,10 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     readonly detail: string,
     readonly errors?: FieldError[],
+    /** What went wrong underneath (a driver's error), for the log; never part of an answer. */
+    cause?: unknown,
   ) {
-    super(detail)
+    super(detail, cause === undefined ? undefined : { cause })
     this.statusCode = STATUS[code]
   }
 }

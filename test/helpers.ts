@@ -133,7 +133,9 @@ export interface Harness {
 export async function startHarness(engine: Engine, options: Omit<AppOptions, 'store'> = {}): Promise<Harness> {
   const { store, cleanup, openPeer } = await openTestStore(engine)
   const adminKey = generateApiKey()
-  const created = await createWorkspace(store.db, { name: 'Test', adminEmail: 'admin@example.com', adminKey })
+  const created = await store.write((trx) =>
+    createWorkspace(trx, { name: 'Test', adminEmail: 'admin@example.com', adminKey }),
+  )
   const app = await buildApp({ store, ...options })
   return {
     engine,
@@ -282,11 +284,13 @@ export async function countRows(
 /** A second workspace (its own default team, admin and key) in the harness's store. */
 export async function makeWorkspace(h: Harness) {
   const adminKey = generateApiKey()
-  const created = await createWorkspace(h.store.db, {
-    name: unique('Workspace'),
-    adminEmail: 'admin@other.example.com',
-    adminKey,
-  })
+  const created = await h.store.write((trx) =>
+    createWorkspace(trx, {
+      name: unique('Workspace'),
+      adminEmail: 'admin@other.example.com',
+      adminKey,
+    }),
+  )
   return { ...created, authorization: `Bearer ${adminKey}` }
 }
 

@@ -21,7 +21,8 @@ test('npm run lint refuses an import cycle, a route importing a route file, HTTP
         'export { other }\n',
       'other-routes.ts': 'export const other = 1\n',
       'repository.ts': "import type { FastifyInstance } from 'fastify'\nexport type App = FastifyInstance\n",
-      'orders/routes.ts': "import { sql } from 'kysely'\nexport const now = sql`select 1`\n",
+      'orders/routes.ts': "import { sql as raw } from 'kysely'\nexport const now = raw`select 1`\n",
+      'orders/schema.ts': 'export const query = { sql: 1 }\n',
     }
     mkdirSync(join(dir, 'orders'))
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
@@ -36,7 +37,8 @@ test('npm run lint refuses an import cycle, a route importing a route file, HTTP
     assert.ok(found('a.ts', 'noImportCycles') && found('b.ts', 'noImportCycles'), `no cycle reported:\n${output}`)
     assert.ok(found('items-routes.ts', 'noRestrictedImports'), `route importing a route file not reported:\n${output}`)
     assert.ok(found('items-routes.ts', 'plugin'), `SQL in a route file not reported:\n${output}`)
-    assert.ok(found('orders/routes.ts', 'plugin'), `SQL in a routes.ts not reported:\n${output}`)
+    assert.ok(found('orders/routes.ts', 'noRestrictedImports'), `sql imported by a routes.ts not reported:\n${output}`)
+    assert.ok(!found('orders/schema.ts', ''), `a key named sql outside a route reported:\n${output}`)
     assert.ok(found('repository.ts', 'noRestrictedImports'), `Fastify in a repository not reported:\n${output}`)
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -84,7 +84,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
     app.post(
       '/resource/catalog',
       {
-        preHandler: catalogWriters,
+        config: { allow: catalogWriters },
         schema: {
           tags,
           summary: 'Create a resource of any type',

@@ -86,7 +86,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
       app.post(
         base,
         {
-          preHandler: catalogWriters,
+          config: { allow: catalogWriters },
           schema: {
             hide,
             tags,

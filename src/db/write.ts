@@ -29,10 +29,15 @@ export function storeWriter(db: Kysely<DB>, engine: Engine): Write {
       return group === undefined ? await db.transaction().execute(noted) : await group.run(noted)
     } catch (error) {
       if (isUniqueViolation(error)) {
-        throw new ApiError('CONFLICT', options.clash ?? DEFAULT_CLASH)
+        throw new ApiError('CONFLICT', options.clash ?? DEFAULT_CLASH, undefined, error)
       }
       if (isForeignKeyViolation(error)) {
-        throw new ApiError('CONFLICT', 'Something this request refers to was deleted meanwhile; try again.')
+        throw new ApiError(
+          'CONFLICT',
+          'Something this request refers to was deleted meanwhile; try again.',
+          undefined,
+          error,
+        )
       }
       throw error
     }

@@ -81,7 +81,7 @@ export function collectionRoutes<Item, Create extends TSchema, Update extends TS
       app.post(
         base,
         {
-          preHandler: adminsOnly(plural),
+          config: { allow: adminsOnly(plural) },
           schema: {
             hide: base !== path,
             tags,

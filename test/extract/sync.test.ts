@@ -1100,7 +1100,9 @@ describe('docent sync <integration id>', () => {
     store = await openStore(storeUrl)
     await migrateToLatest(store.db)
     adminKey = generateApiKey()
-    workspace = await createWorkspace(store.db, { name: 'CLI', adminEmail: 'admin@example.com', adminKey })
+    workspace = await store.write((trx) =>
+      createWorkspace(trx, { name: 'CLI', adminEmail: 'admin@example.com', adminKey }),
+    )
     integrationId = await insertIntegration(
       store.db,
       workspace.workspaceId,

@@ -119,6 +119,25 @@ for (const { engine, skip } of SQLITE_ONLY) {
       assert.equal((await write(limited, key)).statusCode, 201, 'reads used up the write allowance')
     })
 
+    test("counts a write its role may not make, and once over the limit answers 429 before the role's 403", async () => {
+      const viewer = await makeKey(h, await makeUser(h, { role: 'viewer' }))
+      const tight = await buildApp({ store: h.store, writeRateLimit: 2 })
+      try {
+        const post = (url: string, payload: object) =>
+          tight.inject({ method: 'POST', url, headers: { authorization: viewer }, payload })
+        const statuses: number[] = []
+        for (let i = 0; i < 4; i++) statuses.push((await post('/api/v1/auth/group', { name: `g${i}` })).statusCode)
+        for (let i = 0; i < 3; i++) {
+          statuses.push(
+            (await post('/api/v1/resource/catalog', { entity_type: 'collection', title: `c${i}` })).statusCode,
+          )
+        }
+        assert.deepEqual(statuses, [403, 403, 429, 429, 429, 429, 429])
+      } finally {
+        await tight.close()
+      }
+    })
+
     test('does not count requests without a working key, and answers them 401', async () => {
       for (let i = 1; i <= 7; i++) {
         const response = await write(limited, 'Bearer docent_not-a-key-of-this-store-at-all')

@@ -72,7 +72,7 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
     app.post(
       '/integration/integrations',
       {
-        preHandler: adminsOnly('integrations'),
+        config: { allow: adminsOnly('integrations') },
         schema: {
           tags,
           summary: 'Create an integration',
