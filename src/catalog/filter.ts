@@ -4,6 +4,7 @@ import type { DB, Engine } from '../db/types.ts'
 import { parseTimestamp } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
 import { checkJsonValue } from '../http/json-body.ts'
+import { FILTERABLE_LISTS, type FilterableList } from './fields.ts'
 import { RELATION_TABLES } from './repository/relations.ts'
 
 /** What a filter may compare a field with; decides the operators and value types it accepts. */
@@ -36,7 +37,7 @@ type Column =
   | 'search_database'
   | 'search_schema'
 
-type ListField = 'owners' | 'owners_groups' | 'teams' | 'tags' | 'collections' | 'subscribers'
+type ListField = FilterableList
 
 export type FieldSpec = { kind: Exclude<Kind, 'list'>; column: Column } | { kind: 'list'; list: ListField }
 
@@ -74,12 +75,7 @@ export const FILTER_FIELDS: Record<string, FieldSpec> = {
   // The names in search_metadata (CONTRACT §8): clients filter a schema's tables by its name.
   database: scalar('text', 'search_database'),
   schema: scalar('text', 'search_schema'),
-  owners: list('owners'),
-  owners_groups: list('owners_groups'),
-  teams: list('teams'),
-  tags: list('tags'),
-  collections: list('collections'),
-  subscribers: list('subscribers'),
+  ...Object.fromEntries(FILTERABLE_LISTS.map((field) => [field, list(field)])),
 }
 
 export const MAX_DEPTH = 8

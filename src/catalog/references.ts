@@ -1,19 +1,14 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../db/types.ts'
 import type { FieldError } from '../errors.ts'
+import { type Directory, LIST_FIELDS, REFERRING_LISTS, type ReferringList } from './fields.ts'
 
-type Directory = 'users' | 'groups' | 'teams' | 'tags' | 'integrations' | 'collections'
-
-/** The directory each referencing body field points into. */
+/** The directory each referencing body field points into: a resource's integration, and its lists that refer. */
 export const REFERENCE_TARGETS = {
   integration: 'integrations',
-  teams: 'teams',
-  owners: 'users',
-  owners_groups: 'groups',
-  collections: 'collections',
-  tags: 'tags',
-  subscribers: 'users',
-  internal_users: 'users',
+  ...(Object.fromEntries(REFERRING_LISTS.map((field) => [field, LIST_FIELDS[field].refers])) as {
+    [K in ReferringList]: (typeof LIST_FIELDS)[K]['refers']
+  }),
 } as const satisfies Record<string, Directory>
 
 export type ReferenceField = keyof typeof REFERENCE_TARGETS

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox'
-import { IdListSchema, Nullable, TimestampSchema, UuidSchema } from '../http/schemas.ts'
+import { Nullable, TimestampSchema, UuidSchema } from '../http/schemas.ts'
+import { WRITABLE_LIST_SCHEMAS } from './fields.ts'
 
 const Ids = Type.Array(Type.String())
 const Text = Type.String()
@@ -86,14 +87,8 @@ const WritableFields = {
   url: Nullable(Type.String({ maxLength: 2048 })),
   icon: Nullable(Type.String({ maxLength: 2048 })),
   native_type: Nullable(Type.String({ maxLength: 255 })),
-  teams: IdListSchema,
-  owners: IdListSchema,
-  owners_groups: IdListSchema,
-  collections: IdListSchema,
-  tags: IdListSchema,
-  subscribers: IdListSchema,
-  internal_users: IdListSchema,
-  external_users: Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 1000 }),
+  // The id lists a client may set, from catalog/fields.ts, at their place in the API's order.
+  ...WRITABLE_LIST_SCHEMAS,
   internal_usage: Count,
   external_usage: Count,
   row_count: Nullable(Count),

@@ -8,6 +8,7 @@ import type { DB, Store } from '../db/types.ts'
 import { nowIso, parseTimestamp } from '../db/values.ts'
 import { findDefaultTeamId } from '../directory/teams/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
+import { WRITABLE_LISTS } from './fields.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import { checkReferences } from './references.ts'
 import {
@@ -32,18 +33,6 @@ import {
 } from './repository/writes.ts'
 import type { Resource, ResourceCreate, ResourceUpdate } from './resource-schema.ts'
 import { placeUnder } from './titles.ts'
-
-/** The lists a client may set; the others (bookmarks, sources, multiplayers) are kept by docent. */
-const WRITABLE_LISTS = [
-  'teams',
-  'owners',
-  'owners_groups',
-  'collections',
-  'tags',
-  'subscribers',
-  'internal_users',
-  'external_users',
-] as const satisfies readonly RelationField[]
 
 const SCALAR_FIELDS = [
   'title',

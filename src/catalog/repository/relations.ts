@@ -1,28 +1,17 @@
-import type { RelationTableName } from '../../db/types.ts'
+import { LIST_FIELDS, type ListField, RESOURCE_LISTS } from '../fields.ts'
 
 /** The id lists of a resource: their fields, tables and shapes, shared by the reads and the writes. */
 
-/** Each id-list field of a resource and the table that holds it. */
-export const RELATION_TABLES = {
-  owners: 'resource_owners',
-  owners_groups: 'resource_owner_groups',
-  teams: 'resource_teams',
-  tags: 'resource_tags',
-  collections: 'resource_collections',
-  subscribers: 'resource_subscribers',
-  bookmarked_by: 'resource_bookmarks',
-  sources: 'resource_sources',
-  multiplayers: 'resource_multiplayers',
-  internal_users: 'resource_internal_users',
-  external_users: 'resource_external_users',
-} as const satisfies Record<string, RelationTableName>
+/** Each id-list field of a resource and the table that holds it (from catalog/fields.ts). */
+export const RELATION_TABLES = Object.fromEntries(
+  (Object.keys(LIST_FIELDS) as ListField[]).map((field) => [field, LIST_FIELDS[field].table]),
+) as { [K in ListField]: (typeof LIST_FIELDS)[K]['table'] }
 
-export type RelationField = keyof typeof RELATION_TABLES
+export type RelationField = ListField
 export type Relations = Record<RelationField, string[]>
 export const RELATION_FIELDS = Object.keys(RELATION_TABLES) as RelationField[]
 
-/** The lists whose ids are resources: a caller is shown only those it may see (CONTRACT §7). */
-export const RESOURCE_LISTS: readonly RelationField[] = ['collections', 'sources']
+export { RESOURCE_LISTS }
 
 export function emptyRelations(): Relations {
   return Object.fromEntries(RELATION_FIELDS.map((f) => [f, []])) as unknown as Relations
