@@ -1,15 +1,29 @@
-import type { TSchema } from 'typebox'
-import { Type } from 'typebox'
-import type { RelationTableName } from '../db/types.ts'
-import { IdListSchema } from '../http/schemas.ts'
+import { type TSchema, Type } from 'typebox'
+import type { RelationTableName, ResourceTable } from '../db/types.ts'
+import { IdListSchema, Nullable } from '../http/schemas.ts'
 
 /** Where the ids of a list point: a directory of the workspace, or resources of one kind. */
 export type Directory = 'users' | 'groups' | 'teams' | 'tags' | 'integrations' | 'collections'
 
+/** What a filter compares a scalar field as; decides the operators and value types it accepts. */
+export type ScalarKind = 'text' | 'boolean' | 'number' | 'timestamp'
+
+interface ScalarSpec {
+  /** The column of `resources` that holds it. */
+  column: keyof ResourceTable & string
+  /** What a client may send for it, when a client may set it (create and PATCH). */
+  write?: TSchema
+  /** List Resources can filter on it, as this kind. */
+  filter?: ScalarKind
+  /** List Resources can sort on it. */
+  sort?: true
+  /** The column may be null: a sort puts nulls last. */
+  nullable?: true
+}
+
 interface ListSpec {
   /** The table that holds the list: `(resource_id, target_id, position)`. */
   table: RelationTableName
-  /** What a client may send for it, when a client may set it (create and PATCH). */
   write?: TSchema
   /** What its ids must name in the workspace; a write naming anything else is refused. */
   refers?: Directory
@@ -19,13 +33,33 @@ interface ListSpec {
   resources?: true
 }
 
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+const Flag = Type.Boolean()
+
 /**
- * Every id list of a resource, once. The writable ones come first, in the order of the API's writable fields
- * (the OpenAPI document, and the order in which a body's references are checked and reported); the rest are kept
- * by docent. Adding a list is one entry here, its table in a migration and db/types.ts, and its place in the
- * Resource answer (resource-schema.ts and repository/rows.ts).
+ * Every field of a resource that a client sets, filters or sorts on, or that is an id list, once, by the name
+ * the API gives it. The writable ones come first, in the order of the API's writable fields (the OpenAPI
+ * document, and the order in which a body's references are checked and reported). Adding a field is an entry
+ * here, its column or table (a migration and db/types.ts), and its place in the Resource answer
+ * (resource-schema.ts and repository/rows.ts).
  */
-export const LIST_FIELDS = {
+export const FIELDS = {
+  title: { column: 'title', write: Type.String({ minLength: 1, maxLength: 1024 }), filter: 'text', sort: true },
+  description: { column: 'description', write: Type.String({ maxLength: 100_000 }), filter: 'text' },
+  definition: { column: 'definition', write: Type.String({ maxLength: 1_000_000 }), filter: 'text' },
+  pii: { column: 'pii', write: Flag, filter: 'boolean' },
+  verified: { column: 'verified', write: Flag, filter: 'boolean' },
+  published: { column: 'published', write: Flag, filter: 'boolean' },
+  archived: { column: 'archived', write: Flag, filter: 'boolean' },
+  url: { column: 'url', write: Nullable(Type.String({ maxLength: 2048 })), filter: 'text' },
+  icon: { column: 'icon', write: Nullable(Type.String({ maxLength: 2048 })) },
+  native_type: {
+    column: 'native_type',
+    write: Nullable(Type.String({ maxLength: 255 })),
+    filter: 'text',
+    sort: true,
+    nullable: true,
+  },
   teams: { table: 'resource_teams', write: IdListSchema, refers: 'teams', filter: true },
   owners: { table: 'resource_owners', write: IdListSchema, refers: 'users', filter: true },
   owners_groups: { table: 'resource_owner_groups', write: IdListSchema, refers: 'groups', filter: true },
@@ -44,32 +78,76 @@ export const LIST_FIELDS = {
     table: 'resource_external_users',
     write: Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 1000 }),
   },
+  internal_usage: { column: 'internal_usage', write: Count, filter: 'number', sort: true },
+  external_usage: { column: 'external_usage', write: Count, filter: 'number', sort: true },
+  row_count: { column: 'row_count', write: Nullable(Count), filter: 'number', sort: true, nullable: true },
+  byte_size: { column: 'byte_size', write: Nullable(Count), filter: 'number', sort: true, nullable: true },
+  external_updated_at: {
+    column: 'external_updated_at',
+    write: Nullable(Type.String({ format: 'date-time' })),
+    filter: 'timestamp',
+    sort: true,
+    nullable: true,
+  },
+  // Kept by docent: read, filtered and sorted, never written by a client.
+  id: { column: 'id', filter: 'text' },
+  entity_type: { column: 'entity_type', filter: 'text', sort: true },
+  title_full: { column: 'title_full', filter: 'text', sort: true },
+  integration_id: { column: 'integration_id', filter: 'text' },
+  parent_id: { column: 'parent_id', filter: 'text' },
+  databuilder_id: { column: 'databuilder_id', filter: 'text' },
+  stale: { column: 'stale', filter: 'boolean' },
+  created_at: { column: 'created_at', filter: 'timestamp', sort: true },
+  updated_at: { column: 'updated_at', filter: 'timestamp', sort: true },
+  // CONTRACT §8: a column's position in its table, and the names in search_metadata (a schema's tables by name).
+  sort_order: { column: 'sort_order', sort: true, nullable: true },
+  database: { column: 'search_database', filter: 'text', sort: true, nullable: true },
+  schema: { column: 'search_schema', filter: 'text', sort: true, nullable: true },
   bookmarked_by: { table: 'resource_bookmarks' },
   sources: { table: 'resource_sources', resources: true },
   multiplayers: { table: 'resource_multiplayers' },
-} as const satisfies Record<string, ListSpec>
+} as const satisfies Record<string, ScalarSpec | ListSpec>
 
-export type ListField = keyof typeof LIST_FIELDS
-type Having<P extends keyof ListSpec> = {
-  [K in ListField]: (typeof LIST_FIELDS)[K] extends Record<P, unknown> ? K : never
-}[ListField]
+/** Other names clients use for a field (CONTRACT §5, §8). */
+export const FILTER_ALIASES = { type: 'entity_type', integration: 'integration_id', parent: 'parent_id' } as const
+export const SORT_ALIASES = { externally_updated_at: 'external_updated_at' } as const
 
+type Fields = typeof FIELDS
+export type FieldName = keyof Fields
+type Having<P extends string> = { [K in FieldName]: Fields[K] extends Record<P, unknown> ? K : never }[FieldName]
+
+export type ListField = Having<'table'>
+export type ScalarField = Having<'column'>
 /** The lists a client may set. */
-export type WritableList = Having<'write'>
+export type WritableList = Extract<Having<'write'>, ListField>
 /** The lists whose ids name something of the workspace, and what. */
 export type ReferringList = Having<'refers'>
 /** The lists List Resources filters on. */
-export type FilterableList = Having<'filter'>
+export type FilterableList = Extract<Having<'filter'>, ListField>
+export type SortableField = Having<'sort'>
 
-const fieldsWith = <P extends keyof ListSpec>(property: P) =>
-  (Object.keys(LIST_FIELDS) as ListField[]).filter((field) => property in LIST_FIELDS[field]) as Having<P>[]
+const NAMES = Object.keys(FIELDS) as FieldName[]
+const has = (field: FieldName, property: string) => property in FIELDS[field]
+const named = <N extends FieldName>(test: (field: FieldName) => boolean) => NAMES.filter(test) as N[]
 
-export const WRITABLE_LISTS = fieldsWith('write')
-export const REFERRING_LISTS = fieldsWith('refers')
-export const FILTERABLE_LISTS = fieldsWith('filter')
-export const RESOURCE_LISTS: readonly ListField[] = fieldsWith('resources')
+export const LIST_FIELDS = named<ListField>((f) => has(f, 'table'))
+export const WRITABLE_FIELDS = named<Having<'write'>>((f) => has(f, 'write'))
+export const WRITABLE_LISTS = named<WritableList>((f) => has(f, 'table') && has(f, 'write'))
+export const WRITABLE_SCALARS = named<Extract<Having<'write'>, ScalarField>>((f) => has(f, 'column') && has(f, 'write'))
+export const REFERRING_LISTS = named<ReferringList>((f) => has(f, 'refers'))
+export const FILTERABLE_LISTS = named<FilterableList>((f) => has(f, 'table') && has(f, 'filter'))
+export const FILTERABLE_SCALARS = named<Extract<Having<'filter'>, ScalarField>>(
+  (f) => has(f, 'column') && has(f, 'filter'),
+)
+export const SORTABLE_FIELDS = named<SortableField>((f) => has(f, 'sort'))
+export const RESOURCE_LISTS: readonly ListField[] = named<ListField>((f) => has(f, 'resources'))
 
-/** The validators of the writable lists, in order, for the create and update schemas. */
-export const WRITABLE_LIST_SCHEMAS = Object.fromEntries(
-  WRITABLE_LISTS.map((field) => [field, LIST_FIELDS[field].write]),
-) as { [K in WritableList]: (typeof LIST_FIELDS)[K]['write'] }
+/** The table of each list. */
+export const LIST_TABLES = Object.fromEntries(LIST_FIELDS.map((f) => [f, FIELDS[f].table])) as {
+  [K in ListField]: Fields[K]['table']
+}
+
+/** The validators of the writable fields, in the API's order, for the create and update schemas. */
+export const WRITABLE_SCHEMAS = Object.fromEntries(WRITABLE_FIELDS.map((f) => [f, FIELDS[f].write])) as {
+  [K in Having<'write'>]: Fields[K]['write']
+}

@@ -4,79 +4,34 @@ import type { DB, Engine } from '../db/types.ts'
 import { parseTimestamp } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
 import { checkJsonValue } from '../http/json-body.ts'
-import { FILTERABLE_LISTS, type FilterableList } from './fields.ts'
+import {
+  FIELDS,
+  FILTER_ALIASES,
+  FILTERABLE_LISTS,
+  FILTERABLE_SCALARS,
+  type FilterableList,
+  type ScalarKind,
+} from './fields.ts'
 import { RELATION_TABLES } from './repository/relations.ts'
 
 /** What a filter may compare a field with; decides the operators and value types it accepts. */
-type Kind = 'text' | 'boolean' | 'number' | 'timestamp' | 'list'
+type Kind = ScalarKind | 'list'
 
-type Column =
-  | 'id'
-  | 'entity_type'
-  | 'native_type'
-  | 'title'
-  | 'title_full'
-  | 'description'
-  | 'definition'
-  | 'integration_id'
-  | 'parent_id'
-  | 'databuilder_id'
-  | 'url'
-  | 'pii'
-  | 'verified'
-  | 'published'
-  | 'archived'
-  | 'stale'
-  | 'created_at'
-  | 'updated_at'
-  | 'external_updated_at'
-  | 'external_usage'
-  | 'internal_usage'
-  | 'row_count'
-  | 'byte_size'
-  | 'search_database'
-  | 'search_schema'
+type Column = (typeof FIELDS)[(typeof FILTERABLE_SCALARS)[number]]['column']
 
-type ListField = FilterableList
+export type FieldSpec = { kind: ScalarKind; column: Column } | { kind: 'list'; list: FilterableList }
 
-export type FieldSpec = { kind: Exclude<Kind, 'list'>; column: Column } | { kind: 'list'; list: ListField }
-
-const scalar = (kind: Exclude<Kind, 'list'>, column: Column): FieldSpec => ({ kind, column })
-const list = (field: ListField): FieldSpec => ({ kind: 'list', list: field })
-
-/** The fields a filter may name (CONTRACT §5), and what each one is. */
+/** The fields a filter may name (CONTRACT §5), and what each one is: catalog/fields.ts, and its aliases. */
 export const FILTER_FIELDS: Record<string, FieldSpec> = {
-  id: scalar('text', 'id'),
-  type: scalar('text', 'entity_type'),
-  entity_type: scalar('text', 'entity_type'),
-  native_type: scalar('text', 'native_type'),
-  title: scalar('text', 'title'),
-  title_full: scalar('text', 'title_full'),
-  description: scalar('text', 'description'),
-  definition: scalar('text', 'definition'),
-  integration_id: scalar('text', 'integration_id'),
-  integration: scalar('text', 'integration_id'),
-  parent_id: scalar('text', 'parent_id'),
-  parent: scalar('text', 'parent_id'),
-  databuilder_id: scalar('text', 'databuilder_id'),
-  url: scalar('text', 'url'),
-  pii: scalar('boolean', 'pii'),
-  verified: scalar('boolean', 'verified'),
-  published: scalar('boolean', 'published'),
-  archived: scalar('boolean', 'archived'),
-  stale: scalar('boolean', 'stale'),
-  created_at: scalar('timestamp', 'created_at'),
-  updated_at: scalar('timestamp', 'updated_at'),
-  external_updated_at: scalar('timestamp', 'external_updated_at'),
-  external_usage: scalar('number', 'external_usage'),
-  internal_usage: scalar('number', 'internal_usage'),
-  row_count: scalar('number', 'row_count'),
-  byte_size: scalar('number', 'byte_size'),
-  // The names in search_metadata (CONTRACT §8): clients filter a schema's tables by its name.
-  database: scalar('text', 'search_database'),
-  schema: scalar('text', 'search_schema'),
-  ...Object.fromEntries(FILTERABLE_LISTS.map((field) => [field, list(field)])),
+  ...Object.fromEntries(
+    FILTERABLE_SCALARS.map((field) => {
+      const { filter, column } = FIELDS[field]
+      return [field, { kind: filter, column }]
+    }),
+  ),
+  ...Object.fromEntries(FILTERABLE_LISTS.map((field) => [field, { kind: 'list', list: field }])),
 }
+for (const [alias, field] of Object.entries(FILTER_ALIASES)) FILTER_FIELDS[alias] = FILTER_FIELDS[field] as FieldSpec
 
 export const MAX_DEPTH = 8
 export const MAX_OPERANDS = 100

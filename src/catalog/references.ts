@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../db/types.ts'
 import type { FieldError } from '../errors.ts'
-import { type Directory, LIST_FIELDS, REFERRING_LISTS, type ReferringList } from './fields.ts'
+import { type Directory, FIELDS, REFERRING_LISTS, type ReferringList } from './fields.ts'
 
 /** The directory each referencing body field points into: a resource's integration, and its lists that refer. */
 export const REFERENCE_TARGETS = {
   integration: 'integrations',
-  ...(Object.fromEntries(REFERRING_LISTS.map((field) => [field, LIST_FIELDS[field].refers])) as {
-    [K in ReferringList]: (typeof LIST_FIELDS)[K]['refers']
+  ...(Object.fromEntries(REFERRING_LISTS.map((field) => [field, FIELDS[field].refers])) as {
+    [K in ReferringList]: (typeof FIELDS)[K]['refers']
   }),
 } as const satisfies Record<string, Directory>
 

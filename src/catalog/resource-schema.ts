@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox'
 import { Nullable, TimestampSchema, UuidSchema } from '../http/schemas.ts'
-import { WRITABLE_LIST_SCHEMAS } from './fields.ts'
+import { WRITABLE_SCHEMAS } from './fields.ts'
 
 const Ids = Type.Array(Type.String())
 const Text = Type.String()
@@ -73,28 +73,8 @@ export const ResourceSchema = Type.Object(
 )
 export type Resource = Static<typeof ResourceSchema>
 
-const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
-
-/** What a client may set on any resource, on create and on update. */
-const WritableFields = {
-  title: Type.String({ minLength: 1, maxLength: 1024 }),
-  description: Type.String({ maxLength: 100_000 }),
-  definition: Type.String({ maxLength: 1_000_000 }),
-  pii: Type.Boolean(),
-  verified: Type.Boolean(),
-  published: Type.Boolean(),
-  archived: Type.Boolean(),
-  url: Nullable(Type.String({ maxLength: 2048 })),
-  icon: Nullable(Type.String({ maxLength: 2048 })),
-  native_type: Nullable(Type.String({ maxLength: 255 })),
-  // The id lists a client may set, from catalog/fields.ts, at their place in the API's order.
-  ...WRITABLE_LIST_SCHEMAS,
-  internal_usage: Count,
-  external_usage: Count,
-  row_count: Nullable(Count),
-  byte_size: Nullable(Count),
-  external_updated_at: Nullable(Type.String({ format: 'date-time' })),
-}
+/** What a client may set on any resource, on create and on update (catalog/fields.ts, in the API's order). */
+const WritableFields = WRITABLE_SCHEMAS
 
 const optional = <T extends Record<string, Parameters<typeof Type.Optional>[0]>>(fields: T) =>
   Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])) as {

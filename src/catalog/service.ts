@@ -8,7 +8,7 @@ import type { DB, Store } from '../db/types.ts'
 import { nowIso, parseTimestamp } from '../db/values.ts'
 import { findDefaultTeamId } from '../directory/teams/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
-import { WRITABLE_LISTS } from './fields.ts'
+import { WRITABLE_LISTS, WRITABLE_SCALARS } from './fields.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import { checkReferences } from './references.ts'
 import {
@@ -33,24 +33,6 @@ import {
 } from './repository/writes.ts'
 import type { Resource, ResourceCreate, ResourceUpdate } from './resource-schema.ts'
 import { placeUnder } from './titles.ts'
-
-const SCALAR_FIELDS = [
-  'title',
-  'description',
-  'definition',
-  'pii',
-  'verified',
-  'published',
-  'archived',
-  'url',
-  'icon',
-  'native_type',
-  'internal_usage',
-  'external_usage',
-  'row_count',
-  'byte_size',
-  'external_updated_at',
-] as const
 
 export async function hydrate(db: Kysely<DB>, principal: Principal, rows: ResourceRow[]): Promise<Resource[]> {
   const relations = await findRelations(
@@ -279,7 +261,7 @@ export async function updateResource(
     const stored = toResource(row, current, permissionsFor(principal))
     const incoming = { ...patch, external_updated_at: normalizeTimestamp(patch.external_updated_at) }
     const changes: Partial<ResourceValues> = {}
-    for (const field of SCALAR_FIELDS) {
+    for (const field of WRITABLE_SCALARS) {
       if (patch[field] !== undefined && incoming[field] !== stored[field]) {
         Object.assign(changes, { [field]: incoming[field] })
       }

@@ -1,56 +1,21 @@
 import { type Expression, type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely'
 import type { DB } from '../db/types.ts'
 import { ApiError } from '../errors.ts'
+import { FIELDS, SORT_ALIASES, SORTABLE_FIELDS, type SortableField } from './fields.ts'
 
-type SortColumn =
-  | 'title'
-  | 'title_full'
-  | 'entity_type'
-  | 'native_type'
-  | 'created_at'
-  | 'updated_at'
-  | 'external_updated_at'
-  | 'external_usage'
-  | 'internal_usage'
-  | 'row_count'
-  | 'byte_size'
-  | 'sort_order'
-  | 'search_database'
-  | 'search_schema'
+type SortColumn = (typeof FIELDS)[SortableField]['column']
 
-/** The sort keys of CONTRACT §5; `total_usage` is computed. */
-const SORT_FIELDS: Record<string, SortColumn | 'total_usage'> = {
-  title: 'title',
-  title_full: 'title_full',
-  entity_type: 'entity_type',
-  native_type: 'native_type',
-  created_at: 'created_at',
-  updated_at: 'updated_at',
-  external_updated_at: 'external_updated_at',
-  externally_updated_at: 'external_updated_at',
-  external_usage: 'external_usage',
-  internal_usage: 'internal_usage',
-  total_usage: 'total_usage',
-  row_count: 'row_count',
-  byte_size: 'byte_size',
-  // CONTRACT §8: a column's position in its table, and the names in search_metadata.
-  sort_order: 'sort_order',
-  database: 'search_database',
-  schema: 'search_schema',
-}
+/** The sort keys of CONTRACT §5 (catalog/fields.ts, and its aliases); `total_usage` is computed. */
+const SORT_FIELDS: Record<string, SortColumn | 'total_usage'> = Object.fromEntries(
+  SORTABLE_FIELDS.map((field) => [field, FIELDS[field].column]),
+)
+for (const [alias, field] of Object.entries(SORT_ALIASES)) SORT_FIELDS[alias] = FIELDS[field].column
+SORT_FIELDS.total_usage = 'total_usage'
 
 export const MAX_SORT_KEYS = 5
 
 /** Columns that can be null: only these need `nulls last`, so the others can be read in index order. */
-const NULLABLE = new Set([
-  'native_type',
-  'external_updated_at',
-  'row_count',
-  'byte_size',
-  'sort_order',
-  'search_database',
-  'search_schema',
-])
+const NULLABLE = new Set<string>(SORTABLE_FIELDS.filter((f) => 'nullable' in FIELDS[f]).map((f) => FIELDS[f].column))
 
 export interface SortKey {
   field: string

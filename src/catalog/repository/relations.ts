@@ -1,11 +1,9 @@
-import { LIST_FIELDS, type ListField, RESOURCE_LISTS } from '../fields.ts'
+import { LIST_TABLES, type ListField, RESOURCE_LISTS } from '../fields.ts'
 
 /** The id lists of a resource: their fields, tables and shapes, shared by the reads and the writes. */
 
 /** Each id-list field of a resource and the table that holds it (from catalog/fields.ts). */
-export const RELATION_TABLES = Object.fromEntries(
-  (Object.keys(LIST_FIELDS) as ListField[]).map((field) => [field, LIST_FIELDS[field].table]),
-) as { [K in ListField]: (typeof LIST_FIELDS)[K]['table'] }
+export const RELATION_TABLES = LIST_TABLES
 
 export type RelationField = ListField
 export type Relations = Record<RelationField, string[]>
