@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { findPrincipalByKey, hashApiKey } from '../src/access/keys.ts'
 import { buildApp } from '../src/app.ts'
 import { openStore } from '../src/db/connect.ts'
 import type { Store } from '../src/db/types.ts'
-import { findPrincipalByKey, hashApiKey } from '../src/directory/keys/repository.ts'
 import { runDocent } from './helpers.ts'
 
 const KEY = /^docent_[A-Za-z0-9_-]{20,}\n$/

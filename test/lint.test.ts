@@ -8,8 +8,12 @@ const ROOT = new URL('..', import.meta.url).pathname
 
 // The layer rules of DEVELOPERS.md ("Layers") are enforced by `npm run lint`: each broken on purpose in a folder
 // of its own under src/, and Biome must name every one.
-test('npm run lint refuses an import cycle, a route importing a route file, HTTP in a repository and SQL in a route', () => {
+test('npm run lint refuses an import cycle, a route importing a route file, HTTP in a repository, SQL in a route and a lower layer importing a higher one', () => {
   const dir = join(ROOT, 'src', `lint-probe-${process.pid}`)
+  const upward = {
+    http: join(ROOT, 'src', 'http', `lint-probe-${process.pid}.ts`),
+    db: join(ROOT, 'src', 'db', `lint-probe-${process.pid}.ts`),
+  }
   mkdirSync(dir, { recursive: true })
   try {
     const files: Record<string, string> = {
@@ -26,10 +30,17 @@ test('npm run lint refuses an import cycle, a route importing a route file, HTTP
     }
     mkdirSync(join(dir, 'orders'))
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
-    const run = spawnSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['lint', '--max-diagnostics=50', dir], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    })
+    // A lower layer reaching up into a feature folder.
+    writeFileSync(upward.http, "export type { FieldName } from '../catalog/fields.ts'\n")
+    writeFileSync(upward.db, "export type { Principal } from '../access/principal.ts'\n")
+    const run = spawnSync(
+      join(ROOT, 'node_modules', '.bin', 'biome'),
+      ['lint', '--max-diagnostics=50', dir, upward.http, upward.db],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+      },
+    )
     const output = `${run.stdout}${run.stderr}`
     assert.notEqual(run.status, 0, output)
     const found = (file: string, rule: string) =>
@@ -40,7 +51,10 @@ test('npm run lint refuses an import cycle, a route importing a route file, HTTP
     assert.ok(found('orders/routes.ts', 'noRestrictedImports'), `sql imported by a routes.ts not reported:\n${output}`)
     assert.ok(!found('orders/schema.ts', ''), `a key named sql outside a route reported:\n${output}`)
     assert.ok(found('repository.ts', 'noRestrictedImports'), `Fastify in a repository not reported:\n${output}`)
+    assert.ok(found(`http/lint-probe-${process.pid}.ts`, 'noRestrictedImports'), `http/ importing catalog/:\n${output}`)
+    assert.ok(found(`db/lint-probe-${process.pid}.ts`, 'noRestrictedImports'), `db/ importing access/:\n${output}`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
+    for (const file of Object.values(upward)) rmSync(file, { force: true })
   }
 })

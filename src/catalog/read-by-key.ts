@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
+import { hashApiKey, noteKeyUse } from '../access/keys.ts'
 import { permissionsFor } from '../access/principal.ts'
 import type { Store } from '../db/types.ts'
-import { hashApiKey, noteKeyUse } from '../directory/keys/repository.ts'
 import { notFound } from '../errors.ts'
 import { authenticate, invalidToken } from '../http/auth.ts'
 import { isUuid } from '../http/uuid.ts'

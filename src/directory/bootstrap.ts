@@ -1,9 +1,10 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Kysely } from 'kysely'
+import { hashApiKey } from '../access/keys.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
-import { generateApiKey, hashApiKey } from './keys/repository.ts'
+import { generateApiKey } from './keys/repository.ts'
 import { createWorkspace } from './workspaces/repository.ts'
 
 export const ADMIN_EMAIL = 'admin@docent.local'

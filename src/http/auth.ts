@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { findPrincipalByKey } from '../access/keys.ts'
 import type { Principal } from '../access/principal.ts'
 import type { Store } from '../db/types.ts'
-import { findPrincipalByKey } from '../directory/keys/repository.ts'
 import { ApiError } from '../errors.ts'
 
 declare module 'fastify' {

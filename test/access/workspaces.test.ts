@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
+import { findPrincipalByKey } from '../../src/access/keys.ts'
 import { buildApp } from '../../src/app.ts'
 import { openStore } from '../../src/db/connect.ts'
 import { migrateToLatest } from '../../src/db/migrate.ts'
 import type { Store } from '../../src/db/types.ts'
 import { ensureFirstStart } from '../../src/directory/bootstrap.ts'
-import { findPrincipalByKey } from '../../src/directory/keys/repository.ts'
 import {
   assertErrorBody,
   assertFieldError,

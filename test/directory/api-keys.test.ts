@@ -4,8 +4,9 @@ import { Writable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { LightMyRequestResponse } from 'fastify'
+import { hashApiKey } from '../../src/access/keys.ts'
 import { buildApp } from '../../src/app.ts'
-import { generateApiKey, hashApiKey } from '../../src/directory/keys/repository.ts'
+import { generateApiKey } from '../../src/directory/keys/repository.ts'
 import {
   assertErrorBody,
   assertFieldError,

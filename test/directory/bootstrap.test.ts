@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, afterEach, before, describe, test } from 'node:test'
+import { findPrincipalByKey, hashApiKey } from '../../src/access/keys.ts'
 import { ConfigError, loadConfig } from '../../src/config.ts'
 import type { Store } from '../../src/db/types.ts'
 import { ADMIN_KEY_FILE, ensureFirstStart } from '../../src/directory/bootstrap.ts'
-import { findPrincipalByKey, hashApiKey } from '../../src/directory/keys/repository.ts'
 import { ENGINES, openTestStore } from '../helpers.ts'
 
 const CONFIGURED_KEY = 'configured-admin-key-0123456789abcdef'

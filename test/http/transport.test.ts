@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
+import { hashApiKey } from '../../src/access/keys.ts'
 import { buildApp } from '../../src/app.ts'
 import { nowIso } from '../../src/db/values.ts'
-import { hashApiKey } from '../../src/directory/keys/repository.ts'
 import { ENGINES, type Harness, makeDatabase, makeIntegration, makeKey, startHarness } from '../helpers.ts'
 
 const ALIASES = (path: string) => [path, `${path}/`, `/api/v1${path}`, `/api/v1${path}/`]

@@ -8,6 +8,7 @@ import {
   type SqlBool,
   sql,
 } from 'kysely'
+import { findKeyOwner, selectKeyOwner } from '../../access/keys.ts'
 import type { KeyOwner, Principal } from '../../access/principal.ts'
 import {
   type Scope,
@@ -21,7 +22,6 @@ import { engineOf, inIds } from '../../db/dialect.ts'
 import { prepared, slot } from '../../db/prepared.ts'
 import type { DB } from '../../db/types.ts'
 import { toCount } from '../../db/values.ts'
-import { findKeyOwner, selectKeyOwner } from '../../directory/keys/repository.ts'
 import {
   emptyRelations,
   RELATION_FIELDS,

@@ -1,8 +1,7 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import type { KeyOwner, Principal } from '../../access/principal.ts'
+import { hashApiKey } from '../../access/keys.ts'
 import { listPage } from '../../db/pages.ts'
-import { prepared, slot } from '../../db/prepared.ts'
 import type { DB } from '../../db/types.ts'
 import { nowIso, toIso } from '../../db/values.ts'
 import type { ApiKeyInfo } from './schema.ts'
@@ -12,10 +11,6 @@ const KEY_PREFIX = 'docent_'
 /** A new key: 32 random bytes, so a fast hash is enough to store it safely. */
 export function generateApiKey(): string {
   return KEY_PREFIX + randomBytes(32).toString('base64url')
-}
-
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex')
 }
 
 export interface NewApiKey {
@@ -41,47 +36,6 @@ export async function insertApiKey(db: Kysely<DB>, input: NewApiKey): Promise<st
     })
     .execute()
   return id
-}
-
-/** How stale `last_used_at` may get: a key in steady use costs one write a minute, not one a request. */
-export const LAST_USED_RESOLUTION_MS = 60_000
-
-/** The owner of the key whose hash is the prepared query's slot `hash`, if the key works. */
-export function selectKeyOwner(db: Kysely<DB>) {
-  return db
-    .selectFrom('api_keys')
-    .innerJoin('users', 'users.id', 'api_keys.user_id')
-    .select([
-      'api_keys.id as keyId',
-      'api_keys.last_used_at as lastUsedAt',
-      'users.id as userId',
-      'users.workspace_id as workspaceId',
-      'users.role as role',
-    ])
-    .where('api_keys.key_hash', '=', slot('hash'))
-    .where('api_keys.revoked_at', 'is', null)
-}
-
-export const findKeyOwner = prepared<{ hash: string }, KeyOwner>(selectKeyOwner)
-
-/** The user a key acts as, or undefined for an unknown or revoked key; notes the use at most once a minute. */
-export async function findPrincipalByKey(db: Kysely<DB>, key: string): Promise<Principal | undefined> {
-  const [owner] = await findKeyOwner(db, { hash: hashApiKey(key) })
-  return owner === undefined ? undefined : noteKeyUse(db, owner)
-}
-
-/** The principal of a key's owner, once `last_used_at` is no more than a minute old. */
-export async function noteKeyUse(db: Kysely<DB>, owner: KeyOwner): Promise<Principal> {
-  const { lastUsedAt, keyId, userId, workspaceId, role } = owner
-  const now = Date.now()
-  if (lastUsedAt === null || now - new Date(lastUsedAt).getTime() >= LAST_USED_RESOLUTION_MS) {
-    await db
-      .updateTable('api_keys')
-      .set({ last_used_at: new Date(now).toISOString() })
-      .where('id', '=', keyId)
-      .execute()
-  }
-  return { keyId, userId, workspaceId, role }
 }
 
 /**
