@@ -25,6 +25,7 @@ import {
   appendToList,
   deleteResourceRow,
   insertResourceRow,
+  lockResourceRow,
   newResourceValues,
   type ResourceValues,
   refreshDescendantPlaces,
@@ -332,17 +333,8 @@ async function lockResource(
   id: string,
   entityType: string | undefined,
 ) {
-  if (store.engine === 'postgres') {
-    const locked = await trx
-      .selectFrom('resources')
-      .select('id')
-      .where('id', '=', id)
-      .where('workspace_id', '=', principal.workspaceId)
-      .forUpdate()
-      .executeTakeFirst()
-    if (locked === undefined) {
-      return undefined
-    }
+  if (store.engine === 'postgres' && !(await lockResourceRow(trx, principal.workspaceId, id))) {
+    return undefined
   }
   return findResource(trx, principal, id, entityType)
 }

@@ -196,3 +196,19 @@ export async function insertResourceRows(
       .execute()
   }
 }
+
+/**
+ * PostgreSQL: locks a resource's row (`FOR UPDATE`) until the transaction ends; false when the workspace has no
+ * such resource. Read the resource only after this, in a statement of its own, so that the read sees what the
+ * previous holder of the lock committed (DEVELOPERS.md, "Storage model").
+ */
+export async function lockResourceRow(db: Kysely<DB>, workspaceId: string, id: string): Promise<boolean> {
+  const locked = await db
+    .selectFrom('resources')
+    .select('id')
+    .where('id', '=', id)
+    .where('workspace_id', '=', workspaceId)
+    .forUpdate()
+    .executeTakeFirst()
+  return locked !== undefined
+}
