@@ -251,3 +251,23 @@ export async function buildCatalog(
     .execute()
   return info
 }
+
+/** The reference docs' example filter, over half the integrations and their schemas: enough for page 200. */
+export function exampleFilter(info: CatalogInfo, word = 'customers'): string {
+  const integrations = info.integrations.slice(0, Math.max(1, Math.ceil(info.integrations.length * 0.5)))
+  const schemas = info.schemas
+    .filter((s) => integrations.includes(s.integration))
+    .map((s) => s.id)
+    .slice(0, 1000)
+  return encodeURIComponent(
+    JSON.stringify({
+      operator: 'and',
+      operands: [
+        { operator: 'contains', field: 'title', value: word },
+        { operator: 'in', field: 'native_type', value: ['table', 'view'] },
+        { operator: 'in', field: 'integration_id', value: integrations },
+        { operator: 'in', field: 'parent_id', value: schemas },
+      ],
+    }),
+  )
+}

@@ -9,7 +9,7 @@ import { findResourceForKey } from '../src/catalog/repository/reads.ts'
 import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Engine, Store } from '../src/db/types.ts'
-import { buildCatalog, type CatalogInfo, findCatalog } from './build-catalog.ts'
+import { buildCatalog, type CatalogInfo, exampleFilter, findCatalog } from './build-catalog.ts'
 import { type BurstReport, burstAfterWrite, type WriterReport, withUnrelatedWriter } from './cache-scenarios.ts'
 import { peakRssMb, ROOT, type Server, startCeiling, startDocent, stop } from './processes.ts'
 
@@ -334,26 +334,6 @@ async function alongsideWriter(
 /** `customers` in a random mix of cases: the same matches, but a text the result cache has not seen. */
 function randomCase(word: string): string {
   return [...word].map((c) => (Math.random() < 0.5 ? c.toUpperCase() : c)).join('')
-}
-
-/** The reference docs' example filter, over half the integrations and their schemas: enough for page 200. */
-function exampleFilter(info: CatalogInfo, word = 'customers'): string {
-  const integrations = info.integrations.slice(0, Math.max(1, Math.ceil(info.integrations.length * 0.5)))
-  const schemas = info.schemas
-    .filter((s) => integrations.includes(s.integration))
-    .map((s) => s.id)
-    .slice(0, 1000)
-  return encodeURIComponent(
-    JSON.stringify({
-      operator: 'and',
-      operands: [
-        { operator: 'contains', field: 'title', value: word },
-        { operator: 'in', field: 'native_type', value: ['table', 'view'] },
-        { operator: 'in', field: 'integration_id', value: integrations },
-        { operator: 'in', field: 'parent_id', value: schemas },
-      ],
-    }),
-  )
 }
 
 /** `id in [...]` over 1,000 tables picked at random: a list the result cache has not seen. */
