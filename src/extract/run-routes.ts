@@ -5,28 +5,13 @@ import type { Store } from '../db/types.ts'
 import { getIntegration } from '../directory/integrations/repository.ts'
 import { ApiError, notFound } from '../errors.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
-import { CommonErrors, ErrorSchema, ListSchema, Nullable, PageQuerySchema } from '../http/schemas.ts'
+import { CommonErrors, ErrorSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
 import { isUuid, pathId } from '../http/uuid.ts'
+import { RunSchema } from './run-schema.ts'
 import type { SyncRunner } from './runner.ts'
 import { failAbandonedRuns, findRun, insertRun, listRuns } from './runs.ts'
 
 const tags = ['integrations']
-
-const RunSchema = Type.Object({
-  id: Type.String(),
-  integration: Type.String(),
-  status: Type.String({ enum: ['queued', 'running', 'succeeded', 'partial', 'failed'] }),
-  started_at: Nullable(Type.String()),
-  finished_at: Nullable(Type.String()),
-  counts: Type.Object({
-    created: Type.Integer(),
-    updated: Type.Integer(),
-    unchanged: Type.Integer(),
-    staled: Type.Integer(),
-  }),
-  error: Nullable(Type.String()),
-  created_at: Type.String(),
-})
 
 const QueuedSchema = Type.Object({ id: Type.String(), status: Type.String() })
 

@@ -4,26 +4,9 @@ import { isUniqueViolation } from '../db/driver-errors.ts'
 import { listPage } from '../db/pages.ts'
 import type { DB, SyncRunTable } from '../db/types.ts'
 import { nowIso, toIso } from '../db/values.ts'
+import type { RunStatus, SyncCounts, SyncRun } from './run-schema.ts'
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed'
-
-export interface SyncCounts {
-  created: number
-  updated: number
-  unchanged: number
-  staled: number
-}
-
-export interface SyncRun {
-  id: string
-  integration: string
-  status: RunStatus
-  started_at: string | null
-  finished_at: string | null
-  counts: SyncCounts
-  error: string | null
-  created_at: string
-}
+export type { RunStatus, SyncCounts, SyncRun }
 
 function toRun(row: Selectable<SyncRunTable>): SyncRun {
   return {
