@@ -180,8 +180,18 @@ for (const { engine, skip } of ENGINES) {
         },
         migrationTableSchema,
       })
-      const { error } = await old.migrateToLatest()
-      assert.equal(error, undefined)
+      // Kysely's Migrator lists the tables of every schema of the database, which is why docent stopped using it:
+      // a schema another test file drops meanwhile fails that listing (3F000). Here it only stands for an old
+      // store, so such a run is tried again.
+      let result = await old.migrateToLatest()
+      for (
+        let attempt = 1;
+        attempt < 5 && (result.error as { code?: string } | undefined)?.code === '3F000';
+        attempt++
+      ) {
+        result = await old.migrateToLatest()
+      }
+      assert.equal(result.error, undefined)
       const applied = await migrateToLatest(db)
       assert.ok(applied.length > 0, 'the newer migrations are applied')
       assert.ok(
