@@ -221,6 +221,10 @@ export function parseFilter(text: string): Filter {
 
 type Builder = ExpressionBuilder<DB, 'resources'>
 
+/** The text fields the search index holds (migration 0005). */
+export const SEARCHABLE = ['title', 'title_full', 'description', 'definition'] as const
+export type Searchable = (typeof SEARCHABLE)[number]
+
 /** `%`, `_` and the escape character itself match only themselves. */
 export function likePattern(value: string): string {
   return `%${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
@@ -261,9 +265,35 @@ function compileLeaf(
       return eb.and([present, eb(column, '=', node.value)])
     case 'in':
       return eb.and([present, inList(engine, column, node.values, LIST_TYPES[spec.kind])])
-    case 'contains':
-      return eb.and([present, sql<SqlBool>`${foldCase(engine, column)} like ${likePattern(node.value)} escape '\\'`])
+    case 'contains': {
+      const like = sql<SqlBool>`${foldCase(engine, column)} like ${likePattern(node.value)} escape '\\'`
+      // PostgreSQL finds the rows through the trigram index on the same expression by itself; SQLite is told to
+      // start from its trigram table. The LIKE stays: it decides, the index only narrows (CONTRACT §5 holds as is).
+      const indexed = engine === 'sqlite' ? textIndexed(eb, spec.column, node.value) : undefined
+      return eb.and(indexed === undefined ? [present, like] : [indexed, present, like])
+    }
   }
+}
+
+/**
+ * SQLite: `resources.id in (the rows whose folded `column` holds `value`)`, from the field's FTS5 trigram table
+ * (migration 0005); undefined when the field has no such table or the value is too short for trigrams. The
+ * table holds the text folded as `lower()` folds it, so it finds every row the LIKE would.
+ */
+export function textIndexed(eb: Builder, column: string, value: string): Expression<SqlBool> | undefined {
+  const folded = value.toLowerCase()
+  if (!(SEARCHABLE as readonly string[]).includes(column) || [...folded].length < 3) return undefined
+  return eb(eb.ref('resources.id'), 'in', textMatches(eb, column as Searchable, folded))
+}
+
+/** The ids of the resources whose folded `column` holds the already folded `folded` (three characters or more). */
+function textMatches(eb: Builder, column: Searchable, folded: string) {
+  const table = sql.table(`resource_fts_${column}`)
+  const phrase = `"${folded.replaceAll('"', '""')}"`
+  return eb
+    .selectFrom('resource_search_keys')
+    .select('resource_search_keys.resource_id')
+    .where('resource_search_keys.key', 'in', sql<number>`(select rowid from ${table} where ${table} match ${phrase})`)
 }
 
 /** The filter as a SQL condition on `resources`, with every value bound as a parameter. */

@@ -7,6 +7,7 @@ import { compileFilter, FILTER_FIELDS, type FieldSpec, type Filter, parseFilter 
 import { findCatalogIds, findRowsInOrder } from './repository/reads.ts'
 import type { Resource } from './resource-schema.ts'
 import type { CatalogResultCache } from './result-cache.ts'
+import { orderByRelevance, parseSearchTerm, planSearch, searchCondition } from './search.ts'
 import { hydrate } from './service.ts'
 import { applySort, DEFAULT_SORT, parseSort } from './sort.ts'
 
@@ -16,6 +17,8 @@ export interface CatalogParams {
   teamId?: string | undefined
   /** `entity_type=<type>` (CONTRACT §8): the same as an `exact` filter on it, joined to `filter` by `and`. */
   entityType?: string | undefined
+  /** `search_term` (CONTRACT §12): found resources only, by relevance unless `sort` is given. */
+  searchTerm?: string | undefined
 }
 
 function withEntityType(filter: Filter | undefined, entityType: string | undefined): Filter | undefined {
@@ -72,6 +75,7 @@ async function listPage(
 ): Promise<{ count: number; json: string }> {
   const filterText = params.filter?.trim() || undefined
   const sortText = params.sort?.trim() || undefined
+  const searchText = params.searchTerm?.trim() || undefined
   // Keyed by the texts as sent: only a text that parsed and ran once can be found here, so a hit skips both. The
   // parts are joined with NUL, which no part can hold (query strings holding one are refused), so no part needs
   // escaping: a filter can be tens of kilobytes.
@@ -83,15 +87,29 @@ async function listPage(
     given(filterText),
     given(sortText),
     given(params.entityType),
+    given(searchText),
   ].join('\u0000')
-  const list = await cache.ids(key, version, () => {
+  const list = await cache.ids(key, version, async () => {
     const filter = withEntityType(filterText === undefined ? undefined : parseFilter(filterText), params.entityType)
-    const sort = sortText === undefined ? DEFAULT_SORT : parseSort(sortText)
+    const sort = sortText === undefined ? undefined : parseSort(sortText)
+    const words = searchText === undefined ? [] : parseSearchTerm(searchText)
+    const search = words.length === 0 ? undefined : await planSearch(store.db, principal.workspaceId, words)
+    const engine = store.engine
     return findCatalogIds(store.db, {
       ...scopeOf(principal),
-      where: filter === undefined ? undefined : (eb) => compileFilter(eb, filter, store.engine),
+      where:
+        filter === undefined && search === undefined
+          ? undefined
+          : (eb) =>
+              eb.and([
+                ...(filter === undefined ? [] : [compileFilter(eb, filter, engine)]),
+                ...(search === undefined ? [] : [searchCondition(eb, engine, search)]),
+              ]),
       teamId: params.teamId,
-      order: (query) => applySort(query, sort),
+      order: (query) =>
+        search !== undefined && sort === undefined
+          ? orderByRelevance(query, engine, search)
+          : applySort(query, sort ?? DEFAULT_SORT),
     })
   })
   // The key holds the caller's visibility scope, which also decides current_user_permissions.

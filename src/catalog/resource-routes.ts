@@ -9,7 +9,7 @@ import { isUuid, pathId } from '../http/uuid.ts'
 import { ENTITY_TYPES } from './hierarchy.ts'
 import { listCatalog } from './list-resources.ts'
 import { getResourceWithKey } from './read-by-key.ts'
-import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
+import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema, SearchTermQuery } from './resource-schema.ts'
 import { CatalogResultCache } from './result-cache.ts'
 import { createResource, deleteResource, updateResource } from './service.ts'
 
@@ -30,6 +30,7 @@ const CatalogQuerySchema = Type.Object({
   entity_type: Type.Optional(
     Type.String({ maxLength: 64, description: 'only resources of this type; joined to `filter` by `and`' }),
   ),
+  ...SearchTermQuery,
 })
 
 const ResultsSchema = Type.Array(ResourceSchema)
@@ -58,11 +59,17 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
         },
         async (request, reply) => {
           const pageRequest = parsePageRequest(request.query)
-          const { filter, sort, teams, entity_type: entityType } = request.query
+          const { filter, sort, teams, entity_type: entityType, search_term: searchTerm } = request.query
           if (teams !== undefined && !isUuid(teams)) {
             throw fieldError('teams', 'must be a team id (a UUID)')
           }
-          const params = { filter, sort, teamId: teams?.toLowerCase(), entityType: entityType || undefined }
+          const params = {
+            filter,
+            sort,
+            teamId: teams?.toLowerCase(),
+            entityType: entityType || undefined,
+            searchTerm,
+          }
           // A page read again is not serialized again: its results' JSON is kept with it, and the whole answer
           // (whose links follow the request) with the URL that asked for it, in the order of ListSchema.
           const serialize = reply.compileSerializationSchema(ResultsSchema as unknown as Record<string, unknown>)

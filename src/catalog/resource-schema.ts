@@ -98,3 +98,13 @@ export const ResourceUpdateSchema = Type.Object({
   parent: Type.Optional(Nullable(UuidSchema)),
 })
 export type ResourceUpdate = Static<typeof ResourceUpdateSchema>
+
+/** `search_term` (CONTRACT §12), on List Resources and every typed list. */
+export const SearchTermQuery = {
+  search_term: Type.Optional(
+    Type.String({
+      description:
+        'words to find in the title, path, description or definition (a word one typo away also matches); ordered by relevance unless `sort` is given',
+    }),
+  ),
+}

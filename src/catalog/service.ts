@@ -33,6 +33,7 @@ import {
   updateResourceRow,
 } from './repository/writes.ts'
 import type { Resource, ResourceCreate, ResourceUpdate } from './resource-schema.ts'
+import { parseSearchTerm, planSearch } from './search.ts'
 import { placeUnder } from './titles.ts'
 
 export async function hydrate(db: Kysely<DB>, principal: Principal, rows: ResourceRow[]): Promise<Resource[]> {
@@ -48,10 +49,13 @@ export async function hydrate(db: Kysely<DB>, principal: Principal, rows: Resour
 export async function listResources(
   store: Store,
   principal: Principal,
-  filter: Omit<TypedListFilter, 'workspaceId'>,
+  filter: Omit<TypedListFilter, 'workspaceId' | 'search'> & { searchTerm?: string | undefined },
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Resource[] }> {
-  const { count, rows } = await listResourceRows(store.db, { ...filter, ...scopeOf(principal) }, page)
+  const { searchTerm, ...rest } = filter
+  const words = parseSearchTerm(searchTerm ?? '')
+  const search = words.length === 0 ? undefined : await planSearch(store.db, principal.workspaceId, words)
+  const { count, rows } = await listResourceRows(store.db, { ...rest, search, ...scopeOf(principal) }, page)
   return { count, results: await hydrate(store.db, principal, rows) }
 }
 

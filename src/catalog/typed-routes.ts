@@ -8,7 +8,7 @@ import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
 import { isUuid, pathId } from '../http/uuid.ts'
 import { getResourceWithKey } from './read-by-key.ts'
-import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema } from './resource-schema.ts'
+import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema, SearchTermQuery } from './resource-schema.ts'
 import { createResource, deleteResource, listResources, updateResource } from './service.ts'
 
 const SUCCESSOR = '</api/v1/resource/catalog>; rel="successor-version"'
@@ -46,6 +46,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
       ? { parent_id: Type.Optional(Type.String({ description: `only ${nouns} directly under this parent` })) }
       : {}),
     title: Type.Optional(Type.String({ description: `only ${nouns} with exactly this title` })),
+    ...SearchTermQuery,
   })
   const deprecation = (reply: FastifyReply) => {
     if (deprecated) {
@@ -70,12 +71,18 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
         },
         async (request, reply) => {
           const pageRequest = parsePageRequest(request.query)
-          const query = request.query as { integration_id?: string; parent_id?: string; title?: string }
+          const query = request.query as {
+            integration_id?: string
+            parent_id?: string
+            title?: string
+            search_term?: string
+          }
           const filter = {
             entityType,
             integrationId: uuidFilter('integration_id', query.integration_id),
             parentId: uuidFilter('parent_id', query.parent_id),
             title: query.title,
+            searchTerm: query.search_term,
           }
           const { count, results } = await listResources(store, request.principal, filter, pageRequest)
           deprecation(reply)

@@ -3,6 +3,7 @@ import * as initial from './migrations/20261126-0001-initial.ts'
 import * as extraction from './migrations/20261126-0002-extraction.ts'
 import * as visibility from './migrations/20261129-0003-visibility.ts'
 import * as changeCounter from './migrations/20261129-0004-change-counter.ts'
+import * as search from './migrations/20261204-0005-search.ts'
 
 export type Migrations = Record<string, Migration>
 
@@ -11,6 +12,7 @@ const migrations: Migrations = {
   '20261126-0002-extraction': extraction,
   '20261129-0003-visibility': visibility,
   '20261129-0004-change-counter': changeCounter,
+  '20261204-0005-search': search,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

@@ -186,6 +186,25 @@ export interface RelationTable {
   position: number
 }
 
+/** The words of catalog text (src/search/words.ts), kept by triggers (migration 0005). */
+export interface SearchWordTable {
+  workspace_id: string
+  word: string
+}
+
+/** A word under each of its keys: itself and each form with one character left out. */
+export interface SearchWordKeyTable {
+  workspace_id: string
+  key: string
+  word: string
+}
+
+/** SQLite: the integer each resource's text is found by in the resource_fts_* tables. */
+export interface ResourceSearchKeyTable {
+  key: number
+  resource_id: string
+}
+
 export interface DB {
   workspaces: WorkspaceTable
   teams: TeamTable
@@ -213,6 +232,9 @@ export interface DB {
   resource_multiplayers: RelationTable
   resource_internal_users: RelationTable
   resource_external_users: RelationTable
+  search_words: SearchWordTable
+  search_word_keys: SearchWordKeyTable
+  resource_search_keys: ResourceSearchKeyTable
 }
 
 export type RelationTableName = {

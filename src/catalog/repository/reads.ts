@@ -22,6 +22,7 @@ import { engineOf, inIds } from '../../db/dialect.ts'
 import { prepared, slot } from '../../db/prepared.ts'
 import type { DB } from '../../db/types.ts'
 import { toCount } from '../../db/values.ts'
+import { orderByRelevance, type Search, searchCondition } from '../search.ts'
 import {
   emptyRelations,
   RELATION_FIELDS,
@@ -194,6 +195,8 @@ export interface TypedListFilter extends Scope {
   integrationId?: string | undefined
   parentId?: string | undefined
   title?: string | undefined
+  /** Only what the search finds, by relevance (CONTRACT §12). */
+  search?: Search | undefined
 }
 
 /** A page of one entity type in the typed lists' order (`title`, then `id`), and the total count. */
@@ -207,6 +210,8 @@ export async function listResourceRows(
     if (filter.integrationId !== undefined) q = q.where('resources.integration_id', '=', filter.integrationId) as Q
     if (filter.parentId !== undefined) q = q.where('resources.parent_id', '=', filter.parentId) as Q
     if (filter.title !== undefined) q = q.where('resources.title', '=', filter.title) as Q
+    const search = filter.search
+    if (search !== undefined) q = q.where((eb) => searchCondition(eb, engineOf(db), search)) as Q
     return q
   }
   const counted = await narrow(db.selectFrom('resources').select((eb) => eb.fn.countAll().as('n'))).executeTakeFirst()
@@ -214,9 +219,11 @@ export async function listResourceRows(
   if (count === 0 || page.offset >= count) {
     return { count, rows: [] }
   }
-  const keys = await narrow(db.selectFrom('resources').select('resources.id'))
-    .orderBy('resources.title')
-    .orderBy('resources.id')
+  const found = narrow(db.selectFrom('resources').select('resources.id'))
+  const keys = await (filter.search === undefined
+    ? found.orderBy('resources.title').orderBy('resources.id')
+    : orderByRelevance(found, engineOf(db), filter.search)
+  )
     .limit(page.limit)
     .offset(page.offset)
     .execute()

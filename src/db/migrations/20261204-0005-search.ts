@@ -1,0 +1,203 @@
+import { type Kysely, PostgresAdapter, sql } from 'kysely'
+
+// The search index (CONTRACT §12, DEVELOPERS.md "Search"), written by the store itself in the transaction of every
+// write to `resources`, whichever code path makes it:
+// - the text of title, title_full, description and definition, folded to lower case, in a trigram index: SQLite
+//   FTS5 tables (one per field, keyed by a stable integer per resource) kept by triggers; PostgreSQL pg_trgm GIN
+//   indexes on the folded columns, which PostgreSQL keeps itself;
+// - the words of that text (`search_words`) and, for each word, the forms with one character left out
+//   (`search_word_keys`), which find the words one edit away from a misspelt search word.
+// Words are never removed: a word left from deleted text finds nothing when it is searched for.
+
+/** The fields indexed, as named in the filter grammar and as columns of `resources`. */
+const FIELDS = ['title', 'title_full', 'description', 'definition'] as const
+
+export async function up(db: Kysely<any>): Promise<void> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) await upPostgres(db)
+  else await upSqlite(db)
+}
+
+async function upSqlite(db: Kysely<any>): Promise<void> {
+  // Words and their keys. docent_words() and docent_word_keys() are functions docent registers on its connections
+  // (src/search/words.ts), so the triggers split words exactly as the search does.
+  await sql`create table search_words (
+      workspace_id text not null references workspaces (id) on delete cascade,
+      word text not null,
+      primary key (workspace_id, word)
+    ) without rowid`.execute(db)
+  await sql`create table search_word_keys (
+      workspace_id text not null,
+      key text not null,
+      word text not null,
+      primary key (workspace_id, key, word),
+      foreign key (workspace_id, word) references search_words (workspace_id, word) on delete cascade
+    ) without rowid`.execute(db)
+  await sql`create trigger search_words_keys after insert on search_words begin
+      insert or ignore into search_word_keys (workspace_id, key, word)
+        select new.workspace_id, key, new.word from docent_word_keys(new.word);
+    end`.execute(db)
+
+  // A resource's id is text; FTS5 rows are found by an integer. `resources` has no integer key of its own that
+  // VACUUM keeps, so each resource gets one here.
+  await sql`create table resource_search_keys (
+      key integer primary key,
+      resource_id text not null unique
+    )`.execute(db)
+  for (const field of FIELDS) {
+    // Contentless (the text is in `resources`), with deletes; the text is folded before it is indexed, so the
+    // index compares what `contains` compares.
+    await sql`create virtual table ${sql.table(`resource_fts_${field}`)} using fts5 (
+        text, content = '', contentless_delete = 1, tokenize = 'trigram case_sensitive 1'
+      )`.execute(db)
+  }
+  const keyOf = (row: 'new' | 'old') => sql.raw(`(select key from resource_search_keys where resource_id = ${row}.id)`)
+  const indexText = (field: (typeof FIELDS)[number]) => {
+    const table = sql.table(`resource_fts_${field}`)
+    const column = sql.raw(`new.${field}`)
+    return sql`insert into ${table} (rowid, text) select ${keyOf('new')}, lower(${column}) where ${column} <> '';`
+  }
+  const dropText = (field: (typeof FIELDS)[number]) =>
+    sql`delete from ${sql.table(`resource_fts_${field}`)} where rowid = ${keyOf('old')};`
+  const noteWords = (text: string) =>
+    sql.raw(
+      `insert or ignore into search_words (workspace_id, word) select new.workspace_id, word from docent_words(${text});`,
+    )
+
+  await sql`create trigger resources_search_insert after insert on resources begin
+      insert into resource_search_keys (resource_id) values (new.id);
+      ${sql.join(FIELDS.map(indexText), sql` `)}
+      ${noteWords(`new.title || ' ' || new.description || ' ' || new.definition`)}
+    end`.execute(db)
+  for (const field of FIELDS) {
+    const column = sql.raw(field)
+    await sql`create trigger ${sql.id(`resources_search_${field}`)} after update of ${column} on resources
+      when new.${column} is not old.${column} begin
+        ${dropText(field)}
+        ${indexText(field)}
+        ${field === 'title_full' ? sql`` : noteWords(`new.${field}`)}
+      end`.execute(db)
+  }
+  await sql`create trigger resources_search_delete after delete on resources begin
+      ${sql.join(FIELDS.map(dropText), sql` `)}
+      delete from resource_search_keys where resource_id = old.id;
+    end`.execute(db)
+
+  // The rows already there.
+  await sql`insert into resource_search_keys (resource_id) select id from resources`.execute(db)
+  for (const field of FIELDS) {
+    const column = sql.ref(`r.${field}`)
+    await sql`insert into ${sql.table(`resource_fts_${field}`)} (rowid, text)
+        select k.key, lower(${column}) from resources r join resource_search_keys k on k.resource_id = r.id
+        where ${column} <> ''`.execute(db)
+  }
+  await sql`insert or ignore into search_words (workspace_id, word)
+      select r.workspace_id, w.word from resources r, docent_words(r.title || ' ' || r.description || ' ' || r.definition) w`.execute(
+    db,
+  )
+}
+
+async function upPostgres(db: Kysely<any>): Promise<void> {
+  const ops = await trigramOperatorClass(db)
+  for (const field of FIELDS) {
+    // The expression `contains` compares (src/db/dialect.ts foldCase), so the planner can use the index for it.
+    await sql`create index ${sql.id(`resources_${field}_trgm`)} on resources
+        using gin (lower(${sql.ref(field)} collate "default") ${ops})`.execute(db)
+  }
+
+  await sql`create table search_words (
+      workspace_id text not null references workspaces (id) on delete cascade,
+      word text not null,
+      primary key (workspace_id, word)
+    )`.execute(db)
+  await sql`create table search_word_keys (
+      workspace_id text not null,
+      key text not null,
+      word text not null,
+      primary key (workspace_id, key, word),
+      foreign key (workspace_id, word) references search_words (workspace_id, word) on delete cascade
+    )`.execute(db)
+  // The same words as src/search/words.ts: runs of letters and digits, 4 to 40 long, holding a letter.
+  await sql`create function docent_words(t text) returns setof text language sql immutable parallel safe as $$
+      select distinct w from regexp_split_to_table(lower(t collate "default"), '[^[:alnum:]]+') as w
+      where char_length(w) between 4 and 40 and w ~ '[[:alpha:]]'
+    $$`.execute(db)
+  await sql`create function docent_word_keys(w text) returns setof text language sql immutable parallel safe as $$
+      select w union select overlay(w placing '' from i for 1) from generate_series(1, char_length(w)) as i
+    $$`.execute(db)
+  // Statement triggers with transition tables: one insert of words per statement, however many rows it wrote, in
+  // one order, so that two transactions adding the same new words wait for each other rather than deadlock.
+  await sql`create function docent_note_words() returns trigger language plpgsql as $$
+    begin
+      insert into search_words (workspace_id, word)
+        select distinct n.workspace_id, w from new_rows n
+          cross join lateral docent_words(n.title || ' ' || n.description || ' ' || n.definition) as w
+        order by 1, 2
+        on conflict do nothing;
+      return null;
+    end $$`.execute(db)
+  await sql`create function docent_note_changed_words() returns trigger language plpgsql as $$
+    begin
+      insert into search_words (workspace_id, word)
+        select distinct n.workspace_id, w from new_rows n join old_rows o on o.id = n.id
+          cross join lateral docent_words(n.title || ' ' || n.description || ' ' || n.definition) as w
+        where (n.title, n.description, n.definition) is distinct from (o.title, o.description, o.definition)
+        order by 1, 2
+        on conflict do nothing;
+      return null;
+    end $$`.execute(db)
+  await sql`create function docent_note_word_keys() returns trigger language plpgsql as $$
+    begin
+      insert into search_word_keys (workspace_id, key, word)
+        select n.workspace_id, k, n.word from new_words n cross join lateral docent_word_keys(n.word) as k
+        order by 1, 2, 3
+        on conflict do nothing;
+      return null;
+    end $$`.execute(db)
+  await sql`create trigger resources_search_insert after insert on resources
+      referencing new table as new_rows for each statement execute function docent_note_words()`.execute(db)
+  await sql`create trigger resources_search_update after update on resources
+      referencing old table as old_rows new table as new_rows
+      for each statement execute function docent_note_changed_words()`.execute(db)
+  await sql`create trigger search_words_keys after insert on search_words
+      referencing new table as new_words for each statement execute function docent_note_word_keys()`.execute(db)
+
+  await sql`insert into search_words (workspace_id, word)
+      select distinct r.workspace_id, w from resources r
+        cross join lateral docent_words(r.title || ' ' || r.description || ' ' || r.definition) as w
+      order by 1, 2
+      on conflict do nothing`.execute(db)
+}
+
+/**
+ * pg_trgm's GIN operator class, qualified by the schema the extension lives in. The extension is created in
+ * `public` when it is missing (pg_trgm is a trusted extension: a role with CREATE on the database may), never in
+ * docent's own schema, where dropping that schema would take every other schema's indexes with it.
+ */
+async function trigramOperatorClass(db: Kysely<any>) {
+  const find = () =>
+    sql<{ schema: string }>`select n.nspname as schema from pg_extension e
+        join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_trgm'`.execute(db)
+  let { rows } = await find()
+  if (rows.length === 0) {
+    // One creation at a time across every schema of the database (each schema migrates under its own lock).
+    await sql`select pg_advisory_xact_lock(hashtext('docent.migrate.pg_trgm'))`.execute(db)
+    await sql`savepoint docent_pg_trgm`.execute(db)
+    try {
+      await sql`create extension if not exists pg_trgm schema public`.execute(db)
+    } catch (error) {
+      await sql`rollback to savepoint docent_pg_trgm`.execute(db)
+      throw new Error(
+        `docent's search needs the PostgreSQL extension pg_trgm, and this role may not create it (${(error as Error).message}). ` +
+          'Ask the database owner or a superuser to run CREATE EXTENSION pg_trgm SCHEMA public; in this database, then start docent again',
+      )
+    }
+    ;({ rows } = await find())
+  }
+  const schema = rows[0]?.schema
+  if (schema === undefined) throw new Error('pg_trgm was created but is not listed in pg_extension')
+  return sql`${sql.id(schema)}.gin_trgm_ops`
+}
+
+export async function down(): Promise<void> {
+  throw new Error('the search migration is not reversible; restore a backup taken before it')
+}
