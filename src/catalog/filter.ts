@@ -241,6 +241,7 @@ function compileLeaf(
   eb: Builder,
   node: Exclude<Filter, { operator: 'and' | 'or' | 'not' }>,
   engine: Engine,
+  narrowed: boolean,
 ): Expression<SqlBool> {
   const spec = node.spec
   if (spec.kind === 'list') {
@@ -269,43 +270,75 @@ function compileLeaf(
       const like = sql<SqlBool>`${foldCase(engine, column)} like ${likePattern(node.value)} escape '\\'`
       // PostgreSQL finds the rows through the trigram index on the same expression by itself; SQLite is told to
       // start from its trigram table. The LIKE stays: it decides, the index only narrows (CONTRACT §5 holds as is).
-      const indexed = engine === 'sqlite' ? textIndexed(eb, spec.column, node.value) : undefined
+      const indexed = engine === 'sqlite' && !narrowed ? textIndexed(eb, [spec.column], [node.value]) : undefined
       return eb.and(indexed === undefined ? [present, like] : [indexed, present, like])
     }
   }
 }
 
 /**
- * SQLite: `resources.id in (the rows whose folded `column` holds `value`)`, from the field's FTS5 trigram table
- * (migration 0005); undefined when the field has no such table or the value is too short for trigrams. The
- * table holds the text folded as `lower()` folds it, so it finds every row the LIKE would.
+ * SQLite: `resources.id in (the rows whose folded text in one of `columns` holds one of `values`)`, from the
+ * fields' FTS5 trigram tables (migration 0005); undefined when a field has no such table or a value is too short
+ * for trigrams. The tables hold the text folded as `lower()` folds it, so they find every row the LIKE would.
  */
-export function textIndexed(eb: Builder, column: string, value: string): Expression<SqlBool> | undefined {
-  const folded = value.toLowerCase()
-  if (!(SEARCHABLE as readonly string[]).includes(column) || [...folded].length < 3) return undefined
-  return eb(eb.ref('resources.id'), 'in', textMatches(eb, column as Searchable, folded))
+export function textIndexed(
+  eb: Builder,
+  columns: readonly string[],
+  values: readonly string[],
+): Expression<SqlBool> | undefined {
+  const folded = values.map((value) => value.toLowerCase())
+  if (columns.some((column) => !(SEARCHABLE as readonly string[]).includes(column))) return undefined
+  if (folded.some((value) => [...value].length < 3)) return undefined
+  // One FTS5 query per table: the values as phrases joined by OR.
+  const query = folded.map((value) => `"${value.replaceAll('"', '""')}"`).join(' OR ')
+  const keys = sql.join(
+    columns.map((column) => {
+      const table = sql.table(`resource_fts_${column}`)
+      return sql`select rowid from ${table} where ${table} match ${query}`
+    }),
+    sql` union `,
+  )
+  return eb(
+    eb.ref('resources.id'),
+    'in',
+    eb
+      .selectFrom('resource_search_keys')
+      .select('resource_search_keys.resource_id')
+      .where('resource_search_keys.key', 'in', sql<number>`(${keys})`),
+  )
 }
 
-/** The ids of the resources whose folded `column` holds the already folded `folded` (three characters or more). */
-function textMatches(eb: Builder, column: Searchable, folded: string) {
-  const table = sql.table(`resource_fts_${column}`)
-  const phrase = `"${folded.replaceAll('"', '""')}"`
-  return eb
-    .selectFrom('resource_search_keys')
-    .select('resource_search_keys.resource_id')
-    .where('resource_search_keys.key', 'in', sql<number>`(select rowid from ${table} where ${table} match ${phrase})`)
+/**
+ * Whether a condition picks few rows through an index of its own: an `exact` or `in` on an id, a parent, an
+ * integration or a list field. Beside such a condition a text index only adds work (SQLite would start from the
+ * text index's rows and look each up), so `contains` then leaves it out.
+ */
+export function narrows(node: Filter | undefined): boolean {
+  if (node === undefined) return false
+  if (node.operator === 'and') return node.operands.some(narrows)
+  if (node.operator !== 'exact' && node.operator !== 'in') return false
+  const spec = node.spec
+  return spec.kind === 'list' || NARROWING_COLUMNS.includes(spec.column)
 }
 
-/** The filter as a SQL condition on `resources`, with every value bound as a parameter. */
-export function compileFilter(eb: Builder, node: Filter, engine: Engine): Expression<SqlBool> {
+const NARROWING_COLUMNS: string[] = ['id', 'parent_id', 'integration_id']
+
+/**
+ * The filter as a SQL condition on `resources`, with every value bound as a parameter. `narrowed`: a condition
+ * joined to it by `and` narrows the rows already (see `narrows`).
+ */
+export function compileFilter(eb: Builder, node: Filter, engine: Engine, narrowed = false): Expression<SqlBool> {
   switch (node.operator) {
-    case 'and':
-      return eb.and(node.operands.map((operand) => compileFilter(eb, operand, engine)))
+    case 'and': {
+      const inner = narrowed || narrows(node)
+      return eb.and(node.operands.map((operand) => compileFilter(eb, operand, engine, inner)))
+    }
     case 'or':
-      return eb.or(node.operands.map((operand) => compileFilter(eb, operand, engine)))
+      return eb.or(node.operands.map((operand) => compileFilter(eb, operand, engine, narrowed)))
     case 'not':
-      return eb.not(compileFilter(eb, node.operand, engine))
+      // The rows a condition excludes cannot be found through an index of what they hold.
+      return eb.not(compileFilter(eb, node.operand, engine, true))
     default:
-      return compileLeaf(eb, node, engine)
+      return compileLeaf(eb, node, engine, narrowed)
   }
 }

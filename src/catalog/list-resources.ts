@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto'
+import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely'
 import type { Principal } from '../access/principal.ts'
 import { scopeOf, visibilityScope } from '../access/visibility.ts'
 import { readChangeVersion } from '../db/change-counter.ts'
-import type { Store } from '../db/types.ts'
-import { compileFilter, FILTER_FIELDS, type FieldSpec, type Filter, parseFilter } from './filter.ts'
-import { findCatalogIds, findRowsInOrder } from './repository/reads.ts'
+import type { DB, Store } from '../db/types.ts'
+import { compileFilter, FILTER_FIELDS, type FieldSpec, type Filter, narrows, parseFilter } from './filter.ts'
+import { CATALOG_CAP, findCatalogIds, findRowsInOrder } from './repository/reads.ts'
 import type { Resource } from './resource-schema.ts'
 import type { CatalogResultCache } from './result-cache.ts'
-import { orderByRelevance, parseSearchTerm, planSearch, searchCondition } from './search.ts'
+import { parseSearchTerm, planSearch, searchCondition, searchStages } from './search.ts'
 import { hydrate } from './service.ts'
 import { applySort, DEFAULT_SORT, parseSort } from './sort.ts'
 
@@ -20,6 +21,8 @@ export interface CatalogParams {
   /** `search_term` (CONTRACT §12): found resources only, by relevance unless `sort` is given. */
   searchTerm?: string | undefined
 }
+
+type Builder = ExpressionBuilder<DB, 'resources'>
 
 function withEntityType(filter: Filter | undefined, entityType: string | undefined): Filter | undefined {
   if (entityType === undefined) return filter
@@ -95,22 +98,35 @@ async function listPage(
     const words = searchText === undefined ? [] : parseSearchTerm(searchText)
     const search = words.length === 0 ? undefined : await planSearch(store.db, principal.workspaceId, words)
     const engine = store.engine
-    return findCatalogIds(store.db, {
+    const query = {
       ...scopeOf(principal),
-      where:
-        filter === undefined && search === undefined
-          ? undefined
-          : (eb) =>
-              eb.and([
-                ...(filter === undefined ? [] : [compileFilter(eb, filter, engine)]),
-                ...(search === undefined ? [] : [searchCondition(eb, engine, search)]),
-              ]),
       teamId: params.teamId,
-      order: (query) =>
-        search !== undefined && sort === undefined
-          ? orderByRelevance(query, engine, search)
-          : applySort(query, sort ?? DEFAULT_SORT),
-    })
+      where: filter === undefined ? undefined : (eb: Builder) => compileFilter(eb, filter, engine),
+      order: <O>(q: SelectQueryBuilder<DB, 'resources', O>) => applySort(q, sort ?? DEFAULT_SORT),
+    }
+    if (search === undefined) return findCatalogIds(store.db, query)
+    const narrowed = narrows(filter)
+    const found = (eb: Builder) => searchCondition(eb, engine, search, narrowed)
+    if (sort !== undefined) {
+      return findCatalogIds(store.db, {
+        ...query,
+        where: (eb) => eb.and([...(query.where === undefined ? [] : [query.where(eb)]), found(eb)]),
+      })
+    }
+    // By relevance: stage after stage, until the cap. Each stage is a statement of its own, so a resource that a
+    // write moved between two of them is kept once, where it was first found.
+    const ids = new Set<string>()
+    for (const stage of searchStages(engine, search, narrowed)) {
+      if (ids.size >= CATALOG_CAP) break
+      const page = await findCatalogIds(store.db, {
+        ...query,
+        where: (eb) => eb.and([...(query.where === undefined ? [] : [query.where(eb)]), stage.where(eb)]),
+        order: stage.order,
+        limit: CATALOG_CAP - ids.size,
+      })
+      for (const id of page) ids.add(id)
+    }
+    return [...ids]
   })
   // The key holds the caller's visibility scope, which also decides current_user_permissions.
   const pageKey = `${key}\u0000${page.offset}\u0000${page.limit}`

@@ -125,17 +125,16 @@ function anyIn(eb: Builder, engine: Engine, fields: Searchable[], texts: string[
 
 /**
  * The resources the search finds: each word, or one of its variants, in the path, description or definition. On
- * SQLite each word's candidates come from the trigram tables; on PostgreSQL the planner uses the trigram indexes.
+ * SQLite each word's candidates come from the trigram tables (unless another condition `narrowed` the rows
+ * already, see filter.ts `narrows`); on PostgreSQL the planner uses the trigram indexes.
  */
-export function searchCondition(eb: Builder, engine: Engine, search: Search): Expression<SqlBool> {
+export function searchCondition(eb: Builder, engine: Engine, search: Search, narrowed = false): Expression<SqlBool> {
   return eb.and(
     search.words.map((word) => {
       const texts = [word.text, ...word.variants]
       const exact = anyIn(eb, engine, WHERE, texts)
-      if (engine !== 'sqlite') return exact
-      const narrowed = WHERE.flatMap((field) => texts.map((text) => textIndexed(eb, field, text)))
-      if (narrowed.some((condition) => condition === undefined)) return exact
-      return eb.and([eb.or(narrowed as Expression<SqlBool>[]), exact])
+      const indexed = engine === 'sqlite' && !narrowed ? textIndexed(eb, WHERE, texts) : undefined
+      return indexed === undefined ? exact : eb.and([indexed, exact])
     }),
   )
 }
@@ -149,9 +148,7 @@ function rank(eb: Builder, engine: Engine, search: Search): Expression<number> {
   const title = foldCase(engine, eb.ref('resources.title'))
   const every = (fields: Searchable[], typo: boolean) =>
     eb.and(search.words.map((word) => anyIn(eb, engine, fields, typo ? [word.text, ...word.variants] : [word.text])))
-  const corrected = search.words.flatMap((word, i) =>
-    word.variants.map((variant) => search.words.map((w, j) => (i === j ? variant : w.text)).join(' ')),
-  )
+  const corrected = correctedTerms(search)
   const none = sql<SqlBool>`1 = 0`
   const titleIs = (terms: string[]) => (terms.length === 0 ? none : inList(engine, title, terms))
   const titleStarts = (terms: string[]) =>
@@ -201,4 +198,91 @@ export function orderByRelevance<O>(
     .orderBy('resources.verified', 'desc')
     .orderBy('resources.external_usage', 'desc')
     .orderBy('resources.id')
+}
+
+export interface SearchStage {
+  /** The resources of this stage, and of no earlier one. */
+  where: (eb: Builder) => Expression<SqlBool>
+  /** Their order: rank within the stage, verified first, external usage, id. */
+  order: <O>(query: SelectQueryBuilder<DB, 'resources', O>) => SelectQueryBuilder<DB, 'resources', O>
+}
+
+/**
+ * The search as stages in relevance order (CONTRACT §12), each a query of its own: every word in the title (the
+ * exact title first, then titles that begin with the term), then in the path, in the path or description, or
+ * anywhere; then the same two stages for the words one edit away. List Resources reads stage after stage until
+ * the list's cap is reached, so a common word is ranked among the titles that hold it without reading every path
+ * that does. On SQLite each stage starts from the trigram index of its fields, for the longest word only (the
+ * others are checked on the rows it finds): a long word is the rarest, and every word costs a pass over its
+ * trigrams' lists.
+ */
+export function searchStages(engine: Engine, search: Search, narrowed = false): SearchStage[] {
+  const typo = search.words.some((word) => word.variants.length > 0)
+  const textsOf = (word: SearchWord, withVariants: boolean) =>
+    withVariants ? [word.text, ...word.variants] : [word.text]
+  const every = (eb: Builder, fields: Searchable[], withVariants: boolean) =>
+    eb.and(search.words.map((word) => anyIn(eb, engine, fields, textsOf(word, withVariants))))
+  const longest = search.words.reduce((a, b) => (shortest(b) > shortest(a) ? b : a))
+  const found = (eb: Builder, fields: Searchable[], withVariants: boolean) => {
+    const indexed =
+      engine === 'sqlite' && !narrowed ? textIndexed(eb, fields, textsOf(longest, withVariants)) : undefined
+    const all = every(eb, fields, withVariants)
+    return indexed === undefined ? all : eb.and([indexed, all])
+  }
+  const stages: SearchStage[] = []
+  for (const withVariants of typo ? [false, true] : [false]) {
+    const terms = withVariants ? correctedTerms(search) : [search.term]
+    // Rows holding every word some way, but not the exact words anywhere: those were found by the exact stages.
+    const notExact = (eb: Builder) => (withVariants ? [eb.not(every(eb, WHERE, false))] : [])
+    stages.push({
+      where: (eb) => eb.and([found(eb, ['title'], withVariants), ...notExact(eb)]),
+      order: (query) => byVerifiedAndUsage(query.orderBy((eb) => titleRank(eb as Builder, engine, terms))),
+    })
+    stages.push({
+      where: (eb) =>
+        eb.and([found(eb, WHERE, withVariants), eb.not(every(eb, ['title'], withVariants)), ...notExact(eb)]),
+      order: (query) =>
+        byVerifiedAndUsage(
+          query.orderBy((eb) =>
+            (eb as Builder)
+              .case()
+              .when(every(eb as Builder, ['title_full'], withVariants))
+              .then(4)
+              .when(every(eb as Builder, ['title_full', 'description'], withVariants))
+              .then(5)
+              .else(6)
+              .end(),
+          ),
+        ),
+    })
+  }
+  return stages
+}
+
+/** How long the shortest form of a word is. */
+const shortest = (word: SearchWord) => Math.min(...[word.text, ...word.variants].map((text) => [...text].length))
+
+function byVerifiedAndUsage<O>(query: SelectQueryBuilder<DB, 'resources', O>): SelectQueryBuilder<DB, 'resources', O> {
+  return query.orderBy('resources.verified', 'desc').orderBy('resources.external_usage', 'desc').orderBy('resources.id')
+}
+
+/** The term with one word replaced by one of its variants, for each word and variant. */
+function correctedTerms(search: Search): string[] {
+  return search.words.flatMap((word, i) =>
+    word.variants.map((variant) => search.words.map((w, j) => (i === j ? variant : w.text)).join(' ')),
+  )
+}
+
+/** 1 for a title that is one of `terms`, 2 for one that begins with one, 3 for the others. */
+function titleRank(eb: Builder, engine: Engine, terms: string[]): Expression<number> {
+  const title = foldCase(engine, eb.ref('resources.title'))
+  if (terms.length === 0) return sql<number>`3`
+  return eb
+    .case()
+    .when(inList(engine, title, terms))
+    .then(1)
+    .when(eb.or(terms.map((term) => sql<SqlBool>`${title} like ${prefixPattern(term)} escape '\\'`)))
+    .then(2)
+    .else(3)
+    .end()
 }

@@ -264,7 +264,7 @@ for (const { engine, skip } of ENGINES) {
       if (operator === 'contains') {
         const base = String(valueFor(field) ?? 'a')
         const start = r.int(Math.max(1, base.length))
-        const piece = base.slice(start, start + 1 + r.int(4))
+        const piece = base.slice(start, start + 1 + r.int(7))
         return { operator, field, value: r.chance(0.5) ? piece.toUpperCase() : piece || '%' }
       }
       return { operator, field, value: valueFor(field) }

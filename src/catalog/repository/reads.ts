@@ -315,6 +315,8 @@ export interface CatalogQuery extends Scope {
   /** Only resources of this team. */
   teamId?: string | undefined
   order: <O>(query: SelectQueryBuilder<DB, 'resources', O>) => SelectQueryBuilder<DB, 'resources', O>
+  /** At most this many (at most CATALOG_CAP, the default). */
+  limit?: number
 }
 
 /**
@@ -336,7 +338,10 @@ export async function findCatalogIds(db: Kysely<DB>, query: CatalogQuery): Promi
       ),
     )
   }
-  const rows = await query.order(narrowed).limit(CATALOG_CAP).execute()
+  const rows = await query
+    .order(narrowed)
+    .limit(Math.min(query.limit ?? CATALOG_CAP, CATALOG_CAP))
+    .execute()
   return rows.map((r) => r.id)
 }
 
