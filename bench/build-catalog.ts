@@ -252,6 +252,23 @@ export async function buildCatalog(
   return info
 }
 
+/**
+ * What a person looking for a table types: the title of a table the catalog holds (`customers_12`; each schema
+ * numbers its tables from 0), with `pick(n)` choosing among n.
+ */
+export function tableTitle(pick: (n: number) => number): string {
+  const word = TABLE_WORDS[pick(TABLE_WORDS.length)] as string
+  return `${word}_${pick(TABLES_PER_SCHEMA)}`
+}
+
+/** The title with one letter of its word left out: `custmers_12`. */
+export function misspelt(title: string, pick: (n: number) => number): string {
+  const cut = 1 + pick(title.indexOf('_') - 2)
+  return title.slice(0, cut) + title.slice(cut + 1)
+}
+
+const TABLES_PER_SCHEMA = 50
+
 /** The reference docs' example filter, over half the integrations and their schemas: enough for page 200. */
 export function exampleFilter(info: CatalogInfo, word = 'customers'): string {
   const integrations = info.integrations.slice(0, Math.max(1, Math.ceil(info.integrations.length * 0.5)))

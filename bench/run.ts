@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -9,7 +9,7 @@ import { findResourceForKey } from '../src/catalog/repository/reads.ts'
 import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Engine, Store } from '../src/db/types.ts'
-import { buildCatalog, type CatalogInfo, exampleFilter, findCatalog } from './build-catalog.ts'
+import { buildCatalog, type CatalogInfo, exampleFilter, findCatalog, misspelt, tableTitle } from './build-catalog.ts'
 import { type BurstReport, burstAfterWrite, type WriterReport, withUnrelatedWriter } from './cache-scenarios.ts'
 import { peakRssMb, ROOT, type Server, startCeiling, startDocent, stop } from './processes.ts'
 
@@ -68,6 +68,23 @@ async function storeUrl(engine: Engine): Promise<string> {
   const url = new URL(POSTGRES_URL)
   url.pathname = `/${database}`
   return url.toString()
+}
+
+/** The store's size on disk, in MB. */
+async function storeSizeMb(engine: Engine, url: string): Promise<number> {
+  if (engine === 'sqlite') {
+    const file = url.slice('sqlite:'.length)
+    const bytes = [file, `${file}-wal`].reduce((sum, path) => sum + (existsSync(path) ? statSync(path).size : 0), 0)
+    return Math.round(bytes / 2 ** 20)
+  }
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const { rows } = await client.query('select pg_database_size(current_database()) as bytes')
+    return Math.round(Number(rows[0].bytes) / 2 ** 20)
+  } finally {
+    await client.end()
+  }
 }
 
 /** Reuses the catalog of this size that an earlier run built, or builds it. */
@@ -336,6 +353,10 @@ function randomCase(word: string): string {
   return [...word].map((c) => (Math.random() < 0.5 ? c.toUpperCase() : c)).join('')
 }
 
+const random = (n: number) => Math.floor(Math.random() * n)
+
+const searchPath = (term: string) => `/api/v1/resource/catalog?search_term=${encodeURIComponent(randomCase(term))}`
+
 /** `id in [...]` over 1,000 tables picked at random: a list the result cache has not seen. */
 function idListFilter(info: CatalogInfo): string {
   const ids = Array.from({ length: 1000 }, () => pick(info.tables))
@@ -348,6 +369,8 @@ const engineFacts: Record<
   {
     resources: number
     build_seconds: number
+    /** The store's size on disk as the run found it: the SQLite file and its WAL, or the PostgreSQL database. */
+    store_mb: number
     cold_start_ms: number
     /** Over the issue's scenarios (GET, lists, PATCH, POST). */
     peak_rss_mb: number | null
@@ -371,6 +394,7 @@ const BURST_SCENARIO = 'a write, then a burst of identical lists'
 for (const engine of engines) {
   const url = await storeUrl(engine)
   const info = await prepareCatalog(engine, url)
+  const storeMb = await storeSizeMb(engine, url)
   await warmCatalog(engine, url)
   // With --profile, V8 writes a CPU profile of the server (`node --cpu-prof`) when it stops; it slows the server.
   const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(outDir, 'profiles', engine)}`] : []
@@ -414,6 +438,14 @@ for (const engine of engines) {
         name: 'filtered list, page 1, never cached',
         path: () => `/api/v1/resource/catalog?filter=${exampleFilter(info, randomCase('customers'))}`,
       },
+      // Search (CONTRACT §12) for what a person types: a table's name, a table's and a column's, a misspelt name;
+      // in a random mix of cases, so that the result cache has not seen the text.
+      { name: 'search, one word (never cached)', path: () => searchPath(tableTitle(random)) },
+      {
+        name: 'search, two words (never cached)',
+        path: () => searchPath(`${tableTitle(random)} column_${random(19)}`),
+      },
+      { name: 'search, one typo (never cached)', path: () => searchPath(misspelt(tableTitle(random), random)) },
     ]
     let peakBeforeNeverCached: number | null = null
     let writer: WriterReport | undefined
@@ -469,6 +501,7 @@ for (const engine of engines) {
     engineFacts[engine] = {
       resources: info.resources,
       build_seconds: Number(info.buildSeconds.toFixed(1)),
+      store_mb: storeMb,
       cold_start_ms: Math.round(server.coldStartMs),
       peak_rss_mb: peakBeforeNeverCached,
       peak_rss_mb_all: peakAll,
@@ -524,11 +557,11 @@ const lines = [
       `| ${r.engine} | ${r.scenario} | ${r.requests_per_second} | ${r.p50_ms} | ${r.p99_ms} | ${r.max_ms} | ${r.errors} | ${r.ratio ?? ''} |`,
   ),
   '',
-  '| engine | resources | build s | cold start to first 200 ms | server peak RSS MB | with the never-cached list |',
-  '|---|---|---|---|---|---|',
+  '| engine | resources | build s | store MB | cold start to first 200 ms | server peak RSS MB | with the never-cached list |',
+  '|---|---|---|---|---|---|---|',
   ...Object.entries(engineFacts).map(
     ([engine, f]) =>
-      `| ${engine} | ${f.resources} | ${f.build_seconds} | ${f.cold_start_ms} | ${f.peak_rss_mb ?? 'n/a'} | ${f.peak_rss_mb_all ?? 'n/a'} |`,
+      `| ${engine} | ${f.resources} | ${f.build_seconds} | ${f.store_mb} | ${f.cold_start_ms} | ${f.peak_rss_mb ?? 'n/a'} | ${f.peak_rss_mb_all ?? 'n/a'} |`,
   ),
   '',
   '## The List Resources cache',

@@ -67,6 +67,10 @@ for (const { engine, skip } of ENGINES) {
         'a write, then a burst of identical lists',
         'PATCH description',
         'POST a table',
+        'filtered list, page 1, never cached',
+        'search, one word (never cached)',
+        'search, two words (never cached)',
+        'search, one typo (never cached)',
         'GET by id, store only (no HTTP)',
         'ceiling',
       ]
@@ -83,6 +87,7 @@ for (const { engine, skip } of ENGINES) {
       const facts = report.engines[engine]
       assert.ok(facts.resources >= RESOURCES)
       assert.equal(typeof facts.build_seconds, 'number')
+      assert.ok(facts.store_mb > 0)
       assert.ok(facts.cold_start_ms > 0)
       assert.ok(facts.peak_rss_mb === null || facts.peak_rss_mb > 0)
       assert.ok(facts.peak_rss_mb_all === null || facts.peak_rss_mb_all >= facts.peak_rss_mb)

@@ -150,6 +150,14 @@ for (const { engine, skip } of ENGINES) {
       assert.ok(found.every((title) => !title.includes('.orders.')))
     })
 
+    test('List Resources (read in stages) and a typed list (one query) agree on the order', async () => {
+      for (const term of ['orders', 'customer', 'custmers', 'analytics.orders', 'segment', 'prod orders', 'ordres']) {
+        const staged = (await search(term, '&entity_type=table')).map((r) => r.id)
+        const single = (await search(term, '', '/table/tables')).map((r) => r.id)
+        assert.deepEqual(staged, single, term)
+      }
+    })
+
     test('a write is found by the next search: create, rename of an ancestor, description, delete', async () => {
       const table = await add('/table/tables', 'prod.raw', 'zebra_sightings')
       const column = await add('/table/columns', 'prod.raw.zebra_sightings', 'stripe_count')
