@@ -439,6 +439,44 @@ describe('docent on PostgreSQL', { skip: postgres?.skip ?? 'PostgreSQL not confi
     }
   })
 
+  test('says what to run when the role may not create the pg_trgm extension, and starts once it exists', async () => {
+    const role = `docent_noext_${suffix}`
+    const name = `docent_noext_${suffix}`
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    const url = new URL(POSTGRES_URL)
+    url.pathname = `/${name}`
+    const inDatabase = new pg.Client({ connectionString: url.toString() })
+    try {
+      await admin.query(`create role ${role} login`)
+      await admin.query(`create database ${name}`)
+      // The role owns docent's schema but may not create anything else in the database (no extension either).
+      await inDatabase.connect()
+      await inDatabase.query(`create schema docent authorization ${role}`)
+      const asRole = new URL(url)
+      asRole.username = role
+      const env = { DOCENT_DATABASE_URL: asRole.toString(), DOCENT_DATABASE_SCHEMA: 'docent' }
+      const refused = await runCli(['migrate'], { env, cwd: dir })
+      assertCleanFailure(refused)
+      assert.match(
+        refused.stderr,
+        /migration 20261204-0005-search failed: docent's search needs the PostgreSQL extension pg_trgm/,
+      )
+      assert.ok(refused.stderr.includes('CREATE EXTENSION pg_trgm SCHEMA public;'), refused.stderr)
+      // Nothing of the failed run is left: not even the tables of the earlier migrations of that run.
+      const tables = await inDatabase.query(`select 1 from pg_tables where schemaname = 'docent'`)
+      assert.equal(tables.rowCount, 0)
+      await inDatabase.query('create extension pg_trgm schema public')
+      const migrated = await runCli(['migrate'], { env, cwd: dir })
+      assert.equal(migrated.code, 0, migrated.stderr)
+    } finally {
+      await inDatabase.end().catch(() => {})
+      await admin.query(`drop database if exists ${name} with (force)`)
+      await admin.query(`drop role if exists ${role}`)
+      await admin.end()
+    }
+  })
+
   test('migrates a second schema of the same database beside a docent already there', async () => {
     for (const schema of schemas) {
       const result = await runCli(['migrate'], {

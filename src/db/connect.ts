@@ -167,7 +167,10 @@ async function openPostgres(url: string, options: StoreOptions): Promise<Store> 
     const client = await pool.connect()
     try {
       if (schema !== undefined) {
-        await client.query(`create schema if not exists ${schema}`)
+        // Created only when missing: `create schema if not exists` needs CREATE on the database even when the
+        // schema exists, and a role may well own its schema without being allowed to create others.
+        const found = await client.query('select 1 from pg_namespace where nspname = $1', [schema])
+        if (found.rowCount === 0) await client.query(`create schema if not exists ${schema}`)
       }
     } finally {
       client.release()

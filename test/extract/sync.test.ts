@@ -725,6 +725,23 @@ for (const { engine, skip } of ENGINES) {
           }
         })
 
+        test('makes what it read searchable in the sync itself: a table by its name, a misspelling, its path', async () => {
+          const orderLines = get(paths, path(source.schema, 'order_lines'))
+          // Every source of these tests has an order_lines table: this integration's only.
+          const filter = encodeURIComponent(
+            JSON.stringify({ operator: 'exact', field: 'integration_id', value: integrationId }),
+          )
+          for (const term of ['order_lines', 'ordr_lines', `${source.schema}.order_lines`]) {
+            const response = await call({
+              method: 'GET',
+              url: `/api/v1/resource/catalog?search_term=${encodeURIComponent(term)}&entity_type=table&filter=${filter}`,
+            })
+            assert.equal(response.statusCode, 200, response.body)
+            const found = response.json().results.map((r: Resource) => r.id)
+            assert.equal(found[0], orderLines.id, term)
+          }
+        })
+
         test('reads columns with type, sort_order, is_nullable and is_pk, the composite key on both its columns', async () => {
           for (const [name, expected] of Object.entries(source.columns)) {
             const schemaName = name === 'people' ? source.peopleSchema : source.schema
