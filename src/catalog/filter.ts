@@ -221,7 +221,7 @@ export function parseFilter(text: string): Filter {
 
 type Builder = ExpressionBuilder<DB, 'resources'>
 
-/** The text fields the search index holds (migration 0005). */
+/** The text fields search looks in (`title_full` holds the title). */
 export const SEARCHABLE = ['title', 'title_full', 'description', 'definition'] as const
 export type Searchable = (typeof SEARCHABLE)[number]
 
@@ -268,28 +268,68 @@ function compileLeaf(
       return eb.and([present, inList(engine, column, node.values, LIST_TYPES[spec.kind])])
     case 'contains': {
       const like = sql<SqlBool>`${foldCase(engine, column)} like ${likePattern(node.value)} escape '\\'`
-      // PostgreSQL finds the rows through the trigram index on the same expression by itself; SQLite is told to
-      // start from its trigram table. The LIKE stays: it decides, the index only narrows (CONTRACT §5 holds as is).
-      const indexed = engine === 'sqlite' && !narrowed ? textIndexed(eb, [spec.column], [node.value]) : undefined
+      // The search index narrows (textIndexed); the LIKE decides, so CONTRACT §5 holds as it is.
+      const indexed = narrowed ? undefined : textIndexed(eb, engine, [spec.column], [node.value])
       return eb.and(indexed === undefined ? [present, like] : [indexed, present, like])
     }
   }
 }
 
+/** The fields with a trigram index of their own (migration 0005); `title_full` is found through `title`. */
+const TEXT_INDEXED: readonly string[] = ['title', 'description', 'definition']
+
 /**
- * SQLite: `resources.id in (the rows whose folded text in one of `columns` holds one of `values`)`, from the
- * fields' FTS5 trigram tables (migration 0005); undefined when a field has no such table or a value is too short
- * for trigrams. The tables hold the text folded as `lower()` folds it, so they find every row the LIKE would.
+ * `resources.id in (rows whose folded text in one of `columns` may hold one of `values`)`, from the search index
+ * (migration 0005; DEVELOPERS.md "Search"), or undefined when the index cannot narrow: a column that is not
+ * indexed, or a value too short for trigrams. It finds every row the LIKE would, and perhaps more; the LIKE decides.
+ * - SQLite: `title`, `description` and `definition` from their FTS5 trigram tables, which hold the text folded as
+ *   `lower()` folds it. PostgreSQL's planner uses its trigram indexes for the LIKE by itself.
+ * - Both: `title_full` (`a.b.c`, the titles of the path joined by dots) has no index of its own, as every column's
+ *   path repeats its table's. A value without a dot lies within one title of the path, so the rows are those
+ *   whose title holds it and everything under them; a value with dots has a longest dot-free piece that lies
+ *   within one title, and the rows are found the same way from that piece.
  */
 export function textIndexed(
   eb: Builder,
+  engine: Engine,
   columns: readonly string[],
   values: readonly string[],
 ): Expression<SqlBool> | undefined {
   const folded = values.map((value) => value.toLowerCase())
-  if (columns.some((column) => !(SEARCHABLE as readonly string[]).includes(column))) return undefined
+  if (columns.some((column) => column !== 'title_full' && !TEXT_INDEXED.includes(column))) return undefined
   if (folded.some((value) => [...value].length < 3)) return undefined
-  // One FTS5 query per table: the values as phrases joined by OR.
+  const direct = columns.filter((column) => column !== 'title_full')
+  const parts: Expression<SqlBool>[] = []
+  if (columns.includes('title_full')) {
+    const pieces = folded.map(longestPiece)
+    if (pieces.some((piece) => [...piece].length < 3)) return undefined
+    parts.push(eb(eb.ref('resources.id'), 'in', subtreesOfTitles(eb, engine, pieces)))
+  } else if (engine === 'postgres') {
+    return undefined
+  }
+  if (direct.length > 0) {
+    parts.push(
+      engine === 'sqlite'
+        ? eb(eb.ref('resources.id'), 'in', ftsMatches(eb, direct, folded))
+        : // What the planner answers from the trigram indexes, beside the paths.
+          eb.or(
+            direct.flatMap((column) =>
+              folded.map(
+                (value) =>
+                  sql<SqlBool>`${foldCase(engine, eb.ref(`resources.${column as Searchable}`))} like ${likePattern(value)} escape '\\'`,
+              ),
+            ),
+          ),
+    )
+  }
+  return parts.length === 1 ? (parts[0] as Expression<SqlBool>) : eb.or(parts)
+}
+
+/** The longest run of `text` without a dot. */
+const longestPiece = (text: string) => text.split('.').reduce((a, b) => ([...b].length > [...a].length ? b : a), '')
+
+/** SQLite: the resources whose folded text in one of `columns` holds one of `folded`, by FTS5 (one query a table). */
+function ftsMatches(eb: Builder, columns: readonly string[], folded: readonly string[]) {
   const query = folded.map((value) => `"${value.replaceAll('"', '""')}"`).join(' OR ')
   const keys = sql.join(
     columns.map((column) => {
@@ -298,14 +338,26 @@ export function textIndexed(
     }),
     sql` union `,
   )
-  return eb(
-    eb.ref('resources.id'),
-    'in',
-    eb
-      .selectFrom('resource_search_keys')
-      .select('resource_search_keys.resource_id')
-      .where('resource_search_keys.key', 'in', sql<number>`(${keys})`),
-  )
+  return eb
+    .selectFrom('resource_search_keys')
+    .select('resource_search_keys.resource_id')
+    .where('resource_search_keys.key', 'in', sql<number>`(${keys})`)
+}
+
+/** The resources whose title holds one of `pieces` (folded), and every resource under them. */
+function subtreesOfTitles(eb: Builder, engine: Engine, pieces: readonly string[]) {
+  const titled =
+    engine === 'sqlite'
+      ? sql<SqlBool>`t.id in (${ftsMatches(eb, ['title'], pieces)})`
+      : sql<SqlBool>`(${sql.join(
+          pieces.map((piece) => sql`${foldCase(engine, sql.ref('t.title'))} like ${likePattern(piece)} escape '\\'`),
+          sql` or `,
+        )})`
+  return sql<string>`(with recursive under (id) as (
+      select t.id from resources t where ${titled}
+      union
+      select child.id from resources child join under on child.parent_id = under.id
+    ) select id from under)`
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 import { engineOf, foldCase, inList } from '../db/dialect.ts'
 import type { DB, Engine } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
-import { keysOf, oneEditApart, wordsOf } from '../search/words.ts'
+import { neighboursOf, oneEditApart, wordsOf } from '../search/words.ts'
 import { likePattern, MAX_CONTAINS_LENGTH, type Searchable, textIndexed } from './filter.ts'
 
 /**
@@ -56,32 +56,32 @@ export function parseSearchTerm(text: string): string[] {
   return words
 }
 
+/** How many parts of a term are corrected: the longest, since a long word is the likeliest to be misspelt. */
+const MAX_CORRECTED = 4
+
 /**
  * The search for `words` in a workspace: each word with the forms one edit away that the workspace's text holds
- * (src/search/words.ts), found by one indexed lookup of their keys.
+ * (src/search/words.ts), found by one indexed lookup of every form one edit away from each of its parts.
  */
 export async function planSearch(db: Kysely<DB>, workspaceId: string, words: string[]): Promise<Search> {
-  const parts = new Map<string, string[]>()
-  for (const word of words) for (const part of wordsOf(word)) parts.set(part, keysOf(part))
-  const keys = [...new Set([...parts.values()].flat())]
+  const parts = [...new Set(words.flatMap(wordsOf))]
+    .sort((a, b) => [...b].length - [...a].length)
+    .slice(0, MAX_CORRECTED)
+  const candidates = [...new Set(parts.flatMap(neighboursOf))]
   const near = new Map<string, string[]>()
-  if (keys.length > 0) {
+  if (candidates.length > 0) {
     const rows = await db
-      .selectFrom('search_word_keys')
+      .selectFrom('search_words')
       .select('word')
-      .distinct()
       .where('workspace_id', '=', workspaceId)
-      .where((eb) => inList(engineOf(db), eb.ref('key'), keys))
+      .where((eb) => inList(engineOf(db), eb.ref('word'), candidates))
       .execute()
-    for (const part of parts.keys()) {
+    const known = rows.map((row) => row.word).sort()
+    for (const part of parts)
       near.set(
         part,
-        rows
-          .map((row) => row.word)
-          .filter((word) => oneEditApart(part, word))
-          .sort(),
+        known.filter((word) => oneEditApart(part, word)),
       )
-    }
   }
   return {
     term: words.join(' '),
@@ -133,7 +133,7 @@ export function searchCondition(eb: Builder, engine: Engine, search: Search, nar
     search.words.map((word) => {
       const texts = [word.text, ...word.variants]
       const exact = anyIn(eb, engine, WHERE, texts)
-      const indexed = engine === 'sqlite' && !narrowed ? textIndexed(eb, WHERE, texts) : undefined
+      const indexed = narrowed ? undefined : textIndexed(eb, engine, WHERE, texts)
       return indexed === undefined ? exact : eb.and([indexed, exact])
     }),
   )
@@ -224,8 +224,7 @@ export function searchStages(engine: Engine, search: Search, narrowed = false): 
     eb.and(search.words.map((word) => anyIn(eb, engine, fields, textsOf(word, withVariants))))
   const longest = search.words.reduce((a, b) => (shortest(b) > shortest(a) ? b : a))
   const found = (eb: Builder, fields: Searchable[], withVariants: boolean) => {
-    const indexed =
-      engine === 'sqlite' && !narrowed ? textIndexed(eb, fields, textsOf(longest, withVariants)) : undefined
+    const indexed = narrowed ? undefined : textIndexed(eb, engine, fields, textsOf(longest, withVariants))
     const all = every(eb, fields, withVariants)
     return indexed === undefined ? all : eb.and([indexed, all])
   }

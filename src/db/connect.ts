@@ -12,7 +12,7 @@ import {
 } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import type pg from 'pg'
-import { keysOf, wordsOf } from '../search/words.ts'
+import { wordsOf } from '../search/words.ts'
 import { ADD_TO_SLOT_POSTGRES, addToSlotAndCommit, PREPARE_NOTE_CHANGE } from './change-counter.ts'
 import { preparedStatementName, registerDirectReader } from './prepared.ts'
 import type { DB, Store } from './types.ts'
@@ -67,19 +67,12 @@ function openSqlite(path: string): Store {
     sqlite.function('lower', { deterministic: true }, (text: unknown) =>
       typeof text === 'string' ? text.toLowerCase() : text,
     )
-    // The search index's triggers split words with these (src/db/migrations/20261204-0005-search.ts).
+    // The search index's triggers split words with this (src/db/migrations/20261204-0005-search.ts).
     sqlite.table('docent_words', {
       columns: ['word'],
       parameters: ['text'],
       *rows(text: unknown) {
         if (typeof text === 'string') for (const word of wordsOf(text)) yield { word }
-      },
-    })
-    sqlite.table('docent_word_keys', {
-      columns: ['key'],
-      parameters: ['word'],
-      *rows(word: unknown) {
-        if (typeof word === 'string') for (const key of keysOf(word)) yield { key }
       },
     })
   } catch (error) {

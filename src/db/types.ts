@@ -192,13 +192,6 @@ export interface SearchWordTable {
   word: string
 }
 
-/** A word under each of its keys: itself and each form with one character left out. */
-export interface SearchWordKeyTable {
-  workspace_id: string
-  key: string
-  word: string
-}
-
 /** SQLite: the integer each resource's text is found by in the resource_fts_* tables. */
 export interface ResourceSearchKeyTable {
   key: number
@@ -233,7 +226,6 @@ export interface DB {
   resource_internal_users: RelationTable
   resource_external_users: RelationTable
   search_words: SearchWordTable
-  search_word_keys: SearchWordKeyTable
   resource_search_keys: ResourceSearchKeyTable
 }
 

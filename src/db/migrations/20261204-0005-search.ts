@@ -2,15 +2,18 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely'
 
 // The search index (CONTRACT §12, DEVELOPERS.md "Search"), written by the store itself in the transaction of every
 // write to `resources`, whichever code path makes it:
-// - the text of title, title_full, description and definition, folded to lower case, in a trigram index: SQLite
+// - the text of title, description and definition, folded to lower case, in a trigram index: SQLite
 //   FTS5 tables (one per field, keyed by a stable integer per resource) kept by triggers; PostgreSQL pg_trgm GIN
 //   indexes on the folded columns, which PostgreSQL keeps itself;
-// - the words of that text (`search_words`) and, for each word, the forms with one character left out
-//   (`search_word_keys`), which find the words one edit away from a misspelt search word.
-// Words are never removed: a word left from deleted text finds nothing when it is searched for.
+// - the words of that text (`search_words`), among which the words one edit away from a misspelt search word are
+//   looked up. Words are never removed: a word left from deleted text finds nothing when it is searched for.
 
-/** The fields indexed, as named in the filter grammar and as columns of `resources`. */
-const FIELDS = ['title', 'title_full', 'description', 'definition'] as const
+/**
+ * The fields indexed, as named in the filter grammar and as columns of `resources`. `title_full` is not: every
+ * column's path repeats its table's name, and renaming a database would rewrite the path of everything under it;
+ * a path is found through the titles it is made of (src/catalog/filter.ts textIndexed).
+ */
+const FIELDS = ['title', 'description', 'definition'] as const
 
 export async function up(db: Kysely<any>): Promise<void> {
   if (db.getExecutor().adapter instanceof PostgresAdapter) await upPostgres(db)
@@ -18,24 +21,13 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 async function upSqlite(db: Kysely<any>): Promise<void> {
-  // Words and their keys. docent_words() and docent_word_keys() are functions docent registers on its connections
-  // (src/search/words.ts), so the triggers split words exactly as the search does.
+  // docent_words() is a function docent registers on its connections (src/search/words.ts), so the triggers split
+  // words exactly as the search does.
   await sql`create table search_words (
       workspace_id text not null references workspaces (id) on delete cascade,
       word text not null,
       primary key (workspace_id, word)
     ) without rowid`.execute(db)
-  await sql`create table search_word_keys (
-      workspace_id text not null,
-      key text not null,
-      word text not null,
-      primary key (workspace_id, key, word),
-      foreign key (workspace_id, word) references search_words (workspace_id, word) on delete cascade
-    ) without rowid`.execute(db)
-  await sql`create trigger search_words_keys after insert on search_words begin
-      insert or ignore into search_word_keys (workspace_id, key, word)
-        select new.workspace_id, key, new.word from docent_word_keys(new.word);
-    end`.execute(db)
 
   // A resource's id is text; FTS5 rows are found by an integer. `resources` has no integer key of its own that
   // VACUUM keeps, so each resource gets one here.
@@ -51,11 +43,11 @@ async function upSqlite(db: Kysely<any>): Promise<void> {
       )`.execute(db)
   }
   const keyOf = (row: 'new' | 'old') => sql.raw(`(select key from resource_search_keys where resource_id = ${row}.id)`)
-  const indexText = (field: (typeof FIELDS)[number]) => {
-    const table = sql.table(`resource_fts_${field}`)
-    const column = sql.raw(`new.${field}`)
-    return sql`insert into ${table} (rowid, text) select ${keyOf('new')}, lower(${column}) where ${column} <> '';`
-  }
+  // `insert … values`, not `insert … select`: SQLite runs the latter into a virtual table through a temporary
+  // table, three times slower. Empty text is indexed too (it has no trigram), so that no statement needs a
+  // condition.
+  const indexText = (field: (typeof FIELDS)[number]) =>
+    sql`insert into ${sql.table(`resource_fts_${field}`)} (rowid, text) values (${keyOf('new')}, lower(${sql.raw(`new.${field}`)}));`
   const dropText = (field: (typeof FIELDS)[number]) =>
     sql`delete from ${sql.table(`resource_fts_${field}`)} where rowid = ${keyOf('old')};`
   const noteWords = (text: string) =>
@@ -74,7 +66,7 @@ async function upSqlite(db: Kysely<any>): Promise<void> {
       when new.${column} is not old.${column} begin
         ${dropText(field)}
         ${indexText(field)}
-        ${field === 'title_full' ? sql`` : noteWords(`new.${field}`)}
+        ${noteWords(`new.${field}`)}
       end`.execute(db)
   }
   await sql`create trigger resources_search_delete after delete on resources begin
@@ -87,8 +79,7 @@ async function upSqlite(db: Kysely<any>): Promise<void> {
   for (const field of FIELDS) {
     const column = sql.ref(`r.${field}`)
     await sql`insert into ${sql.table(`resource_fts_${field}`)} (rowid, text)
-        select k.key, lower(${column}) from resources r join resource_search_keys k on k.resource_id = r.id
-        where ${column} <> ''`.execute(db)
+        select k.key, lower(${column}) from resources r join resource_search_keys k on k.resource_id = r.id`.execute(db)
   }
   await sql`insert or ignore into search_words (workspace_id, word)
       select r.workspace_id, w.word from resources r, docent_words(r.title || ' ' || r.description || ' ' || r.definition) w`.execute(
@@ -109,20 +100,10 @@ async function upPostgres(db: Kysely<any>): Promise<void> {
       word text not null,
       primary key (workspace_id, word)
     )`.execute(db)
-  await sql`create table search_word_keys (
-      workspace_id text not null,
-      key text not null,
-      word text not null,
-      primary key (workspace_id, key, word),
-      foreign key (workspace_id, word) references search_words (workspace_id, word) on delete cascade
-    )`.execute(db)
   // The same words as src/search/words.ts: runs of letters and digits, 4 to 40 long, holding a letter.
   await sql`create function docent_words(t text) returns setof text language sql immutable parallel safe as $$
       select distinct w from regexp_split_to_table(lower(t collate "default"), '[^[:alnum:]]+') as w
       where char_length(w) between 4 and 40 and w ~ '[[:alpha:]]'
-    $$`.execute(db)
-  await sql`create function docent_word_keys(w text) returns setof text language sql immutable parallel safe as $$
-      select w union select overlay(w placing '' from i for 1) from generate_series(1, char_length(w)) as i
     $$`.execute(db)
   // Statement triggers with transition tables: one insert of words per statement, however many rows it wrote, in
   // one order, so that two transactions adding the same new words wait for each other rather than deadlock.
@@ -145,21 +126,11 @@ async function upPostgres(db: Kysely<any>): Promise<void> {
         on conflict do nothing;
       return null;
     end $$`.execute(db)
-  await sql`create function docent_note_word_keys() returns trigger language plpgsql as $$
-    begin
-      insert into search_word_keys (workspace_id, key, word)
-        select n.workspace_id, k, n.word from new_words n cross join lateral docent_word_keys(n.word) as k
-        order by 1, 2, 3
-        on conflict do nothing;
-      return null;
-    end $$`.execute(db)
   await sql`create trigger resources_search_insert after insert on resources
       referencing new table as new_rows for each statement execute function docent_note_words()`.execute(db)
   await sql`create trigger resources_search_update after update on resources
       referencing old table as old_rows new table as new_rows
       for each statement execute function docent_note_changed_words()`.execute(db)
-  await sql`create trigger search_words_keys after insert on search_words
-      referencing new table as new_words for each statement execute function docent_note_word_keys()`.execute(db)
 
   await sql`insert into search_words (workspace_id, word)
       select distinct r.workspace_id, w from resources r
