@@ -25,6 +25,7 @@ import { refuseNulCharacters } from './http/nul.ts'
 import { installWriteRateLimit } from './http/rate-limit.ts'
 import { ErrorSchema } from './http/schemas.ts'
 import { clientErrorHandler, installTransportAnswers } from './http/transport.ts'
+import { keepSearchIndex } from './search/index-sqlite.ts'
 
 export interface AppOptions {
   store: Store
@@ -112,6 +113,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   const runner = new SyncRunner(store, access, app.log)
   app.addHook('onClose', () => runner.stopAll())
+  const stopIndexing = keepSearchIndex(store, (error) =>
+    app.log.error({ err: error }, 'search index: bringing the trigram tables up to date failed; trying again'),
+  )
+  app.addHook('onClose', () => stopIndexing())
   await app.register(runRoutes(store, runner))
   await app.register(keyRoutes(store))
   await app.register(integrationRoutes(store, access))

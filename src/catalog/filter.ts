@@ -283,8 +283,9 @@ const TEXT_INDEXED: readonly string[] = ['title', 'description', 'definition']
  * (migration 0005; DEVELOPERS.md "Search"), or undefined when the index cannot narrow: a column that is not
  * indexed, or a value too short for trigrams. It finds every row the LIKE would, and perhaps more; the LIKE decides.
  * - SQLite: `title`, `description` and `definition` from their FTS5 trigram tables, which hold the text folded as
- *   `lower()` folds it. PostgreSQL's planner uses its trigram indexes for the LIKE by itself.
- * - Both: `title_full` (`a.b.c`, the titles of the path joined by dots) has no index of its own, as every column's
+ *   `lower()` folds it, and the resources written since the tables were brought up to date.
+ * - PostgreSQL: undefined: the planner uses its trigram indexes (`title_full` included) for the LIKE by itself.
+ * - SQLite's `title_full` (`a.b.c`, the titles of the path joined by dots) has no index of its own, as every column's
  *   path repeats its table's. A value without a dot lies within one title of the path, so the rows are those
  *   whose title holds it and everything under them; a value with dots has a longest dot-free piece that lies
  *   within one title, and the rows are found the same way from that piece.
@@ -298,30 +299,15 @@ export function textIndexed(
   const folded = values.map((value) => value.toLowerCase())
   if (columns.some((column) => column !== 'title_full' && !TEXT_INDEXED.includes(column))) return undefined
   if (folded.some((value) => [...value].length < 3)) return undefined
+  if (engine !== 'sqlite') return undefined
   const direct = columns.filter((column) => column !== 'title_full')
   const parts: Expression<SqlBool>[] = []
   if (columns.includes('title_full')) {
     const pieces = folded.map(longestPiece)
     if (pieces.some((piece) => [...piece].length < 3)) return undefined
-    parts.push(eb(eb.ref('resources.id'), 'in', subtreesOfTitles(eb, engine, pieces)))
-  } else if (engine === 'postgres') {
-    return undefined
+    parts.push(eb(eb.ref('resources.id'), 'in', subtreesOfTitles(eb, pieces)))
   }
-  if (direct.length > 0) {
-    parts.push(
-      engine === 'sqlite'
-        ? eb(eb.ref('resources.id'), 'in', ftsMatches(eb, direct, folded))
-        : // What the planner answers from the trigram indexes, beside the paths.
-          eb.or(
-            direct.flatMap((column) =>
-              folded.map(
-                (value) =>
-                  sql<SqlBool>`${foldCase(engine, eb.ref(`resources.${column as Searchable}`))} like ${likePattern(value)} escape '\\'`,
-              ),
-            ),
-          ),
-    )
-  }
+  if (direct.length > 0) parts.push(eb(eb.ref('resources.id'), 'in', ftsMatches(eb, direct, folded)))
   return parts.length === 1 ? (parts[0] as Expression<SqlBool>) : eb.or(parts)
 }
 
@@ -332,10 +318,15 @@ const longestPiece = (text: string) => text.split('.').reduce((a, b) => ([...b].
 function ftsMatches(eb: Builder, columns: readonly string[], folded: readonly string[]) {
   const query = folded.map((value) => `"${value.replaceAll('"', '""')}"`).join(' OR ')
   const keys = sql.join(
-    columns.map((column) => {
-      const table = sql.table(`resource_fts_${column}`)
-      return sql`select rowid from ${table} where ${table} match ${query}`
-    }),
+    [
+      ...columns.map((column) => {
+        const table = sql.table(`resource_fts_${column}`)
+        return sql`select rowid from ${table} where ${table} match ${query}`
+      }),
+      // Resources written since the tables were last brought up to date (src/search/index-sqlite.ts): their text
+      // is compared as it is now.
+      sql`select key from search_pending`,
+    ],
     sql` union `,
   )
   return eb
@@ -344,17 +335,10 @@ function ftsMatches(eb: Builder, columns: readonly string[], folded: readonly st
     .where('resource_search_keys.key', 'in', sql<number>`(${keys})`)
 }
 
-/** The resources whose title holds one of `pieces` (folded), and every resource under them. */
-function subtreesOfTitles(eb: Builder, engine: Engine, pieces: readonly string[]) {
-  const titled =
-    engine === 'sqlite'
-      ? sql<SqlBool>`t.id in (${ftsMatches(eb, ['title'], pieces)})`
-      : sql<SqlBool>`(${sql.join(
-          pieces.map((piece) => sql`${foldCase(engine, sql.ref('t.title'))} like ${likePattern(piece)} escape '\\'`),
-          sql` or `,
-        )})`
+/** SQLite: the resources whose title holds one of `pieces` (folded), and every resource under them. */
+function subtreesOfTitles(eb: Builder, pieces: readonly string[]) {
   return sql<string>`(with recursive under (id) as (
-      select t.id from resources t where ${titled}
+      select t.id from resources t where t.id in (${ftsMatches(eb, ['title'], pieces)})
       union
       select child.id from resources child join under on child.parent_id = under.id
     ) select id from under)`

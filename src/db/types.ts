@@ -192,6 +192,11 @@ export interface SearchWordTable {
   word: string
 }
 
+/** SQLite: the keys whose text changed since the resource_fts_* tables were brought up to date. */
+export interface SearchPendingTable {
+  key: number
+}
+
 /** SQLite: the integer each resource's text is found by in the resource_fts_* tables. */
 export interface ResourceSearchKeyTable {
   key: number
@@ -227,6 +232,7 @@ export interface DB {
   resource_external_users: RelationTable
   search_words: SearchWordTable
   resource_search_keys: ResourceSearchKeyTable
+  search_pending: SearchPendingTable
 }
 
 export type RelationTableName = {

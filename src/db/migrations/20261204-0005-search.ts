@@ -1,19 +1,20 @@
 import { type Kysely, PostgresAdapter, sql } from 'kysely'
 
-// The search index (CONTRACT §12, DEVELOPERS.md "Search"), written by the store itself in the transaction of every
-// write to `resources`, whichever code path makes it:
-// - the text of title, description and definition, folded to lower case, in a trigram index: SQLite
-//   FTS5 tables (one per field, keyed by a stable integer per resource) kept by triggers; PostgreSQL pg_trgm GIN
-//   indexes on the folded columns, which PostgreSQL keeps itself;
+// The search index (CONTRACT §12, DEVELOPERS.md "Search"), kept right by the store itself for every write to
+// `resources`, whichever code path makes it:
+// - the text of title, description and definition (and on PostgreSQL title_full), folded to lower case, in a
+//   trigram index per field. PostgreSQL: pg_trgm GIN indexes on the folded columns, which PostgreSQL keeps itself.
+//   SQLite: FTS5 tables, keyed by a stable integer per resource, and `search_pending`, the keys whose text changed
+//   since the tables were last brought up to date. The triggers only note the key, in the write's transaction;
+//   src/search/index-sqlite.ts brings the tables up to date in batches, and a search reads the noted keys beside
+//   them. Updating FTS5 tables in every small write transaction cost 40% of PATCH throughput.
 // - the words of that text (`search_words`), among which the words one edit away from a misspelt search word are
 //   looked up. Words are never removed: a word left from deleted text finds nothing when it is searched for.
 
-/**
- * The fields indexed, as named in the filter grammar and as columns of `resources`. `title_full` is not: every
- * column's path repeats its table's name, and renaming a database would rewrite the path of everything under it;
- * a path is found through the titles it is made of (src/catalog/filter.ts textIndexed).
- */
-const FIELDS = ['title', 'description', 'definition'] as const
+/** SQLite's trigram tables; `title_full` is found through the titles it is made of (src/catalog/filter.ts). */
+const SQLITE_FIELDS = ['title', 'description', 'definition'] as const
+/** PostgreSQL's trigram indexes. */
+const POSTGRES_FIELDS = ['title', 'title_full', 'description', 'definition'] as const
 
 export async function up(db: Kysely<any>): Promise<void> {
   if (db.getExecutor().adapter instanceof PostgresAdapter) await upPostgres(db)
@@ -35,7 +36,8 @@ async function upSqlite(db: Kysely<any>): Promise<void> {
       key integer primary key,
       resource_id text not null unique
     )`.execute(db)
-  for (const field of FIELDS) {
+  await sql`create table search_pending (key integer primary key)`.execute(db)
+  for (const field of SQLITE_FIELDS) {
     // Contentless (the text is in `resources`), with deletes; the text is folded before it is indexed, so the
     // index compares what `contains` compares.
     await sql`create virtual table ${sql.table(`resource_fts_${field}`)} using fts5 (
@@ -43,40 +45,33 @@ async function upSqlite(db: Kysely<any>): Promise<void> {
       )`.execute(db)
   }
   const keyOf = (row: 'new' | 'old') => sql.raw(`(select key from resource_search_keys where resource_id = ${row}.id)`)
-  // `insert … values`, not `insert … select`: SQLite runs the latter into a virtual table through a temporary
-  // table, three times slower. Empty text is indexed too (it has no trigram), so that no statement needs a
-  // condition.
-  const indexText = (field: (typeof FIELDS)[number]) =>
-    sql`insert into ${sql.table(`resource_fts_${field}`)} (rowid, text) values (${keyOf('new')}, lower(${sql.raw(`new.${field}`)}));`
-  const dropText = (field: (typeof FIELDS)[number]) =>
-    sql`delete from ${sql.table(`resource_fts_${field}`)} where rowid = ${keyOf('old')};`
   const noteWords = (text: string) =>
     sql.raw(
       `insert or ignore into search_words (workspace_id, word) select new.workspace_id, word from docent_words(${text});`,
     )
-
   await sql`create trigger resources_search_insert after insert on resources begin
       insert into resource_search_keys (resource_id) values (new.id);
-      ${sql.join(FIELDS.map(indexText), sql` `)}
+      insert or ignore into search_pending (key) values (${keyOf('new')});
       ${noteWords(`new.title || ' ' || new.description || ' ' || new.definition`)}
     end`.execute(db)
-  for (const field of FIELDS) {
+  for (const field of SQLITE_FIELDS) {
     const column = sql.raw(field)
     await sql`create trigger ${sql.id(`resources_search_${field}`)} after update of ${column} on resources
       when new.${column} is not old.${column} begin
-        ${dropText(field)}
-        ${indexText(field)}
+        insert or ignore into search_pending (key) values (${keyOf('new')});
         ${noteWords(`new.${field}`)}
       end`.execute(db)
   }
+  // The key goes with the resource; its text goes from the tables when they are next brought up to date, and
+  // until then it finds no resource.
   await sql`create trigger resources_search_delete after delete on resources begin
-      ${sql.join(FIELDS.map(dropText), sql` `)}
+      insert or ignore into search_pending (key) values (${keyOf('old')});
       delete from resource_search_keys where resource_id = old.id;
     end`.execute(db)
 
-  // The rows already there.
+  // The rows already there, indexed at once.
   await sql`insert into resource_search_keys (resource_id) select id from resources`.execute(db)
-  for (const field of FIELDS) {
+  for (const field of SQLITE_FIELDS) {
     const column = sql.ref(`r.${field}`)
     await sql`insert into ${sql.table(`resource_fts_${field}`)} (rowid, text)
         select k.key, lower(${column}) from resources r join resource_search_keys k on k.resource_id = r.id`.execute(db)
@@ -89,7 +84,7 @@ async function upSqlite(db: Kysely<any>): Promise<void> {
 
 async function upPostgres(db: Kysely<any>): Promise<void> {
   const ops = await trigramOperatorClass(db)
-  for (const field of FIELDS) {
+  for (const field of POSTGRES_FIELDS) {
     // The expression `contains` compares (src/db/dialect.ts foldCase), so the planner can use the index for it.
     await sql`create index ${sql.id(`resources_${field}_trgm`)} on resources
         using gin (lower(${sql.ref(field)} collate "default") ${ops})`.execute(db)
