@@ -325,7 +325,7 @@ function ftsMatches(eb: Builder, columns: readonly string[], folded: readonly st
       }),
       // Resources written since the tables were last brought up to date (src/search/index-sqlite.ts): their text
       // is compared as it is now.
-      sql`select key from search_pending`,
+      sql`select key from search_pending where field in (${sql.join(columns.map((column) => sql.lit(column)))})`,
     ],
     sql` union `,
   )

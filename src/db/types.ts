@@ -195,6 +195,7 @@ export interface SearchWordTable {
 /** SQLite: the keys whose text changed since the resource_fts_* tables were brought up to date. */
 export interface SearchPendingTable {
   key: number
+  field: string
 }
 
 /** SQLite: the integer each resource's text is found by in the resource_fts_* tables. */

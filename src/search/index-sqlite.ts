@@ -17,23 +17,26 @@ export const FTS_FIELDS = ['title', 'description', 'definition'] as const
 /** Keys rewritten by one transaction. */
 const BATCH = 2000
 
-/** Rewrites the text of up to `limit` noted keys in the tables, in `trx`; returns how many keys it took. */
+/** Rewrites the text of up to `limit` noted fields of keys in the tables, in `trx`; returns how many it took. */
 export async function refreshNoted(trx: Kysely<DB>, limit = BATCH): Promise<number> {
-  const rows = await trx.selectFrom('search_pending').select('key').orderBy('key').limit(limit).execute()
-  if (rows.length === 0) return 0
-  const keys = JSON.stringify(rows.map((row) => row.key))
+  const rows = await trx.selectFrom('search_pending').select(['key', 'field']).orderBy('key').limit(limit).execute()
   for (const field of FTS_FIELDS) {
+    const keys = rows.filter((row) => row.field === field).map((row) => row.key)
+    if (keys.length === 0) continue
+    const list = JSON.stringify(keys)
     const table = sql.table(`resource_fts_${field}`)
     const column = sql.ref(`r.${field}`)
-    await sql`delete from ${table} where rowid in (select value from json_each(${keys}))`.execute(trx)
+    await sql`delete from ${table} where rowid in (select value from json_each(${list}))`.execute(trx)
     // A deleted resource's key is gone from resource_search_keys: its text goes and nothing comes back.
     await sql`insert into ${table} (rowid, text)
-        select k.key, lower(${column}) from json_each(${keys}) as j
+        select k.key, lower(${column}) from json_each(${list}) as j
         join resource_search_keys k on k.key = j.value
         join resources r on r.id = k.resource_id
         where ${column} <> ''`.execute(trx)
+    await sql`delete from search_pending where field = ${field} and key in (select value from json_each(${list}))`.execute(
+      trx,
+    )
   }
-  await sql`delete from search_pending where key in (select value from json_each(${keys}))`.execute(trx)
   return rows.length
 }
 

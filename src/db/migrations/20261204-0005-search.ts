@@ -36,7 +36,12 @@ async function upSqlite(db: Kysely<any>): Promise<void> {
       key integer primary key,
       resource_id text not null unique
     )`.execute(db)
-  await sql`create table search_pending (key integer primary key)`.execute(db)
+  // Which field of which key: a PATCH of a description rewrites one table, not three.
+  await sql`create table search_pending (
+      key integer not null,
+      field text not null,
+      primary key (key, field)
+    ) without rowid`.execute(db)
   for (const field of SQLITE_FIELDS) {
     // Contentless (the text is in `resources`), with deletes; the text is folded before it is indexed, so the
     // index compares what `contains` compares.
@@ -49,23 +54,30 @@ async function upSqlite(db: Kysely<any>): Promise<void> {
     sql.raw(
       `insert or ignore into search_words (workspace_id, word) select new.workspace_id, word from docent_words(${text});`,
     )
+  const noteAll = (row: 'new' | 'old') =>
+    sql.join(
+      SQLITE_FIELDS.map(
+        (field) => sql`insert or ignore into search_pending (key, field) values (${keyOf(row)}, ${sql.lit(field)});`,
+      ),
+      sql` `,
+    )
   await sql`create trigger resources_search_insert after insert on resources begin
       insert into resource_search_keys (resource_id) values (new.id);
-      insert or ignore into search_pending (key) values (${keyOf('new')});
+      ${noteAll('new')}
       ${noteWords(`new.title || ' ' || new.description || ' ' || new.definition`)}
     end`.execute(db)
   for (const field of SQLITE_FIELDS) {
     const column = sql.raw(field)
     await sql`create trigger ${sql.id(`resources_search_${field}`)} after update of ${column} on resources
       when new.${column} is not old.${column} begin
-        insert or ignore into search_pending (key) values (${keyOf('new')});
+        insert or ignore into search_pending (key, field) values (${keyOf('new')}, ${sql.lit(field)});
         ${noteWords(`new.${field}`)}
       end`.execute(db)
   }
   // The key goes with the resource; its text goes from the tables when they are next brought up to date, and
   // until then it finds no resource.
   await sql`create trigger resources_search_delete after delete on resources begin
-      insert or ignore into search_pending (key) values (${keyOf('old')});
+      ${noteAll('old')}
       delete from resource_search_keys where resource_id = old.id;
     end`.execute(db)
 
