@@ -305,6 +305,9 @@ export function textIndexed(
   if (columns.includes('title_full')) {
     const pieces = folded.map(longestPiece)
     if (pieces.some((piece) => [...piece].length < 3)) return undefined
+    // Titles are folded one by one, a path as a whole; only a Greek sigma folds differently in the two (a final
+    // `ς` before a dot in a title, `σ` in the middle of a path). Such a value is compared on every row.
+    if (folded.some((value) => /[σς]/u.test(value))) return undefined
     parts.push(eb(eb.ref('resources.id'), 'in', subtreesOfTitles(eb, pieces)))
   }
   if (direct.length > 0) parts.push(eb(eb.ref('resources.id'), 'in', ftsMatches(eb, direct, folded)))

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely'
+import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely'
 import type { Principal } from '../access/principal.ts'
 import { scopeOf, visibilityScope } from '../access/visibility.ts'
 import { readChangeVersion } from '../db/change-counter.ts'
@@ -113,21 +113,27 @@ async function listPage(
         where: (eb) => eb.and([...(query.where === undefined ? [] : [query.where(eb)]), found(eb)]),
       })
     }
-    // By relevance: stage after stage, until the cap. Each stage is a statement of its own, so a resource that a
-    // write moved between two of them is kept once, where it was first found.
-    const ids = new Set<string>()
-    for (const stage of searchStages(engine, search, narrowed)) {
-      if (ids.size >= CATALOG_CAP) break
-      const page = await findCatalogIds(store.db, {
-        ...query,
-        where: (eb) => eb.and([...(query.where === undefined ? [] : [query.where(eb)]), stage.where(eb)]),
-        order: stage.order,
-        limit: CATALOG_CAP - ids.size,
-      })
-      for (const id of page) ids.add(id)
+    // By relevance: stage after stage, until the cap, in one read transaction, so that a write committed between
+    // two stages can neither hide a resource from both nor show it in both.
+    const stages = searchStages(engine, search, narrowed)
+    const read = async (db: Kysely<DB>) => {
+      const ids: string[] = []
+      for (const stage of stages) {
+        if (ids.length >= CATALOG_CAP) break
+        const page = await findCatalogIds(db, {
+          ...query,
+          where: (eb) => eb.and([...(query.where === undefined ? [] : [query.where(eb)]), stage.where(eb)]),
+          order: stage.order,
+          limit: CATALOG_CAP - ids.length,
+        })
+        ids.push(...page)
+      }
+      return ids
     }
-    return [...ids]
+    const transaction = store.db.transaction()
+    return (engine === 'postgres' ? transaction.setIsolationLevel('repeatable read') : transaction).execute(read)
   })
+
   // The key holds the caller's visibility scope, which also decides current_user_permissions.
   const pageKey = `${key}\u0000${page.offset}\u0000${page.limit}`
   const json = await cache.page(pageKey, list.version, async () => {

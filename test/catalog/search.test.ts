@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
+import { refreshAllNoted } from '../../src/search/index-sqlite.ts'
 import {
   assertFieldError,
   ENGINES,
@@ -121,6 +122,23 @@ for (const { engine, skip } of ENGINES) {
     test('a dotted path finds the table it names', async () => {
       assert.equal(titles(await search('analytics.orders'))[0], 'prod.analytics.orders')
       assert.deepEqual(titles(await search('prod.raw.orders_raw')), ['prod.raw.orders_raw'])
+    })
+
+    test('a path is found as a whole, also where a title folds differently on its own (Greek final sigma)', async () => {
+      const table = await add('/table/tables', 'prod.analytics', 'ΠΑΡΑΓΓΕΛΙΕΣ')
+      const column = await add('/table/columns', 'prod.analytics.ΠΑΡΑΓΓΕΛΙΕΣ', 'ΠΟΣΟ')
+      // From the trigram tables, not from the changes noted since they were last brought up to date.
+      await refreshAllNoted(h.store)
+      const filter = encodeURIComponent(
+        JSON.stringify({ operator: 'contains', field: 'title_full', value: 'ΠΑΡΑΓΓΕΛΙΕΣ.ΠΟΣΟ' }),
+      )
+      const found = results(await h.request({ method: 'GET', url: `/api/v1/resource/catalog?filter=${filter}` }))
+      assert.deepEqual(
+        found.map((r) => r.id),
+        [column.id],
+      )
+      assert.deepEqual(titles(await search('ΠΑΡΑΓΓΕΛΙΕΣ.ΠΟΣΟ')), ['prod.analytics.ΠΑΡΑΓΓΕΛΙΕΣ.ΠΟΣΟ'])
+      await h.request({ method: 'DELETE', url: `/api/v1/resource/all/${table.id}` })
     })
 
     test('every word must match, in any field and any case', async () => {

@@ -102,35 +102,38 @@ async function upPostgres(db: Kysely<any>): Promise<void> {
         using gin (lower(${sql.ref(field)} collate "default") ${ops})`.execute(db)
   }
 
+  // No unique key: inserting a word that an uncommitted transaction also inserts would wait for it, and two
+  // transactions of several statements (a sync's batches, a PATCH) would deadlock. A word two writers add at once
+  // is kept twice, which the search does not mind.
   await sql`create table search_words (
       workspace_id text not null references workspaces (id) on delete cascade,
-      word text not null,
-      primary key (workspace_id, word)
+      word text not null
     )`.execute(db)
+  await sql`create index search_words_word on search_words (workspace_id, word)`.execute(db)
   // The same words as src/search/words.ts: runs of letters and digits, 4 to 40 long, holding a letter.
   await sql`create function docent_words(t text) returns setof text language sql immutable parallel safe as $$
       select distinct w from regexp_split_to_table(lower(t collate "default"), '[^[:alnum:]]+') as w
       where char_length(w) between 4 and 40 and w ~ '[[:alpha:]]'
     $$`.execute(db)
-  // Statement triggers with transition tables: one insert of words per statement, however many rows it wrote, in
-  // one order, so that two transactions adding the same new words wait for each other rather than deadlock.
-  await sql`create function docent_note_words() returns trigger language plpgsql as $$
+  // Statement triggers with transition tables: one insert of words per statement, however many rows it wrote.
+  // `set search_path from current`: the functions find docent's tables in docent's schema whoever writes.
+  await sql`create function docent_note_words() returns trigger language plpgsql
+    set search_path from current as $$
     begin
       insert into search_words (workspace_id, word)
         select distinct n.workspace_id, w from new_rows n
           cross join lateral docent_words(n.title || ' ' || n.description || ' ' || n.definition) as w
-        order by 1, 2
-        on conflict do nothing;
+        where not exists (select 1 from search_words s where s.workspace_id = n.workspace_id and s.word = w);
       return null;
     end $$`.execute(db)
-  await sql`create function docent_note_changed_words() returns trigger language plpgsql as $$
+  await sql`create function docent_note_changed_words() returns trigger language plpgsql
+    set search_path from current as $$
     begin
       insert into search_words (workspace_id, word)
         select distinct n.workspace_id, w from new_rows n join old_rows o on o.id = n.id
           cross join lateral docent_words(n.title || ' ' || n.description || ' ' || n.definition) as w
         where (n.title, n.description, n.definition) is distinct from (o.title, o.description, o.definition)
-        order by 1, 2
-        on conflict do nothing;
+          and not exists (select 1 from search_words s where s.workspace_id = n.workspace_id and s.word = w);
       return null;
     end $$`.execute(db)
   await sql`create trigger resources_search_insert after insert on resources
@@ -141,9 +144,7 @@ async function upPostgres(db: Kysely<any>): Promise<void> {
 
   await sql`insert into search_words (workspace_id, word)
       select distinct r.workspace_id, w from resources r
-        cross join lateral docent_words(r.title || ' ' || r.description || ' ' || r.definition) as w
-      order by 1, 2
-      on conflict do nothing`.execute(db)
+        cross join lateral docent_words(r.title || ' ' || r.description || ' ' || r.definition) as w`.execute(db)
 }
 
 /**
