@@ -18,6 +18,7 @@ import { findIntegrationForSync } from './directory/integrations/repository.ts'
 import { carryOutRun } from './extract/runner.ts'
 import { failAbandonedRuns, insertRun } from './extract/runs.ts'
 import { sourceAccess } from './extract/source-access.ts'
+import { refreshAllNoted } from './search/index-sqlite.ts'
 import { serve } from './server.ts'
 
 /** A failure the operator can fix: printed as one line, exit 1, no stack trace. */
@@ -281,6 +282,8 @@ program
         if (outcome.error !== null) {
           process.stderr.write(`docent: ${outcome.error}\n`)
         }
+        // SQLite: what the sync wrote goes into the search index's trigram tables now, not when a server next runs.
+        await refreshAllNoted(store)
         if (outcome.status === 'failed') {
           process.exitCode = 1
         }
