@@ -292,3 +292,27 @@ export function exampleFilter(info: CatalogInfo, word = 'customers'): string {
     }),
   )
 }
+
+/** `word` in a random mix of cases: the same matches, but a text the result cache has not seen. */
+function randomCase(word: string): string {
+  return [...word].map((c) => (Math.random() < 0.5 ? c.toUpperCase() : c)).join('')
+}
+
+/**
+ * The lists no cache has seen (bench/run.ts, bench/one-at-a-time.ts): the example filter, and search (CONTRACT
+ * §12) for what a person types — a table's name, a table's and a column's, a misspelt name — each text in a random
+ * mix of cases.
+ */
+export function neverCachedLists(info: CatalogInfo): { name: string; path: () => string }[] {
+  const random = (n: number) => Math.floor(Math.random() * n)
+  const search = (term: string) => `/api/v1/resource/catalog?search_term=${encodeURIComponent(randomCase(term))}`
+  return [
+    {
+      name: 'filtered list, page 1, never cached',
+      path: () => `/api/v1/resource/catalog?filter=${exampleFilter(info, randomCase('customers'))}`,
+    },
+    { name: 'search, one word (never cached)', path: () => search(tableTitle(random)) },
+    { name: 'search, two words (never cached)', path: () => search(`${tableTitle(random)} column_${random(19)}`) },
+    { name: 'search, one typo (never cached)', path: () => search(misspelt(tableTitle(random), random)) },
+  ]
+}

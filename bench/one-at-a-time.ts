@@ -5,7 +5,7 @@
 // The catalog is one `npm run bench` built (the same --resources); the server is dist/ when it is current.
 import { parseArgs } from 'node:util'
 import { openStore } from '../src/db/connect.ts'
-import { exampleFilter, findCatalog, misspelt, tableTitle } from './build-catalog.ts'
+import { findCatalog, neverCachedLists } from './build-catalog.ts'
 import { startDocent, stop } from './processes.ts'
 
 const { values: args } = parseArgs({
@@ -23,23 +23,9 @@ const info = await findCatalog(store, Number(args.resources))
 await store.close()
 if (info === undefined) throw new Error(`${args.url} holds no benchmark catalog of ${args.resources} resources`)
 
-const random = (n: number) => Math.floor(Math.random() * n)
-// As in bench/run.ts: a random mix of cases, so that the result cache has not seen the text.
-const randomCase = (word: string) => [...word].map((c) => (Math.random() < 0.5 ? c.toUpperCase() : c)).join('')
-const search = (term: string) => `/api/v1/resource/catalog?search_term=${encodeURIComponent(randomCase(term))}`
-const scenarios: [string, () => string][] = [
-  [
-    'filtered list, page 1, never cached',
-    () => `/api/v1/resource/catalog?filter=${exampleFilter(info, randomCase('customers'))}`,
-  ],
-  ['search, one word', () => search(tableTitle(random))],
-  ['search, two words', () => search(`${tableTitle(random)} column_${random(19)}`)],
-  ['search, one typo', () => search(misspelt(tableTitle(random), random))],
-]
-
 const server = await startDocent(args.url, info.adminKey, [])
 try {
-  for (const [name, path] of scenarios) {
+  for (const { name, path } of neverCachedLists(info)) {
     const times: number[] = []
     for (let i = 0; i < requests; i++) {
       const started = performance.now()

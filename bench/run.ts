@@ -9,7 +9,7 @@ import { findResourceForKey } from '../src/catalog/repository/reads.ts'
 import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Engine, Store } from '../src/db/types.ts'
-import { buildCatalog, type CatalogInfo, exampleFilter, findCatalog, misspelt, tableTitle } from './build-catalog.ts'
+import { buildCatalog, type CatalogInfo, exampleFilter, findCatalog, neverCachedLists } from './build-catalog.ts'
 import { type BurstReport, burstAfterWrite, type WriterReport, withUnrelatedWriter } from './cache-scenarios.ts'
 import { peakRssMb, ROOT, type Server, startCeiling, startDocent, stop } from './processes.ts'
 
@@ -348,15 +348,6 @@ async function alongsideWriter(
   return { alone: mergeSlices(ALONE_SCENARIO, alone), along: mergeSlices(scenario.name, along), writer }
 }
 
-/** `customers` in a random mix of cases: the same matches, but a text the result cache has not seen. */
-function randomCase(word: string): string {
-  return [...word].map((c) => (Math.random() < 0.5 ? c.toUpperCase() : c)).join('')
-}
-
-const random = (n: number) => Math.floor(Math.random() * n)
-
-const searchPath = (term: string) => `/api/v1/resource/catalog?search_term=${encodeURIComponent(randomCase(term))}`
-
 /** `id in [...]` over 1,000 tables picked at random: a list the result cache has not seen. */
 function idListFilter(info: CatalogInfo): string {
   const ids = Array.from({ length: 1000 }, () => pick(info.tables))
@@ -434,18 +425,7 @@ for (const engine of engines) {
         name: 'an `in` list of 1,000 ids (never cached)',
         path: () => `/api/v1/resource/catalog?filter=${idListFilter(info)}`,
       },
-      {
-        name: 'filtered list, page 1, never cached',
-        path: () => `/api/v1/resource/catalog?filter=${exampleFilter(info, randomCase('customers'))}`,
-      },
-      // Search (CONTRACT §12) for what a person types: a table's name, a table's and a column's, a misspelt name;
-      // in a random mix of cases, so that the result cache has not seen the text.
-      { name: 'search, one word (never cached)', path: () => searchPath(tableTitle(random)) },
-      {
-        name: 'search, two words (never cached)',
-        path: () => searchPath(`${tableTitle(random)} column_${random(19)}`),
-      },
-      { name: 'search, one typo (never cached)', path: () => searchPath(misspelt(tableTitle(random), random)) },
+      ...neverCachedLists(info),
     ]
     let peakBeforeNeverCached: number | null = null
     let writer: WriterReport | undefined

@@ -438,31 +438,34 @@ export function collectionClient(harness: () => Harness, base: string) {
   }
 }
 
+/** A promise and what resolves it, for tests that step two transactions in turn. */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((done) => {
+    resolve = done
+  })
+  return { promise, resolve }
+}
+
 /** Runs `work` in a peer's transaction and holds it open until the returned `commit` is called. */
 export async function holdOpenOnPeer(
   h: Harness,
   work: (trx: Kysely<DB>) => Promise<void>,
 ): Promise<() => Promise<void>> {
   const peer = await h.openPeer()
-  let commit!: () => void
-  const gate = new Promise<void>((resolve) => {
-    commit = resolve
-  })
-  let ready!: () => void
-  const started = new Promise<void>((resolve) => {
-    ready = resolve
-  })
+  const gate = deferred()
+  const started = deferred()
   const done = peer.db
     .transaction()
     .execute(async (trx) => {
       await work(trx)
-      ready()
-      await gate
+      started.resolve()
+      await gate.promise
     })
     .finally(() => peer.close())
-  await started
+  await started.promise
   return async () => {
-    commit()
+    gate.resolve()
     await done
   }
 }

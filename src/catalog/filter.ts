@@ -1,4 +1,4 @@
-import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
+import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql } from 'kysely'
 import { foldCase, inList, type ListType } from '../db/dialect.ts'
 import type { DB, Engine } from '../db/types.ts'
 import { parseTimestamp } from '../db/values.ts'
@@ -225,9 +225,19 @@ type Builder = ExpressionBuilder<DB, 'resources'>
 export const SEARCHABLE = ['title', 'title_full', 'description', 'definition'] as const
 export type Searchable = (typeof SEARCHABLE)[number]
 
-/** `%`, `_` and the escape character itself match only themselves. */
-export function likePattern(value: string): string {
-  return `%${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+/** `text` folded, with `%`, `_` and the escape character matching only themselves in a LIKE pattern. */
+function likeLiteral(text: string): string {
+  return text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)
+}
+
+/** The folded `column` holds `value`: `contains` as CONTRACT §5 says, the same on both engines. */
+export function foldedHolds(engine: Engine, column: Expression<unknown>, value: string): RawBuilder<SqlBool> {
+  return sql<SqlBool>`${foldCase(engine, column)} like ${`%${likeLiteral(value)}%`} escape '\\'`
+}
+
+/** The folded `column` begins with `value`. */
+export function foldedStarts(engine: Engine, column: Expression<unknown>, value: string): RawBuilder<SqlBool> {
+  return sql<SqlBool>`${foldCase(engine, column)} like ${`${likeLiteral(value)}%`} escape '\\'`
 }
 
 const LIST_TYPES: Record<Exclude<Kind, 'list'>, ListType> = {
@@ -267,7 +277,7 @@ function compileLeaf(
     case 'in':
       return eb.and([present, inList(engine, column, node.values, LIST_TYPES[spec.kind])])
     case 'contains': {
-      const like = sql<SqlBool>`${foldCase(engine, column)} like ${likePattern(node.value)} escape '\\'`
+      const like = foldedHolds(engine, column, node.value)
       // The search index narrows (textIndexed); the LIKE decides, so CONTRACT §5 holds as it is.
       const indexed = narrowed ? undefined : textIndexed(eb, engine, [spec.column], [node.value])
       return eb.and(indexed === undefined ? [present, like] : [indexed, present, like])
@@ -298,13 +308,13 @@ export function textIndexed(
 ): Expression<SqlBool> | undefined {
   const folded = values.map((value) => value.toLowerCase())
   if (columns.some((column) => column !== 'title_full' && !TEXT_INDEXED.includes(column))) return undefined
-  if (folded.some((value) => [...value].length < 3)) return undefined
+  if (folded.some((value) => characters(value) < 3)) return undefined
   if (engine !== 'sqlite') return undefined
   const direct = columns.filter((column) => column !== 'title_full')
   const parts: Expression<SqlBool>[] = []
   if (columns.includes('title_full')) {
     const pieces = folded.map(longestPiece)
-    if (pieces.some((piece) => [...piece].length < 3)) return undefined
+    if (pieces.some((piece) => characters(piece) < 3)) return undefined
     // Titles are folded one by one, a path as a whole; only a Greek sigma folds differently in the two (a final
     // `ς` before a dot in a title, `σ` in the middle of a path). Such a value is compared on every row.
     if (folded.some((value) => /[σς]/u.test(value))) return undefined
@@ -315,7 +325,10 @@ export function textIndexed(
 }
 
 /** The longest run of `text` without a dot. */
-const longestPiece = (text: string) => text.split('.').reduce((a, b) => ([...b].length > [...a].length ? b : a), '')
+const longestPiece = (text: string) => text.split('.').reduce((a, b) => (characters(b) > characters(a) ? b : a), '')
+
+/** How many characters (code points) `text` has. */
+const characters = (text: string) => [...text].length
 
 /** SQLite: the resources whose folded text in one of `columns` holds one of `folded`, by FTS5 (one query a table). */
 function ftsMatches(eb: Builder, columns: readonly string[], folded: readonly string[]) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely'
+import type { Expression, ExpressionBuilder, Kysely, SelectQueryBuilder, SqlBool } from 'kysely'
 import type { Principal } from '../access/principal.ts'
 import { scopeOf, visibilityScope } from '../access/visibility.ts'
 import { readChangeVersion } from '../db/change-counter.ts'
@@ -106,11 +106,13 @@ async function listPage(
     }
     if (search === undefined) return findCatalogIds(store.db, query)
     const narrowed = narrows(filter)
-    const found = (eb: Builder) => searchCondition(eb, engine, search, narrowed)
+    // The filter's condition, if any, and `condition`.
+    const andFilter = (condition: (eb: Builder) => Expression<SqlBool>) => (eb: Builder) =>
+      eb.and([...(query.where === undefined ? [] : [query.where(eb)]), condition(eb)])
     if (sort !== undefined) {
       return findCatalogIds(store.db, {
         ...query,
-        where: (eb) => eb.and([...(query.where === undefined ? [] : [query.where(eb)]), found(eb)]),
+        where: andFilter((eb) => searchCondition(eb, engine, search, narrowed)),
       })
     }
     // By relevance: stage after stage, until the cap, in one read transaction, so that a write committed between
@@ -122,7 +124,7 @@ async function listPage(
         if (ids.length >= CATALOG_CAP) break
         const page = await findCatalogIds(db, {
           ...query,
-          where: (eb) => eb.and([...(query.where === undefined ? [] : [query.where(eb)]), stage.where(eb)]),
+          where: andFilter(stage.where),
           order: stage.order,
           limit: CATALOG_CAP - ids.length,
         })

@@ -10,7 +10,7 @@ import { engineOf, foldCase, inList } from '../db/dialect.ts'
 import type { DB, Engine } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
 import { neighboursOf, oneEditApart, wordsOf } from '../search/words.ts'
-import { likePattern, MAX_CONTAINS_LENGTH, type Searchable, textIndexed } from './filter.ts'
+import { foldedHolds, foldedStarts, MAX_CONTAINS_LENGTH, type Searchable, textIndexed } from './filter.ts'
 
 /**
  * `search_term` (CONTRACT §12): every word of the term, as typed or one edit away, in the resource's path
@@ -114,90 +114,115 @@ type Builder = ExpressionBuilder<DB, 'resources'>
 /** The fields a word is looked for in; `title_full` holds the title. */
 const WHERE: Searchable[] = ['title_full', 'description', 'definition']
 
-function holds(eb: Builder, engine: Engine, field: Searchable, text: string): Expression<SqlBool> {
-  return sql<SqlBool>`${foldCase(engine, eb.ref(`resources.${field}`))} like ${likePattern(text)} escape '\\'`
-}
+/** A word as typed, and with its variants. */
+const textsOf = (word: SearchWord, withVariants: boolean) =>
+  withVariants ? [word.text, ...word.variants] : [word.text]
 
-/** Any of `texts` in any of `fields`. */
-function anyIn(eb: Builder, engine: Engine, fields: Searchable[], texts: string[]): Expression<SqlBool> {
-  return eb.or(fields.flatMap((field) => texts.map((text) => holds(eb, engine, field, text))))
-}
-
-/**
- * The resources the search finds: each word, or one of its variants, in the path, description or definition. On
- * SQLite each word's candidates come from the trigram tables (unless another condition `narrowed` the rows
- * already, see filter.ts `narrows`); on PostgreSQL the planner uses the trigram indexes.
- */
-export function searchCondition(eb: Builder, engine: Engine, search: Search, narrowed = false): Expression<SqlBool> {
+/** Every word (or, `withVariants`, one of its forms) in one of `fields`. */
+function every(eb: Builder, engine: Engine, search: Search, fields: Searchable[], withVariants: boolean) {
   return eb.and(
-    search.words.map((word) => {
-      const texts = [word.text, ...word.variants]
-      const exact = anyIn(eb, engine, WHERE, texts)
-      const indexed = narrowed ? undefined : textIndexed(eb, engine, WHERE, texts)
-      return indexed === undefined ? exact : eb.and([indexed, exact])
-    }),
+    search.words.map((word) =>
+      eb.or(
+        fields.flatMap((field) =>
+          textsOf(word, withVariants).map((text) => foldedHolds(engine, eb.ref(`resources.${field}`), text)),
+        ),
+      ),
+    ),
   )
 }
 
 /**
- * The relevance rank of a found resource, 1 (best) to 12 (CONTRACT §12): the exact title, a title that begins
- * with the term, every word in the title, in the path, in the path or description, anywhere; then the same six
- * for resources found only through a word one edit away (the term with one word replaced by one of its variants).
+ * `every`, found through the search index (filter.ts `textIndexed`) for the longest word only, unless another
+ * condition `narrowed` the rows already (filter.ts `narrows`): a long word is the rarest, and on SQLite every word
+ * costs a pass over its trigrams' lists; the other words are checked on the rows it finds.
  */
-function rank(eb: Builder, engine: Engine, search: Search): Expression<number> {
-  const title = foldCase(engine, eb.ref('resources.title'))
-  const every = (fields: Searchable[], typo: boolean) =>
-    eb.and(search.words.map((word) => anyIn(eb, engine, fields, typo ? [word.text, ...word.variants] : [word.text])))
-  const corrected = correctedTerms(search)
-  const none = sql<SqlBool>`1 = 0`
-  const titleIs = (terms: string[]) => (terms.length === 0 ? none : inList(engine, title, terms))
-  const titleStarts = (terms: string[]) =>
-    terms.length === 0
-      ? none
-      : eb.or(terms.map((term) => sql<SqlBool>`${title} like ${prefixPattern(term)} escape '\\'`))
+function found(
+  eb: Builder,
+  engine: Engine,
+  search: Search,
+  fields: Searchable[],
+  withVariants: boolean,
+  narrowed: boolean,
+): Expression<SqlBool> {
+  const longest = search.words.reduce((a, b) => (shortest(b) > shortest(a) ? b : a))
+  const indexed = narrowed ? undefined : textIndexed(eb, engine, fields, textsOf(longest, withVariants))
+  const all = every(eb, engine, search, fields, withVariants)
+  return indexed === undefined ? all : eb.and([indexed, all])
+}
+
+/** How long the shortest form of a word is. */
+const shortest = (word: SearchWord) => Math.min(...textsOf(word, true).map((text) => [...text].length))
+
+/** The resources the search finds: each word, or one of its variants, in the path, description or definition. */
+export function searchCondition(eb: Builder, engine: Engine, search: Search, narrowed = false): Expression<SqlBool> {
+  return found(eb, engine, search, WHERE, true, narrowed)
+}
+
+/** The term with one word replaced by one of its variants, for each word and variant. */
+function correctedTerms(search: Search): string[] {
+  return search.words.flatMap((word, i) =>
+    word.variants.map((variant) => search.words.map((w, j) => (i === j ? variant : w.text)).join(' ')),
+  )
+}
+
+/**
+ * Among resources holding every word in the title: 1 for a title that is one of `terms`, 2 for one that begins
+ * with one, 3 for the others.
+ */
+function titleRank(eb: Builder, engine: Engine, terms: string[]): Expression<number> {
+  if (terms.length === 0) return sql<number>`3`
+  const title = eb.ref('resources.title')
   return eb
     .case()
-    .when(titleIs([search.term]))
+    .when(inList(engine, foldCase(engine, title), terms))
     .then(1)
-    .when(titleStarts([search.term]))
+    .when(eb.or(terms.map((term) => foldedStarts(engine, title, term))))
     .then(2)
-    .when(every(['title'], false))
-    .then(3)
-    .when(every(['title_full'], false))
-    .then(4)
-    .when(every(['title_full', 'description'], false))
-    .then(5)
-    .when(every(WHERE, false))
-    .then(6)
-    .when(titleIs(corrected))
-    .then(7)
-    .when(titleStarts(corrected))
-    .then(8)
-    .when(every(['title'], true))
-    .then(9)
-    .when(every(['title_full'], true))
-    .then(10)
-    .when(every(['title_full', 'description'], true))
-    .then(11)
-    .else(12)
+    .else(3)
     .end()
 }
 
-function prefixPattern(term: string): string {
-  return `${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+/** Among the others: 4 for every word in the path, 5 in the path or description, 6 anywhere. */
+function textRank(eb: Builder, engine: Engine, search: Search, withVariants: boolean): Expression<number> {
+  return eb
+    .case()
+    .when(every(eb, engine, search, ['title_full'], withVariants))
+    .then(4)
+    .when(every(eb, engine, search, ['title_full', 'description'], withVariants))
+    .then(5)
+    .else(6)
+    .end()
 }
 
-/** Orders found resources by relevance: rank, then verified first, then external usage, then id. */
+function byVerifiedAndUsage<O>(query: SelectQueryBuilder<DB, 'resources', O>): SelectQueryBuilder<DB, 'resources', O> {
+  return query.orderBy('resources.verified', 'desc').orderBy('resources.external_usage', 'desc').orderBy('resources.id')
+}
+
+/**
+ * Orders found resources by relevance (CONTRACT §12), in one statement: rank 1–6 for the exact words (titleRank
+ * where every word is in the title, else textRank), 7–12 the same for resources found only through a word one
+ * edit away; then verified first, external usage, id.
+ */
 export function orderByRelevance<O>(
   query: SelectQueryBuilder<DB, 'resources', O>,
   engine: Engine,
   search: Search,
 ): SelectQueryBuilder<DB, 'resources', O> {
-  return query
-    .orderBy((eb) => rank(eb as Builder, engine, search))
-    .orderBy('resources.verified', 'desc')
-    .orderBy('resources.external_usage', 'desc')
-    .orderBy('resources.id')
+  return byVerifiedAndUsage(
+    query.orderBy((qb) => {
+      const eb = qb as Builder
+      return eb
+        .case()
+        .when(every(eb, engine, search, ['title'], false))
+        .then(titleRank(eb, engine, [search.term]))
+        .when(every(eb, engine, search, WHERE, false))
+        .then(textRank(eb, engine, search, false))
+        .when(every(eb, engine, search, ['title'], true))
+        .then(sql<number>`6 + ${titleRank(eb, engine, correctedTerms(search))}`)
+        .else(sql<number>`6 + ${textRank(eb, engine, search, true)}`)
+        .end()
+    }),
+  )
 }
 
 export interface SearchStage {
@@ -208,80 +233,32 @@ export interface SearchStage {
 }
 
 /**
- * The search as stages in relevance order (CONTRACT §12), each a query of its own: every word in the title (the
- * exact title first, then titles that begin with the term), then in the path, in the path or description, or
- * anywhere; then the same two stages for the words one edit away. List Resources reads stage after stage until
- * the list's cap is reached, so a common word is ranked among the titles that hold it without reading every path
- * that does. On SQLite each stage starts from the trigram index of its fields, for the longest word only (the
- * others are checked on the rows it finds): a long word is the rarest, and every word costs a pass over its
- * trigrams' lists.
+ * The search as stages in the order of `orderByRelevance`, each a query of its own: every word in the title, then
+ * the other exact matches; then the same two stages for the words one edit away. List Resources reads stage after
+ * stage until the list's cap is reached, so a common word is ranked among the titles that hold it without reading
+ * every path that does; each stage starts from the search index of its own fields.
  */
 export function searchStages(engine: Engine, search: Search, narrowed = false): SearchStage[] {
   const typo = search.words.some((word) => word.variants.length > 0)
-  const textsOf = (word: SearchWord, withVariants: boolean) =>
-    withVariants ? [word.text, ...word.variants] : [word.text]
-  const every = (eb: Builder, fields: Searchable[], withVariants: boolean) =>
-    eb.and(search.words.map((word) => anyIn(eb, engine, fields, textsOf(word, withVariants))))
-  const longest = search.words.reduce((a, b) => (shortest(b) > shortest(a) ? b : a))
-  const found = (eb: Builder, fields: Searchable[], withVariants: boolean) => {
-    const indexed = narrowed ? undefined : textIndexed(eb, engine, fields, textsOf(longest, withVariants))
-    const all = every(eb, fields, withVariants)
-    return indexed === undefined ? all : eb.and([indexed, all])
-  }
   const stages: SearchStage[] = []
   for (const withVariants of typo ? [false, true] : [false]) {
     const terms = withVariants ? correctedTerms(search) : [search.term]
     // Rows holding every word some way, but not the exact words anywhere: those were found by the exact stages.
-    const notExact = (eb: Builder) => (withVariants ? [eb.not(every(eb, WHERE, false))] : [])
+    const notExact = (eb: Builder) => (withVariants ? [eb.not(every(eb, engine, search, WHERE, false))] : [])
     stages.push({
-      where: (eb) => eb.and([found(eb, ['title'], withVariants), ...notExact(eb)]),
+      where: (eb) => eb.and([found(eb, engine, search, ['title'], withVariants, narrowed), ...notExact(eb)]),
       order: (query) => byVerifiedAndUsage(query.orderBy((eb) => titleRank(eb as Builder, engine, terms))),
     })
     stages.push({
       where: (eb) =>
-        eb.and([found(eb, WHERE, withVariants), eb.not(every(eb, ['title'], withVariants)), ...notExact(eb)]),
+        eb.and([
+          found(eb, engine, search, WHERE, withVariants, narrowed),
+          eb.not(every(eb, engine, search, ['title'], withVariants)),
+          ...notExact(eb),
+        ]),
       order: (query) =>
-        byVerifiedAndUsage(
-          query.orderBy((eb) =>
-            (eb as Builder)
-              .case()
-              .when(every(eb as Builder, ['title_full'], withVariants))
-              .then(4)
-              .when(every(eb as Builder, ['title_full', 'description'], withVariants))
-              .then(5)
-              .else(6)
-              .end(),
-          ),
-        ),
+        byVerifiedAndUsage(query.orderBy((eb) => textRank(eb as Builder, engine, search, withVariants))),
     })
   }
   return stages
-}
-
-/** How long the shortest form of a word is. */
-const shortest = (word: SearchWord) => Math.min(...[word.text, ...word.variants].map((text) => [...text].length))
-
-function byVerifiedAndUsage<O>(query: SelectQueryBuilder<DB, 'resources', O>): SelectQueryBuilder<DB, 'resources', O> {
-  return query.orderBy('resources.verified', 'desc').orderBy('resources.external_usage', 'desc').orderBy('resources.id')
-}
-
-/** The term with one word replaced by one of its variants, for each word and variant. */
-function correctedTerms(search: Search): string[] {
-  return search.words.flatMap((word, i) =>
-    word.variants.map((variant) => search.words.map((w, j) => (i === j ? variant : w.text)).join(' ')),
-  )
-}
-
-/** 1 for a title that is one of `terms`, 2 for one that begins with one, 3 for the others. */
-function titleRank(eb: Builder, engine: Engine, terms: string[]): Expression<number> {
-  const title = foldCase(engine, eb.ref('resources.title'))
-  if (terms.length === 0) return sql<number>`3`
-  return eb
-    .case()
-    .when(inList(engine, title, terms))
-    .then(1)
-    .when(eb.or(terms.map((term) => sql<SqlBool>`${title} like ${prefixPattern(term)} escape '\\'`)))
-    .then(2)
-    .else(3)
-    .end()
 }

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { insertResourceRow, newResourceValues } from '../../src/catalog/repository/writes.ts'
 import { nowIso } from '../../src/db/values.ts'
 import { refreshAllNoted } from '../../src/search/index-sqlite.ts'
-import { ENGINES, type Harness, makeIntegration, makeVia, startHarness } from '../helpers.ts'
+import { deferred, ENGINES, type Harness, makeIntegration, makeVia, startHarness } from '../helpers.ts'
 
 // The search index follows every write: after each step of a random sequence of creates, renames (which change
 // the path of a whole subtree), description and definition edits and deletes, every resource is found by
@@ -64,25 +64,19 @@ for (const { engine, skip } of ENGINES) {
           await h.store.write((trx) => insert(trx, 'a collection like the others'))
           const word = (n: number) => `deadlockword${n}x${Date.now()}`
           const [a, b] = [word(1), word(2)]
-          let firstDone!: () => void
-          const first = new Promise<void>((resolve) => {
-            firstDone = resolve
-          })
-          let secondDone!: () => void
-          const second = new Promise<void>((resolve) => {
-            secondDone = resolve
-          })
+          const first = deferred()
+          const second = deferred()
           // Each is a transaction of two statements: one adds a new word, the other the word the other one added.
           const one = h.store.write(async (trx) => {
             await insert(trx, a)
-            firstDone()
-            await second
+            first.resolve()
+            await second.promise
             await insert(trx, `${b} one`)
           })
           const two = peer.write(async (trx) => {
-            await first
+            await first.promise
             await insert(trx, b)
-            secondDone()
+            second.resolve()
             await new Promise((resolve) => setTimeout(resolve, 200))
             await insert(trx, `${a} two`)
           })
