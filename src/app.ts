@@ -22,6 +22,7 @@ import { answerError, installErrorHandling } from './http/error-handler.ts'
 import { installGuards } from './http/guards.ts'
 import { installJsonBodies } from './http/json-body.ts'
 import { refuseNulCharacters } from './http/nul.ts'
+import { parseQueryString } from './http/query-string.ts'
 import { installWriteRateLimit } from './http/rate-limit.ts'
 import { ErrorSchema } from './http/schemas.ts'
 import { clientErrorHandler, installTransportAnswers } from './http/transport.ts'
@@ -56,7 +57,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: false,
     rewriteUrl: (request) => stripApiPrefix(request.url ?? '/'),
     // No limit below the URL's own: a long path id is a malformed id, 404 after authentication like any other.
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_HEADER_SIZE },
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      ignoreDuplicateSlashes: true,
+      maxParamLength: MAX_HEADER_SIZE,
+      querystringParser: parseQueryString,
+    },
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
     schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory() } },
   }).withTypeProvider<TypeBoxTypeProvider>()

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { LRUCache } from 'lru-cache'
+import { readVersions, type Versions } from '../db/change-counter.ts'
 import { prepared, slot } from '../db/prepared.ts'
 import type { DB } from '../db/types.ts'
 import type { KeyOwner, Principal } from './principal.ts'
@@ -32,10 +34,61 @@ export function selectKeyOwner(db: Kysely<DB>) {
 
 export const findKeyOwner = prepared<{ hash: string }, KeyOwner>(selectKeyOwner)
 
-/** The user a key acts as, or undefined for an unknown or revoked key; notes the use at most once a minute. */
+/** A key's owner as last read, labelled with the key version read before that read. */
+interface KeptOwner {
+  owner: KeyOwner
+  keys: number
+}
+
+/** How many keys' owners each store keeps: the keys in use at once, with room to spare. */
+const KEPT_KEYS = 10_000
+
+const keptOwners = new WeakMap<Kysely<DB>, LRUCache<string, KeptOwner>>()
+
+function keptOwnersOf(db: Kysely<DB>): LRUCache<string, KeptOwner> {
+  let kept = keptOwners.get(db)
+  if (kept === undefined) {
+    kept = new LRUCache({ max: KEPT_KEYS })
+    keptOwners.set(db, kept)
+  }
+  return kept
+}
+
+/**
+ * The user a key acts as, or undefined for an unknown or revoked key; notes the use at most once a minute.
+ *
+ * The owners of recently used keys are kept, labelled with the store's key version (migration 0006 counts every
+ * revocation, deletion and change of role, by triggers); a kept owner is used while the key version, read after
+ * the request arrived, is still its label. So a key revoked before a request arrives is refused, on every instance,
+ * and a crowd of requests costs one shared read of the counters (`readVersions`), not a lookup each.
+ */
 export async function findPrincipalByKey(db: Kysely<DB>, key: string): Promise<Principal | undefined> {
-  const [owner] = await findKeyOwner(db, { hash: hashApiKey(key) })
-  return owner === undefined ? undefined : noteKeyUse(db, owner)
+  return (await checkKey(db, key)).principal
+}
+
+/**
+ * `findPrincipalByKey`, with the versions it read (`readVersions`) after it was called: the data version is one a
+ * request may label what it reads next with, with no read of its own.
+ */
+export async function checkKey(
+  db: Kysely<DB>,
+  key: string,
+): Promise<{ principal: Principal | undefined; versions: Versions }> {
+  const hash = hashApiKey(key)
+  const versions = await readVersions(db)
+  const kept = keptOwnersOf(db)
+  const known = kept.get(hash)
+  if (known !== undefined && known.keys >= versions.keys) {
+    return { principal: await noteKeyUse(db, known.owner), versions }
+  }
+  const [owner] = await findKeyOwner(db, { hash })
+  if (owner === undefined) {
+    kept.delete(hash)
+    return { principal: undefined, versions }
+  }
+  // Labelled with the version read before the lookup: what the lookup read is at least that new.
+  if ((kept.get(hash)?.keys ?? -1) <= versions.keys) kept.set(hash, { owner, keys: versions.keys })
+  return { principal: await noteKeyUse(db, owner), versions }
 }
 
 /** The principal of a key's owner, once `last_used_at` is no more than a minute old. */
@@ -43,11 +96,9 @@ export async function noteKeyUse(db: Kysely<DB>, owner: KeyOwner): Promise<Princ
   const { lastUsedAt, keyId, userId, workspaceId, role } = owner
   const now = Date.now()
   if (lastUsedAt === null || now - new Date(lastUsedAt).getTime() >= LAST_USED_RESOLUTION_MS) {
-    await db
-      .updateTable('api_keys')
-      .set({ last_used_at: new Date(now).toISOString() })
-      .where('id', '=', keyId)
-      .execute()
+    // Noted on the owner first, so that the requests of the same minute (which may share a kept owner) write once.
+    owner.lastUsedAt = new Date(now).toISOString()
+    await db.updateTable('api_keys').set({ last_used_at: owner.lastUsedAt }).where('id', '=', keyId).execute()
   }
   return { keyId, userId, workspaceId, role }
 }

@@ -51,10 +51,12 @@ export async function listCatalog(
     serialize: (resources: Resource[]) => string
     /** The whole answer's text around the page's results (links and counts follow the request). */
     envelope: (count: number, results: string) => string
+    /** A data version read after the request arrived (the key check's), if one was. */
+    dataVersion?: number | undefined
   },
 ): Promise<Buffer> {
   // Read before the data: what is then read is at least as new as the version it is kept under.
-  const version = await readChangeVersion(store.db)
+  const version = answer.dataVersion ?? (await readChangeVersion(store.db))
   // The same URL from a caller who sees the same is the same answer: a digest keys it, so a filter of tens of
   // kilobytes is neither copied into nor compared by the cache.
   const answerKey = createHash('sha256')

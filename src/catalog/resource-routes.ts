@@ -75,6 +75,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
           const serialize = reply.compileSerializationSchema(ResultsSchema as unknown as Record<string, unknown>)
           const body = await listCatalog(store, cache, request.principal, params, pageRequest, {
             request: `${request.protocol}://${request.host}${request.originalUrl}`,
+            dataVersion: request.dataVersion,
             serialize: (resources) => serialize(resources as unknown as Record<string, unknown>),
             envelope: (count, results) => {
               const { links, meta, total_pages } = envelope(request, pageRequest, count, [])

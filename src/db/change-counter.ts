@@ -30,8 +30,15 @@ export function addToSlotAndCommit(slot: number): string {
   return `execute docent_note_change(${slot}); commit`
 }
 
-const sumOfSlots = prepared<Record<string, never>, { version: number | string | null }>((db) =>
-  db.selectFrom('change_counter').select((eb) => eb.fn.sum<number | string | null>('changes').as('version')),
+/** The sum of the slots, and the count of changes to what API keys stand for (migration 0006, `key_changes`). */
+const readCounters = prepared<Record<string, never>, { version: number | string | null; keys: number | string | null }>(
+  (db) =>
+    db
+      .selectFrom('change_counter')
+      .select((eb) => [
+        eb.fn.sum<number | string | null>('changes').as('version'),
+        eb.selectFrom('key_changes').select('key_changes.changes').where('key_changes.id', '=', 1).as('keys'),
+      ]),
 )
 
 /**
@@ -72,21 +79,36 @@ export function shareFreshReads<T>(read: () => Promise<T>): () => Promise<T> {
   }
 }
 
-const versionReaders = new WeakMap<Kysely<DB>, () => Promise<number>>()
+/** What one read of the counters tells: the data version and the key version. */
+export interface Versions {
+  /** The number of changes committed so far that a list may show (`readChangeVersion`). */
+  data: number
+  /** The number of changes committed so far to what API keys stand for (src/access/keys.ts). */
+  keys: number
+}
+
+const versionReaders = new WeakMap<Kysely<DB>, () => Promise<Versions>>()
 
 /**
- * The store's data version: the number of changes committed so far, as one committed snapshot sees them. It only
- * grows; read it before the data it labels (see DEVELOPERS.md, "The List Resources cache"). A read that started
- * before the caller's own write was answered may not have seen it, so concurrent callers share only fresh reads.
+ * Both counters, as one committed snapshot sees them, read after the call: a read that started before the
+ * caller's own write was answered may not have seen it, so concurrent callers share only fresh reads.
  */
-export function readChangeVersion(db: Kysely<DB>): Promise<number> {
+export function readVersions(db: Kysely<DB>): Promise<Versions> {
   let reader = versionReaders.get(db)
   if (reader === undefined) {
     reader = shareFreshReads(async () => {
-      const [row] = await sumOfSlots(db, {})
-      return Number(row?.version ?? 0)
+      const [row] = await readCounters(db, {})
+      return { data: Number(row?.version ?? 0), keys: Number(row?.keys ?? 0) }
     })
     versionReaders.set(db, reader)
   }
   return reader()
+}
+
+/**
+ * The store's data version: the number of changes committed so far, as one committed snapshot sees them. It only
+ * grows; read it before the data it labels (see DEVELOPERS.md, "The List Resources cache").
+ */
+export async function readChangeVersion(db: Kysely<DB>): Promise<number> {
+  return (await readVersions(db)).data
 }

@@ -4,6 +4,7 @@ import * as extraction from './migrations/20261126-0002-extraction.ts'
 import * as visibility from './migrations/20261129-0003-visibility.ts'
 import * as changeCounter from './migrations/20261129-0004-change-counter.ts'
 import * as search from './migrations/20261204-0005-search.ts'
+import * as keyChanges from './migrations/20261205-0006-key-changes.ts'
 
 export type Migrations = Record<string, Migration>
 
@@ -13,6 +14,7 @@ const migrations: Migrations = {
   '20261129-0003-visibility': visibility,
   '20261129-0004-change-counter': changeCounter,
   '20261204-0005-search': search,
+  '20261205-0006-key-changes': keyChanges,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

@@ -101,6 +101,11 @@ export interface MetaTable {
 }
 
 /** docent's change counter: the data version of list caches is the sum of `changes` over all slots. */
+export interface KeyChangesTable {
+  id: number
+  changes: number | string
+}
+
 export interface ChangeCounterTable {
   slot: number
   changes: number | string
@@ -217,6 +222,7 @@ export interface DB {
   api_keys: ApiKeyTable
   docent_meta: MetaTable
   change_counter: ChangeCounterTable
+  key_changes: KeyChangesTable
   resources: ResourceTable
   sync_runs: SyncRunTable
   visibility_classes: VisibilityClassTable

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { findPrincipalByKey } from '../access/keys.ts'
+import { checkKey } from '../access/keys.ts'
 import type { Principal } from '../access/principal.ts'
 import type { Store } from '../db/types.ts'
 import { ApiError } from '../errors.ts'
@@ -9,6 +9,11 @@ declare module 'fastify' {
     principal: Principal
     /** The API key as sent, on routes whose handler checks it itself (`keyCheckedByHandler`). */
     apiKey: string
+    /**
+     * The store's data version, read after the request arrived, with the key check (`readVersions`): what the
+     * request reads afterwards is at least that new, so it may label it with this version.
+     */
+    dataVersion: number | undefined
   }
   interface FastifyContextConfig {
     /** The route answers without an API key. */
@@ -33,6 +38,7 @@ function isPublic(request: FastifyRequest): boolean {
 export function installAuth(app: FastifyInstance, store: Store): void {
   app.decorateRequest('principal', null as unknown as Principal)
   app.decorateRequest('apiKey', '')
+  app.decorateRequest('dataVersion', undefined)
   app.addHook('onRequest', async (request) => {
     if (isPublic(request)) {
       return
@@ -49,7 +55,12 @@ export function installAuth(app: FastifyInstance, store: Store): void {
       request.apiKey = key
       return
     }
-    request.principal = await authenticate(store, key)
+    const { principal, versions } = await checkKey(store.db, key)
+    if (principal === undefined) {
+      throw invalidToken()
+    }
+    request.principal = principal
+    request.dataVersion = versions.data
   })
 }
 
@@ -59,7 +70,7 @@ export function invalidToken(): ApiError {
 
 /** The principal of a working key; 401 for an unknown or revoked one. */
 export async function authenticate(store: Store, key: string): Promise<Principal> {
-  const principal = await findPrincipalByKey(store.db, key)
+  const { principal } = await checkKey(store.db, key)
   if (principal === undefined) {
     throw invalidToken()
   }

@@ -14,6 +14,8 @@ import * as initial from '../../src/db/migrations/20261126-0001-initial.ts'
 import * as extraction from '../../src/db/migrations/20261126-0002-extraction.ts'
 import * as visibility from '../../src/db/migrations/20261129-0003-visibility.ts'
 import * as changeCounter from '../../src/db/migrations/20261129-0004-change-counter.ts'
+import * as search from '../../src/db/migrations/20261204-0005-search.ts'
+import * as keyChanges from '../../src/db/migrations/20261205-0006-key-changes.ts'
 import type { Engine, Store } from '../../src/db/types.ts'
 import { nowIso } from '../../src/db/values.ts'
 import { generateApiKey, insertApiKey } from '../../src/directory/keys/repository.ts'
@@ -144,7 +146,7 @@ for (const { engine, skip } of ENGINES) {
       await visibility.up(db)
       indexes.after = await indexesOfResources(old.store)
       // The migrations after it, which the app needs too.
-      await changeCounter.up(db)
+      for (const later of [changeCounter, search, keyChanges]) await later.up(db)
       app = await buildApp({ store: old.store })
     })
     after(async () => {
