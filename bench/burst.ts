@@ -44,9 +44,20 @@ try {
       burst: Number(args.burst),
       serverPid: server.child.pid,
     })
-    const { p50_ms, p99_ms, max_ms, errors, peak_rss_mb } = report
+    const { p50_ms, p99_ms, max_ms, errors, peak_rss_mb, peak_private_mb } = report
     // With --no-write, each round's PATCH is a 404 and counts as one error.
-    console.log(JSON.stringify({ run: i + 1, write: !args['no-write'], p50_ms, p99_ms, max_ms, errors, peak_rss_mb }))
+    console.log(
+      JSON.stringify({
+        run: i + 1,
+        write: !args['no-write'],
+        p50_ms,
+        p99_ms,
+        max_ms,
+        errors,
+        peak_rss_mb,
+        peak_private_mb,
+      }),
+    )
   }
 } finally {
   await stop(server)

@@ -485,7 +485,7 @@ for (const engine of engines) {
       await stop(burstServer)
     }
     log(
-      `  ${BURST_SCENARIO} (a fresh server): ${burstRounds} × ${burst}, p50 ${bursts.p50_ms} ms, p99 ${bursts.p99_ms} ms, errors ${bursts.errors}, server peak RSS ${bursts.peak_rss_mb} MB`,
+      `  ${BURST_SCENARIO} (a fresh server): ${burstRounds} × ${burst}, p50 ${bursts.p50_ms} ms, p99 ${bursts.p99_ms} ms, errors ${bursts.errors}, server peak RSS ${bursts.peak_rss_mb} MB (private ${bursts.peak_private_mb} MB)`,
     )
     ours.push({
       engine,
@@ -583,11 +583,11 @@ const lines = [
   '',
   `A write, then a burst: ${burstRounds} times, one PATCH and then ${burst} identical filtered lists (page 1) sent at once.`,
   '',
-  '| engine | requests | p50 ms | p99 ms | max ms | errors | server peak RSS MB during the bursts |',
-  '|---|---|---|---|---|---|---|',
+  '| engine | requests | p50 ms | p99 ms | max ms | errors | server peak RSS MB during the bursts | of which private (peak) |',
+  '|---|---|---|---|---|---|---|---|',
   ...Object.entries(engineFacts).map(([engine, { cache: c }]) => {
     const b = c.burst_after_write
-    return `| ${engine} | ${b.requests} | ${b.p50_ms} | ${b.p99_ms} | ${b.max_ms} | ${b.errors} | ${b.peak_rss_mb ?? 'n/a'} |`
+    return `| ${engine} | ${b.requests} | ${b.p50_ms} | ${b.p99_ms} | ${b.max_ms} | ${b.errors} | ${b.peak_rss_mb ?? 'n/a'} | ${b.peak_private_mb ?? 'n/a'} |`
   }),
   '',
 ]
