@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { insertResourceRow, newResourceValues } from '../../src/catalog/repository/writes.ts'
 import { nowIso } from '../../src/db/values.ts'
 import { refreshAllNoted } from '../../src/search/index-sqlite.ts'
+import { wordsOf } from '../../src/search/words.ts'
 import { deferred, ENGINES, type Harness, makeIntegration, makeVia, startHarness } from '../helpers.ts'
 
 // The search index follows every write: after each step of a random sequence of creates, renames (which change
@@ -88,6 +89,35 @@ for (const { engine, skip } of ENGINES) {
           await peer.close()
         }
       })
+
+    test("the words a write notes are the search's own words (src/search/words.ts), created or changed", async () => {
+      const other = await startHarness(engine)
+      try {
+        const texts = [
+          'Ünïcode WORDS straße Δelta_Tables x12y abc 1234 déjà-vu',
+          'churn_rate2024 revenue.per.customer a%b_c ship"ments',
+          `${'l'.repeat(40)} ${'m'.repeat(41)} naïve 9lives`,
+        ]
+        const created = await makeVia(other, '/collection/collections', { title: texts[0], description: texts[1] })
+        const patched = await other.request({
+          method: 'PATCH',
+          url: `/api/v1/collection/collections/${created.id}`,
+          body: { definition: texts[2] },
+        })
+        assert.equal(patched.statusCode, 200, patched.body)
+        const rows = await other.store.db
+          .selectFrom('search_words')
+          .select('word')
+          .where('workspace_id', '=', other.workspaceId)
+          .execute()
+        const noted = new Set(rows.map((row) => row.word))
+        for (const word of texts.flatMap(wordsOf)) assert.ok(noted.has(word), `'${word}' was not noted`)
+        const expected = new Set(['Test', ...texts].flatMap(wordsOf))
+        for (const word of noted) assert.ok(expected.has(word), `'${word}' is not a word of what was written`)
+      } finally {
+        await other.close()
+      }
+    })
 
     test('every resource stays findable by each field, and deleted ones never are, over 60 random writes', async () => {
       const seed = Number(process.env.DOCENT_TEST_SEED ?? 4242)
