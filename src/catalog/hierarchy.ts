@@ -6,6 +6,8 @@ interface Placement {
   top: boolean
   /** It belongs to an integration: its own when at the top, else its parent's. */
   integrated: boolean
+  /** At the top it may also belong to none (CONTRACT §9: a dashboard; its charts then have none either). */
+  optionalAtTop?: true
 }
 
 export const HIERARCHY: Record<string, Placement> = {
@@ -14,7 +16,7 @@ export const HIERARCHY: Record<string, Placement> = {
   table: { parents: ['schema'], top: false, integrated: true },
   column: { parents: ['table', 'column'], top: false, integrated: true },
   dashboard_group: { parents: [], top: true, integrated: true },
-  dashboard: { parents: ['dashboard_group'], top: false, integrated: true },
+  dashboard: { parents: ['dashboard_group'], top: true, integrated: true, optionalAtTop: true },
   chart: { parents: ['dashboard'], top: false, integrated: true },
   collection: { parents: ['collection'], top: true, integrated: false },
   document: { parents: ['document'], top: true, integrated: false },

@@ -143,7 +143,8 @@ async function placeNewResource(
     }
     return { parent, integration: parent.integration_id }
   }
-  if (given === undefined && parent === undefined && HIERARCHY[entityType]?.integrated) {
+  const placement = HIERARCHY[entityType]
+  if (given === undefined && parent === undefined && placement?.integrated && !placement.optionalAtTop) {
     throw fieldError(
       'integration',
       `is required: ${entityType === 'database' ? 'a database' : `a top-level ${entityType}`} belongs to an integration`,

@@ -209,6 +209,40 @@ export function catalogTypedRoutes(store: Store): FastifyPluginAsyncTypebox {
       parentFilter: true,
       deprecated: true,
     },
+    // CONTRACT §9: the knowledge resources.
+    {
+      path: '/dictionary/terms',
+      entityType: 'glossary',
+      noun: 'a glossary term',
+      nouns: 'glossary terms',
+      parentFilter: true,
+      deprecated: false,
+    },
+    {
+      path: '/document/documents',
+      aliases: ['/document'],
+      entityType: 'document',
+      noun: 'a document',
+      nouns: 'documents',
+      parentFilter: true,
+      deprecated: false,
+    },
+    {
+      path: '/dashboard/dashboards',
+      entityType: 'dashboard',
+      noun: 'a dashboard',
+      nouns: 'dashboards',
+      parentFilter: true,
+      deprecated: false,
+    },
+    {
+      path: '/dashboard/charts',
+      entityType: 'chart',
+      noun: 'a chart',
+      nouns: 'charts',
+      parentFilter: true,
+      deprecated: false,
+    },
   ]
   return async (app) => {
     for (const options of all) {
