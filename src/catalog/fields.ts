@@ -1,6 +1,6 @@
 import { type TSchema, Type } from 'typebox'
 import type { RelationTableName, ResourceTable } from '../db/types.ts'
-import { IdListSchema, Nullable } from '../http/schemas.ts'
+import { IdListSchema, Nullable, UuidSchema } from '../http/schemas.ts'
 
 /** Where the ids of a list point: a directory of the workspace, or resources of one kind. */
 export type Directory = 'users' | 'groups' | 'teams' | 'tags' | 'integrations' | 'collections'
@@ -32,6 +32,9 @@ interface ListSpec {
   /** Its ids are resources: a caller is shown only those it may see (CONTRACT §7). */
   resources?: true
 }
+
+export const QUESTION_STATUSES = ['OPEN', 'ANSWERED', 'CLOSED'] as const
+export const QUESTION_PRIORITIES = ['LOW', 'MEDIUM', 'HIGH'] as const
 
 const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 const Flag = Type.Boolean()
@@ -89,7 +92,25 @@ export const FIELDS = {
     sort: true,
     nullable: true,
   },
+  // CONTRACT §9: questions and replies (service.ts refuses them on other types).
+  question_status: {
+    column: 'question_status',
+    write: Type.Union(QUESTION_STATUSES.map((status) => Type.Literal(status))),
+    filter: 'text',
+    sort: true,
+    nullable: true,
+  },
+  question_priority: {
+    column: 'question_priority',
+    write: Type.Union(QUESTION_PRIORITIES.map((priority) => Type.Literal(priority))),
+    filter: 'text',
+    sort: true,
+    nullable: true,
+  },
+  question_assigned_to: { column: 'question_assigned_to', write: Nullable(UuidSchema), filter: 'text', nullable: true },
+  accepted: { column: 'accepted', write: Flag, filter: 'boolean' },
   // Kept by docent: read, filtered and sorted, never written by a client.
+  question_answered_by: { column: 'question_answered_by', filter: 'text' },
   id: { column: 'id', filter: 'text' },
   entity_type: { column: 'entity_type', filter: 'text', sort: true },
   title_full: { column: 'title_full', filter: 'text', sort: true },

@@ -22,6 +22,7 @@ export const HIERARCHY: Record<string, Placement> = {
   document: { parents: ['document'], top: true, integrated: false },
   glossary: { parents: ['glossary'], top: true, integrated: false },
   question: { parents: [], top: true, integrated: false },
+  question_reply: { parents: ['question'], top: false, integrated: false },
 }
 
 export const ENTITY_TYPES = Object.keys(HIERARCHY)

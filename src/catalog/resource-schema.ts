@@ -68,6 +68,8 @@ export const ResourceSchema = Type.Object(
     sort_order: Type.Optional(Nullable(Type.Integer())),
     is_pk: Type.Optional(Nullable(Type.Boolean())),
     is_nullable: Type.Optional(Nullable(Type.Boolean())),
+    // A reply to a question: whether it is the question's accepted answer (CONTRACT §9).
+    accepted: Type.Optional(Type.Boolean()),
   },
   { description: 'A catalog resource (CONTRACT §3)' },
 )

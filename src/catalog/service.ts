@@ -10,6 +10,7 @@ import { findDefaultTeamId } from '../directory/teams/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
 import { WRITABLE_LISTS, WRITABLE_SCALARS } from './fields.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
+import { checkAssignee, checkQuestionFields, lockQuestionOf, reopenIfAcceptedReply, settleAnswer } from './questions.ts'
 import { checkReferences } from './references.ts'
 import {
   findList,
@@ -105,10 +106,7 @@ async function checkAll(
 
 /** The columns a created resource leaves at their default, null. */
 const COLUMNS_NOT_SET_ON_CREATE = {
-  question_status: null,
-  question_priority: null,
   question_answered_by: null,
-  question_assigned_to: null,
   data_type: null,
   sort_order: null,
   is_pk: null,
@@ -161,9 +159,12 @@ export async function createResource(
 ): Promise<Resource> {
   // The routes declare who may create (http/guards.ts `catalogWriters`).
   const lists = writableLists(body)
+  checkQuestionFields(entityType, body)
   return write(store, async (trx) => {
     const { parent, integration } = await placeNewResource(trx, scopeOf(principal, 'row'), entityType, body)
     await checkAll(trx, principal, integration, body, [])
+    const assignee = await checkAssignee(trx, principal.workspaceId, body)
+    const question = entityType === 'question'
     if (lists.teams === undefined || lists.teams.length === 0) {
       lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
     }
@@ -196,9 +197,17 @@ export async function createResource(
       databuilder_id: body.databuilder_id ?? null,
       row_count: body.row_count ?? null,
       byte_size: body.byte_size ?? null,
+      question_status: body.question_status ?? (question ? 'OPEN' : null),
+      question_priority: body.question_priority ?? (question ? 'MEDIUM' : null),
+      question_assigned_to: assignee ?? null,
+      accepted: body.accepted ?? false,
+      created_by: principal.userId,
     }
     const relations: Relations = { ...emptyRelations(), ...lists, multiplayers: [principal.userId] }
     const id = await insertResourceRow(trx, values, relations, parent)
+    if (values.accepted === true) {
+      await settleAnswer(trx, { id, parent_id: parent?.id ?? null, created_by: principal.userId }, true, now)
+    }
     // The answer is made from what was written, not read again after the commit.
     // newResourceValues sets every other column (Insertable only types them as optional).
     const row = {
@@ -240,12 +249,17 @@ export async function updateResource(
     if (patch.published !== undefined || patch.teams !== undefined) {
       await lockVisibility(trx, principal.workspaceId)
     }
+    if (patch.accepted !== undefined && store.engine === 'postgres') {
+      await lockQuestionOf(trx, principal.workspaceId, id)
+    }
     const found = await lockResource(store, trx, principal, id, entityType)
     if (found === undefined) {
       throw notFound()
     }
     const { row, relations: current } = found
     requireWrite(principal)
+    checkQuestionFields(row.entity_type, patch)
+    await checkAssignee(trx, principal.workspaceId, patch)
     if (patch.integration !== undefined && (patch.integration?.toLowerCase() ?? null) !== row.integration_id) {
       throw fieldError('integration', 'cannot be changed: a resource stays in the integration it was created in')
     }
@@ -265,7 +279,11 @@ export async function updateResource(
     }
     // Compared in their API form, so 0/1, Date and string timestamps all compare as the client sees them.
     const stored = toResource(row, current, permissionsFor(principal))
-    const incoming = { ...patch, external_updated_at: normalizeTimestamp(patch.external_updated_at) }
+    const incoming = {
+      ...patch,
+      external_updated_at: normalizeTimestamp(patch.external_updated_at),
+      question_assigned_to: patch.question_assigned_to?.toLowerCase() ?? patch.question_assigned_to,
+    }
     const changes: Partial<ResourceValues> = {}
     for (const field of WRITABLE_SCALARS) {
       if (patch[field] !== undefined && incoming[field] !== stored[field]) {
@@ -296,6 +314,9 @@ export async function updateResource(
     changes.multiplayer_last_modified = now
     changes.multiplayer_last_modified_by = principal.userId
     await updateResourceRow(trx, id, changes)
+    if (changes.accepted !== undefined) {
+      await settleAnswer(trx, row, changes.accepted === true, now)
+    }
     if (changes.title !== undefined) {
       await refreshDescendantPlaces(trx, id)
     }
@@ -357,7 +378,10 @@ export async function deleteResource(
   if (!permissionsFor(principal).execute) {
     throw new ApiError('PERMISSION_DENIED', 'Only an admin may delete catalog resources.')
   }
-  const deleted = await write(store, (trx) => deleteResourceRow(trx, principal.workspaceId, id))
+  const deleted = await write(store, async (trx) => {
+    await reopenIfAcceptedReply(trx, principal.workspaceId, id, nowIso())
+    return deleteResourceRow(trx, principal.workspaceId, id)
+  })
   if (!deleted) {
     throw notFound()
   }

@@ -7,6 +7,7 @@ import { catalogWriters } from '../http/guards.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
 import { isUuid, pathId } from '../http/uuid.ts'
+import { QUESTION_STATUSES } from './fields.ts'
 import { getResourceWithKey } from './read-by-key.ts'
 import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema, SearchTermQuery } from './resource-schema.ts'
 import { createResource, deleteResource, listResources, updateResource } from './service.ts'
@@ -31,6 +32,10 @@ export interface TypedRoutesOptions {
   nouns: string
   /** Lists also filter on `parent_id`. */
   parentFilter: boolean
+  /** Lists also filter on `question` (the parent question's id): replies (CONTRACT §9). */
+  questionFilter?: true
+  /** Lists also filter on `question_status` and `question_assigned_to`: questions (CONTRACT §9). */
+  questionFields?: true
   /** The reference marks list and get as deprecated in favour of List Resources. */
   deprecated: boolean
 }
@@ -46,6 +51,24 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
       ? { parent_id: Type.Optional(Type.String({ description: `only ${nouns} directly under this parent` })) }
       : {}),
     title: Type.Optional(Type.String({ description: `only ${nouns} with exactly this title` })),
+    ...(options.questionFilter
+      ? { question: Type.Optional(Type.String({ description: 'only the replies to this question (its id)' })) }
+      : {}),
+    ...(options.questionFields
+      ? {
+          question_status: Type.Optional(
+            Type.Union(
+              QUESTION_STATUSES.map((status) => Type.Literal(status)),
+              {
+                description: 'only questions with this status',
+              },
+            ),
+          ),
+          question_assigned_to: Type.Optional(
+            Type.String({ description: 'only questions assigned to this user (their id)' }),
+          ),
+        }
+      : {}),
     ...SearchTermQuery,
   })
   const deprecation = (reply: FastifyReply) => {
@@ -74,14 +97,24 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
           const query = request.query as {
             integration_id?: string
             parent_id?: string
+            question?: string
             title?: string
+            question_status?: string
+            question_assigned_to?: string
             search_term?: string
+          }
+          const parentId = uuidFilter('parent_id', query.parent_id)
+          const questionId = uuidFilter('question', query.question)
+          if (parentId !== undefined && questionId !== undefined && parentId !== questionId) {
+            throw fieldError('question', 'names another question than parent_id: give one of them')
           }
           const filter = {
             entityType,
             integrationId: uuidFilter('integration_id', query.integration_id),
-            parentId: uuidFilter('parent_id', query.parent_id),
+            parentId: parentId ?? questionId,
             title: query.title,
+            questionStatus: query.question_status,
+            questionAssignedTo: uuidFilter('question_assigned_to', query.question_assigned_to),
             searchTerm: query.search_term,
           }
           const { count, results } = await listResources(store, request.principal, filter, pageRequest)
@@ -225,6 +258,24 @@ export function catalogTypedRoutes(store: Store): FastifyPluginAsyncTypebox {
       noun: 'a document',
       nouns: 'documents',
       parentFilter: true,
+      deprecated: false,
+    },
+    {
+      path: '/question/questions',
+      entityType: 'question',
+      noun: 'a question',
+      nouns: 'questions',
+      parentFilter: false,
+      questionFields: true,
+      deprecated: false,
+    },
+    {
+      path: '/question/replies',
+      entityType: 'question_reply',
+      noun: 'a reply to a question',
+      nouns: 'replies',
+      parentFilter: true,
+      questionFilter: true,
       deprecated: false,
     },
     {

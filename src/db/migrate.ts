@@ -6,6 +6,7 @@ import * as changeCounter from './migrations/20261129-0004-change-counter.ts'
 import * as search from './migrations/20261204-0005-search.ts'
 import * as keyChanges from './migrations/20261205-0006-key-changes.ts'
 import * as searchWordsInline from './migrations/20261205-0007-search-words-inline.ts'
+import * as questions from './migrations/20261205-0008-questions.ts'
 
 export type Migrations = Record<string, Migration>
 
@@ -17,6 +18,7 @@ const migrations: Migrations = {
   '20261204-0005-search': search,
   '20261205-0006-key-changes': keyChanges,
   '20261205-0007-search-words-inline': searchWordsInline,
+  '20261205-0008-questions': questions,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

@@ -148,6 +148,10 @@ export interface ResourceTable {
   question_priority: string | null
   question_answered_by: string | null
   question_assigned_to: string | null
+  /** A reply: the accepted answer of its question (migration 0008). */
+  accepted: Generated<Flag>
+  /** The user who created it, when known (migration 0008). */
+  created_by: string | null
   data_type: string | null
   sort_order: number | null
   is_pk: Flag | null

@@ -195,6 +195,9 @@ export interface TypedListFilter extends Scope {
   integrationId?: string | undefined
   parentId?: string | undefined
   title?: string | undefined
+  /** Questions (CONTRACT §9): only those with this status, or assigned to this user. */
+  questionStatus?: string | undefined
+  questionAssignedTo?: string | undefined
   /** Only what the search finds, by relevance (CONTRACT §12). */
   search?: Search | undefined
 }
@@ -210,6 +213,9 @@ export async function listResourceRows(
     if (filter.integrationId !== undefined) q = q.where('resources.integration_id', '=', filter.integrationId) as Q
     if (filter.parentId !== undefined) q = q.where('resources.parent_id', '=', filter.parentId) as Q
     if (filter.title !== undefined) q = q.where('resources.title', '=', filter.title) as Q
+    if (filter.questionStatus !== undefined) q = q.where('resources.question_status', '=', filter.questionStatus) as Q
+    if (filter.questionAssignedTo !== undefined)
+      q = q.where('resources.question_assigned_to', '=', filter.questionAssignedTo) as Q
     const search = filter.search
     if (search !== undefined) q = q.where((eb) => searchCondition(eb, engineOf(db), search)) as Q
     return q

@@ -85,5 +85,8 @@ function extras(row: ResourceRow): Partial<Resource> {
       is_nullable: flagOrNull(row.is_nullable),
     }
   }
+  if (row.entity_type === 'question_reply') {
+    return { accepted: Boolean(row.accepted) }
+  }
   return {}
 }

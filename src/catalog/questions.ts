@@ -1,0 +1,117 @@
+import type { Kysely } from 'kysely'
+import type { DB } from '../db/types.ts'
+import { fieldError } from '../errors.ts'
+import { lockResourceRow } from './repository/writes.ts'
+import type { ResourceCreate, ResourceUpdate } from './resource-schema.ts'
+
+/**
+ * Questions and their replies (CONTRACT §9): the fields only they have, and the accepted answer. A reply PATCHed
+ * with `accepted: true` answers its question (`ANSWERED`, `question_answered_by` = the reply's author) and takes
+ * the place of any reply accepted before; taking it back, or deleting the accepted reply, opens the question
+ * again.
+ */
+
+const QUESTION_FIELDS = ['question_status', 'question_priority', 'question_assigned_to'] as const
+
+/** 400 for a field the entity type does not have. */
+export function checkQuestionFields(entityType: string, body: ResourceCreate | ResourceUpdate): void {
+  if (entityType !== 'question') {
+    for (const field of QUESTION_FIELDS) {
+      if (body[field] !== undefined) {
+        throw fieldError(field, `only a question has it, not ${article(entityType)}`)
+      }
+    }
+  }
+  if (entityType !== 'question_reply' && body.accepted !== undefined) {
+    throw fieldError('accepted', `only a reply to a question has it, not ${article(entityType)}`)
+  }
+}
+
+const article = (type: string) => {
+  const word = type.replace('_', ' ')
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`
+}
+
+/** 400 unless `question_assigned_to`, when given, is a user of the workspace. */
+export async function checkAssignee(
+  db: Kysely<DB>,
+  workspaceId: string,
+  body: ResourceCreate | ResourceUpdate,
+): Promise<string | null | undefined> {
+  const given = body.question_assigned_to
+  if (given === undefined || given === null) return given
+  const id = given.toLowerCase()
+  const user = await db
+    .selectFrom('users')
+    .select('id')
+    .where('id', '=', id)
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirst()
+  if (user === undefined)
+    throw fieldError('question_assigned_to', `refers to ${id}, which is not a user of this workspace`)
+  return id
+}
+
+/**
+ * On PostgreSQL, before a reply's `accepted` changes: its question's row, locked first, so that two replies
+ * accepted at once wait for each other at the question instead of each holding its reply and waiting for the
+ * other's (a deadlock).
+ */
+export async function lockQuestionOf(db: Kysely<DB>, workspaceId: string, replyId: string): Promise<void> {
+  const reply = await db
+    .selectFrom('resources')
+    .select('parent_id')
+    .where('id', '=', replyId)
+    .where('workspace_id', '=', workspaceId)
+    .where('entity_type', '=', 'question_reply')
+    .executeTakeFirst()
+  if (reply?.parent_id) await lockResourceRow(db, workspaceId, reply.parent_id)
+}
+
+/** After `reply` became accepted (or stopped being): the other replies and the question follow. */
+export async function settleAnswer(
+  db: Kysely<DB>,
+  reply: { id: string; parent_id: string | null; created_by: string | null },
+  accepted: boolean,
+  now: string,
+): Promise<void> {
+  if (reply.parent_id === null) return
+  if (accepted) {
+    await db
+      .updateTable('resources')
+      .set({ accepted: false, updated_at: now })
+      .where('parent_id', '=', reply.parent_id)
+      .where('entity_type', '=', 'question_reply')
+      .where('id', '<>', reply.id)
+      .where('accepted', '=', true)
+      .execute()
+  }
+  await db
+    .updateTable('resources')
+    .set({
+      question_status: accepted ? 'ANSWERED' : 'OPEN',
+      question_answered_by: accepted ? reply.created_by : null,
+      updated_at: now,
+    })
+    .where('id', '=', reply.parent_id)
+    .execute()
+}
+
+/** Before a resource is deleted: if it is an accepted reply, its question opens again. */
+export async function reopenIfAcceptedReply(db: Kysely<DB>, workspaceId: string, id: string, now: string) {
+  const reply = await db
+    .selectFrom('resources')
+    .select(['parent_id'])
+    .where('id', '=', id)
+    .where('workspace_id', '=', workspaceId)
+    .where('entity_type', '=', 'question_reply')
+    .where('accepted', '=', true)
+    .executeTakeFirst()
+  if (reply?.parent_id) {
+    await db
+      .updateTable('resources')
+      .set({ question_status: 'OPEN', question_answered_by: null, updated_at: now })
+      .where('id', '=', reply.parent_id)
+      .execute()
+  }
+}
