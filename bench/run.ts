@@ -300,6 +300,7 @@ async function settle(base: string, postgresUrl?: string): Promise<void> {
       if (rows[0].n === 0) return
       await new Promise((r) => setTimeout(r, 100))
     }
+    log('  (statements were still running on the catalog database after 120 s; measuring anyway)')
   } finally {
     await client.end()
   }

@@ -78,7 +78,9 @@ export async function checkKey(
   const versions = await readVersions(db)
   const kept = keptOwnersOf(db)
   const known = kept.get(hash)
-  if (known !== undefined && known.keys >= versions.keys) {
+  // Only a label equal to the version read: a counter that went back (a store restored under running servers) or
+  // that cannot be read (NaN) trusts nothing kept; a newer label costs one lookup more.
+  if (known !== undefined && known.keys === versions.keys) {
     return { principal: await noteKeyUse(db, known.owner), versions }
   }
   const [owner] = await findKeyOwner(db, { hash })
@@ -87,7 +89,7 @@ export async function checkKey(
     return { principal: undefined, versions }
   }
   // Labelled with the version read before the lookup: what the lookup read is at least that new.
-  if ((kept.get(hash)?.keys ?? -1) <= versions.keys) kept.set(hash, { owner, keys: versions.keys })
+  if (Number.isFinite(versions.keys)) kept.set(hash, { owner, keys: versions.keys })
   return { principal: await noteKeyUse(db, owner), versions }
 }
 
@@ -96,9 +98,16 @@ export async function noteKeyUse(db: Kysely<DB>, owner: KeyOwner): Promise<Princ
   const { lastUsedAt, keyId, userId, workspaceId, role } = owner
   const now = Date.now()
   if (lastUsedAt === null || now - new Date(lastUsedAt).getTime() >= LAST_USED_RESOLUTION_MS) {
-    // Noted on the owner first, so that the requests of the same minute (which may share a kept owner) write once.
+    // Noted on the owner first, so that the requests of the same minute (which may share a kept owner) write once;
+    // put back if the write fails, so that the next request tries again.
+    const previous = owner.lastUsedAt
     owner.lastUsedAt = new Date(now).toISOString()
-    await db.updateTable('api_keys').set({ last_used_at: owner.lastUsedAt }).where('id', '=', keyId).execute()
+    try {
+      await db.updateTable('api_keys').set({ last_used_at: owner.lastUsedAt }).where('id', '=', keyId).execute()
+    } catch (error) {
+      owner.lastUsedAt = previous
+      throw error
+    }
   }
   return { keyId, userId, workspaceId, role }
 }

@@ -98,7 +98,8 @@ export function readVersions(db: Kysely<DB>): Promise<Versions> {
   if (reader === undefined) {
     reader = shareFreshReads(async () => {
       const [row] = await readCounters(db, {})
-      return { data: Number(row?.version ?? 0), keys: Number(row?.keys ?? 0) }
+      // A missing key_changes row reads as NaN, which matches no label (src/access/keys.ts): nothing is trusted.
+      return { data: Number(row?.version ?? 0), keys: row?.keys == null ? Number.NaN : Number(row.keys) }
     })
     versionReaders.set(db, reader)
   }

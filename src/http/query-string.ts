@@ -10,14 +10,25 @@ import { LRUCache } from 'lru-cache'
 
 /** Shorter query strings are parsed anew: parsing them costs about what keeping them would. */
 const KEPT_FROM_LENGTH = 1024
-/** What the kept parses may take, counted as the query string's length twice (it and what it decodes to). */
-const KEPT_CHARACTERS = 8 * 2 ** 20
+/**
+ * What the kept parses may take, in bytes as estimated: the query string's length twice (it and what it decodes
+ * to), and 64 for each parameter and list element (the properties and strings that hold them).
+ */
+const KEPT_BYTES = 16 * 2 ** 20
+const BYTES_PER_VALUE = 64
 
 type Parsed = Record<string, string | string[]>
 
 const kept = new LRUCache<string, Parsed>({
-  maxSize: KEPT_CHARACTERS,
-  sizeCalculation: (_value, key) => 2 * key.length,
+  maxSize: KEPT_BYTES,
+  sizeCalculation: (parsed, key) => {
+    let values = 0
+    for (const name in parsed) {
+      const value = parsed[name] as string | string[]
+      values += 1 + (Array.isArray(value) ? value.length : 0)
+    }
+    return 2 * key.length + BYTES_PER_VALUE * values
+  },
 })
 
 function copy(parsed: Parsed): Parsed {

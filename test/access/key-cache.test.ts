@@ -75,6 +75,24 @@ for (const { engine, skip } of ENGINES) {
       assert.equal((await list(key)).statusCode, 401)
     })
 
+    test('without its counter row, no kept owner is trusted: a revocation still counts at once', async () => {
+      const key = await makeKey(h, await makeUser(h, { role: 'editor' }))
+      assert.equal((await list(key)).statusCode, 200)
+      const [row] = await peer.db.selectFrom('key_changes').selectAll().execute()
+      await peer.db.deleteFrom('key_changes').execute()
+      try {
+        assert.equal((await list(key)).statusCode, 200)
+        await peer.db
+          .updateTable('api_keys')
+          .set({ revoked_at: new Date().toISOString() })
+          .where('key_hash', '=', hashApiKey(key.replace(/^Bearer /, '')))
+          .execute()
+        assert.equal((await list(key)).statusCode, 401)
+      } finally {
+        if (row !== undefined) await peer.db.insertInto('key_changes').values(row).execute()
+      }
+    })
+
     test('noting a key as used, or any other change, leaves the key version alone', async () => {
       const user = await makeUser(h, { role: 'editor' })
       const key = await makeKey(h, user)

@@ -73,6 +73,10 @@ for (const { engine, skip } of ENGINES) {
           assert.equal(got.statusCode, 200, `${url}: ${got.body}`)
           assert.equal(got.json().id, made.id)
         }
+        if (type === 'document') {
+          const aliased = await h.request({ method: 'GET', url: `/api/v1/document/${made.id}` })
+          assert.equal(aliased.json().id, made.id)
+        }
         const patched = await h.request({ method: 'PATCH', url: item, body: { description: 'what it means' } })
         assert.equal(patched.statusCode, 200, patched.body)
         assert.equal(patched.json().description, 'what it means')

@@ -35,6 +35,9 @@ export async function up(db: Kysely<any>): Promise<void> {
           for each statement execute function docent_note_key_change()`.execute(db)
       await sql`create trigger ${sql.id(`${table}_key_change_delete`)} after delete on ${sql.table(table)}
           for each statement execute function docent_note_key_change()`.execute(db)
+      // TRUNCATE fires no delete trigger.
+      await sql`create trigger ${sql.id(`${table}_key_change_truncate`)} after truncate on ${sql.table(table)}
+          for each statement execute function docent_note_key_change()`.execute(db)
     }
     return
   }
