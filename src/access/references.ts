@@ -9,11 +9,12 @@ export interface AccessReferences {
   teams?: string[] | undefined
   integration?: string | null | undefined
   collections?: string[] | undefined
+  sources?: string[] | undefined
 }
 
 /**
  * What a caller who is not an admin may refer to beyond the workspace (CONTRACT §7): its own teams (and
- * `keptTeams`, those the resource has already), integrations of its teams, and collections it can see.
+ * `keptTeams`, those the resource has already), integrations of its teams, and collections and sources it can see.
  */
 export async function checkAccess(
   db: Kysely<DB>,
@@ -56,23 +57,24 @@ export async function checkAccess(
       errors.push({ field: 'integration', message: `refers to ${integration}, an integration of none of your teams` })
     }
   }
-  const collections = references.collections
-  if (Array.isArray(collections) && collections.length > 0) {
+  for (const [field, noun] of [
+    ['collections', 'a collection'],
+    ['sources', 'a resource'],
+  ] as const) {
+    const ids = references[field]
+    if (!Array.isArray(ids) || ids.length === 0) continue
     const visible = visibleResources(principal, 'row')
     let query = db
       .selectFrom('resources')
       .select('id')
       .where('workspace_id', '=', principal.workspaceId)
-      .where('id', 'in', collections)
+      .where('id', 'in', ids)
     if (visible !== undefined) query = query.where(visible('resources'))
     const seen = new Set((await query.execute()).map((r) => r.id))
-    collections.forEach((id, index) => {
+    ids.forEach((id, index) => {
       if (!seen.has(id)) {
-        // The words of a missing collection: one the caller may not see must not be told apart (CONTRACT §7).
-        errors.push({
-          field: `collections[${index}]`,
-          message: `refers to ${id}, which is not a collection of this workspace`,
-        })
+        // The words of a missing resource: one the caller may not see must not be told apart (CONTRACT §7).
+        errors.push({ field: `${field}[${index}]`, message: `refers to ${id}, which is not ${noun} of this workspace` })
       }
     })
   }

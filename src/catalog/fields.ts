@@ -3,7 +3,7 @@ import type { RelationTableName, ResourceTable } from '../db/types.ts'
 import { IdListSchema, Nullable, UuidSchema } from '../http/schemas.ts'
 
 /** Where the ids of a list point: a directory of the workspace, or resources of one kind. */
-export type Directory = 'users' | 'groups' | 'teams' | 'tags' | 'integrations' | 'collections'
+export type Directory = 'users' | 'groups' | 'teams' | 'tags' | 'integrations' | 'collections' | 'resources'
 
 /** What a filter compares a scalar field as; decides the operators and value types it accepts. */
 export type ScalarKind = 'text' | 'boolean' | 'number' | 'timestamp'
@@ -74,6 +74,8 @@ export const FIELDS = {
     resources: true,
   },
   tags: { table: 'resource_tags', write: IdListSchema, refers: 'tags', filter: true },
+  // CONTRACT §9: what a resource is about or comes from, e.g. the tables a document describes.
+  sources: { table: 'resource_sources', write: IdListSchema, refers: 'resources', filter: true, resources: true },
   subscribers: { table: 'resource_subscribers', write: IdListSchema, refers: 'users', filter: true },
   internal_users: { table: 'resource_internal_users', write: IdListSchema, refers: 'users' },
   // Names of people outside the workspace, not ids.
@@ -125,7 +127,6 @@ export const FIELDS = {
   database: { column: 'search_database', filter: 'text', sort: true, nullable: true },
   schema: { column: 'search_schema', filter: 'text', sort: true, nullable: true },
   bookmarked_by: { table: 'resource_bookmarks' },
-  sources: { table: 'resource_sources', resources: true },
   multiplayers: { table: 'resource_multiplayers' },
 } as const satisfies Record<string, ScalarSpec | ListSpec>
 

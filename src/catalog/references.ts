@@ -20,16 +20,17 @@ const NOUN: Record<Directory, string> = {
   tags: 'a tag',
   integrations: 'an integration',
   collections: 'a collection',
+  resources: 'a resource',
 }
 
 async function findExisting(db: Kysely<DB>, directory: Directory, workspaceId: string, ids: string[]) {
   // Every directory table has (id, workspace_id); collections are resources of that entity type.
   const rows =
-    directory === 'collections'
+    directory === 'collections' || directory === 'resources'
       ? await db
           .selectFrom('resources')
           .select('id')
-          .where('entity_type', '=', 'collection')
+          .$if(directory === 'collections', (q) => q.where('entity_type', '=', 'collection'))
           .where('workspace_id', '=', workspaceId)
           .where('id', 'in', ids)
           .execute()

@@ -8,7 +8,7 @@ import type { DB, Store } from '../db/types.ts'
 import { nowIso, parseTimestamp } from '../db/values.ts'
 import { findDefaultTeamId } from '../directory/teams/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
-import { WRITABLE_LISTS, WRITABLE_SCALARS } from './fields.ts'
+import { RESOURCE_LISTS, WRITABLE_LISTS, WRITABLE_SCALARS } from './fields.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import { checkAssignee, checkQuestionFields, lockQuestionOf, reopenIfAcceptedReply, settleAnswer } from './questions.ts'
 import { checkReferences } from './references.ts'
@@ -78,7 +78,7 @@ function writableLists(body: ResourceCreate | ResourceUpdate): Partial<Relations
 
 /**
  * Checks every id the body refers to; errors name elements by their index in the body as sent. Beyond the
- * workspace, a caller who is not an admin may only use integrations and collections it can see, and only its own
+ * workspace, a caller who is not an admin may only use integrations, collections and sources it can see, and only its own
  * teams (or teams the resource has already: `keptTeams`).
  */
 async function checkAll(
@@ -334,7 +334,7 @@ export async function updateResource(
 
 /**
  * The lists to write: a caller who is not an admin was shown, and could send, only the resources it may see in
- * `collections`, so those it may not see stay, after the ones it sent.
+ * `collections` and `sources`, so those it may not see stay, after the ones it sent.
  */
 async function withHiddenKept(
   db: Kysely<DB>,
@@ -343,12 +343,17 @@ async function withHiddenKept(
   lists: Partial<Relations>,
   shown: Relations,
 ): Promise<Partial<Relations>> {
-  const sent = lists.collections
-  if (sent === undefined || visibilityOf(principal) === 'all') {
+  if (visibilityOf(principal) === 'all') {
     return lists
   }
-  const hidden = (await findList(db, 'collections', id)).filter((c) => !shown.collections.includes(c))
-  return hidden.length === 0 ? lists : { ...lists, collections: [...sent, ...hidden.filter((c) => !sent.includes(c))] }
+  let kept = lists
+  for (const field of RESOURCE_LISTS) {
+    const sent = lists[field]
+    if (sent === undefined) continue
+    const hidden = (await findList(db, field, id)).filter((target) => !shown[field].includes(target))
+    if (hidden.length > 0) kept = { ...kept, [field]: [...sent, ...hidden.filter((target) => !sent.includes(target))] }
+  }
+  return kept
 }
 
 /** Reads a resource for update: on PostgreSQL the row stays locked until the transaction ends. */

@@ -163,6 +163,61 @@ for (const { engine, skip } of ENGINES) {
       assert.deepEqual(ids(typed), [term.id])
     })
 
+    test('a document links to the tables it describes through sources: checked, filtered on, cleaned up', async () => {
+      const integration = await makeIntegration(h)
+      const database = await create('/database/databases', { title: 'warehouse', integration })
+      const schema = await create('/database/schemas', { title: 'sales', parent: database.id })
+      const table = await create('/table/tables', { title: 'orders', parent: schema.id })
+      const doc = await create(ROUTES.document, { title: 'How orders flow', sources: [table.id, table.id] })
+      assert.deepEqual((doc as unknown as { sources: string[] }).sources, [table.id])
+      const missing = '00000000-0000-4000-8000-000000000000'
+      assertFieldError(
+        await h.request({ method: 'POST', url: `/api/v1${ROUTES.document}`, body: { title: 'x', sources: [missing] } }),
+        'sources[0]',
+        /not a resource of this workspace/,
+      )
+      const filter = encodeURIComponent(JSON.stringify({ operator: 'in', field: 'sources', value: [table.id] }))
+      const about = await h.request({ method: 'GET', url: `/api/v1/resource/catalog?filter=${filter}` })
+      assert.deepEqual(ids(about), [doc.id])
+      assert.equal((await h.request({ method: 'DELETE', url: `/api/v1/resource/all/${table.id}` })).statusCode, 204)
+      const after = await h.request({ method: 'GET', url: `/api/v1${ROUTES.document}/${doc.id}` })
+      assert.deepEqual(after.json().sources, [])
+    })
+
+    test('a viewer or editor links only to what it may see; a resource it may not see stays linked, unseen', async () => {
+      const team = await makeTeam(h, { type: 'OPEN' })
+      const editor = await makeKey(h, await makeUser(h, { role: 'editor', teamIds: [team] }))
+      const hidden = await create(ROUTES.glossary, {
+        title: 'Hidden term',
+        teams: [await makeTeam(h, { type: 'CLOSED' })],
+      })
+      const seen = await create(ROUTES.glossary, { title: 'Seen term', teams: [team] })
+      const refused = await h.request({
+        method: 'POST',
+        url: `/api/v1${ROUTES.document}`,
+        body: { title: 'x', teams: [team], sources: [hidden.id] },
+        headers: { authorization: editor },
+      })
+      assertFieldError(refused, 'sources[0]', /not a resource of this workspace/)
+      const doc = await create(ROUTES.document, { title: 'Both', teams: [team], sources: [hidden.id, seen.id] })
+      const shown = await h.request({
+        method: 'GET',
+        url: `/api/v1${ROUTES.document}/${doc.id}`,
+        headers: { authorization: editor },
+      })
+      assert.deepEqual(shown.json().sources, [seen.id])
+      const patched = await h.request({
+        method: 'PATCH',
+        url: `/api/v1${ROUTES.document}/${doc.id}`,
+        body: { sources: [] },
+        headers: { authorization: editor },
+      })
+      assert.equal(patched.statusCode, 200, patched.body)
+      assert.deepEqual(patched.json().sources, [])
+      const asAdmin = await h.request({ method: 'GET', url: `/api/v1${ROUTES.document}/${doc.id}` })
+      assert.deepEqual(asAdmin.json().sources, [hidden.id])
+    })
+
     test('a viewer sees no unpublished glossary term or document by any route, filter or search', async () => {
       const team = await makeTeam(h, { type: 'OPEN' })
       const viewer = await makeKey(h, await makeUser(h, { role: 'viewer', teamIds: [team] }))
