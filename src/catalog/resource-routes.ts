@@ -4,14 +4,15 @@ import type { Store } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
 import { catalogWriters } from '../http/guards.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
-import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
+import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema, UuidSchema } from '../http/schemas.ts'
 import { isUuid, pathId } from '../http/uuid.ts'
+import { bulkUpdateByFilter } from './bulk.ts'
 import { ENTITY_TYPES } from './hierarchy.ts'
 import { listCatalog } from './list-resources.ts'
 import { getResourceWithKey } from './read-by-key.ts'
 import { ResourceCreateSchema, ResourceSchema, ResourceUpdateSchema, SearchTermQuery } from './resource-schema.ts'
 import { CatalogResultCache } from './result-cache.ts'
-import { createResource, deleteResource, updateResource } from './service.ts'
+import { BULK_ITEMS, bulkUpdate, createResource, deleteResource, updateResource } from './service.ts'
 
 const tags = ['resources']
 
@@ -118,6 +119,40 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => getResourceWithKey(store, request, request.params.id),
+    )
+
+    const BulkItems = Type.Array(Type.Object({ id: UuidSchema, data: ResourceUpdateSchema }), {
+      minItems: 1,
+      maxItems: BULK_ITEMS,
+      description: 'each item is a PATCH of one resource; all are made in one transaction, or none',
+    })
+    const BulkByFilter = Type.Object({
+      filter: Type.Unknown({ description: 'a List Resources filter (CONTRACT §5), as an object or as JSON text' }),
+      data: ResourceUpdateSchema,
+      dry_run: Type.Optional(Type.Boolean({ description: 'only count and name what the filter picks' })),
+    })
+    app.post(
+      '/resource/all/bulk_update',
+      {
+        config: { allow: catalogWriters },
+        schema: {
+          tags,
+          summary: 'Update many resources in one transaction: by id, or every resource a filter picks',
+          body: Type.Union([BulkItems, BulkByFilter]),
+          response: {
+            200: Type.Union([
+              Type.Array(ResourceSchema),
+              Type.Object({ count: Type.Integer(), ids: Type.Array(Type.String()), dry_run: Type.Boolean() }),
+            ]),
+            ...CommonErrors,
+          },
+        },
+      },
+      async (request) => {
+        const body = request.body
+        if (Array.isArray(body)) return bulkUpdate(store, request.principal, body)
+        return bulkUpdateByFilter(store, request.principal, body.filter, body.data, body.dry_run ?? false)
+      },
     )
 
     app.patch(

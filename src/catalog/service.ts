@@ -243,93 +243,151 @@ export async function updateResource(
   id: string,
   patch: ResourceUpdate,
 ): Promise<Resource> {
-  const lists = writableLists(patch)
   // The answer is made from what the transaction read and wrote, not read again after the commit.
+  return write(store, (trx) => applyUpdate(store, trx, principal, entityType, id, patch))
+}
+
+/** One PATCH, in the caller's transaction. */
+async function applyUpdate(
+  store: Store,
+  trx: Kysely<DB>,
+  principal: Principal,
+  entityType: string | undefined,
+  id: string,
+  patch: ResourceUpdate,
+): Promise<Resource> {
+  const lists = writableLists(patch)
+  if (patch.published !== undefined || patch.teams !== undefined) {
+    await lockVisibility(trx, principal.workspaceId)
+  }
+  if (patch.accepted !== undefined && store.engine === 'postgres') {
+    await lockQuestionOf(trx, principal.workspaceId, id)
+  }
+  const found = await lockResource(store, trx, principal, id, entityType)
+  if (found === undefined) {
+    throw notFound()
+  }
+  const { row, relations: current } = found
+  requireWrite(principal)
+  checkQuestionFields(row.entity_type, patch)
+  await checkAssignee(trx, principal.workspaceId, patch)
+  if (patch.integration !== undefined && (patch.integration?.toLowerCase() ?? null) !== row.integration_id) {
+    throw fieldError('integration', 'cannot be changed: a resource stays in the integration it was created in')
+  }
+  if (patch.parent !== undefined && (patch.parent?.toLowerCase() ?? null) !== row.parent_id) {
+    throw fieldError('parent', 'cannot be changed: a resource stays where it was created in the hierarchy')
+  }
+  await checkAll(trx, principal, undefined, patch, current.teams)
+  if (lists.teams !== undefined && lists.teams.length === 0) {
+    lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
+  }
+  const changedLists: Partial<Relations> = {}
+  for (const field of WRITABLE_LISTS) {
+    const next = lists[field]
+    if (next !== undefined && !sameList(next, current[field])) {
+      changedLists[field] = next
+    }
+  }
+  // Compared in their API form, so 0/1, Date and string timestamps all compare as the client sees them.
+  const stored = toResource(row, current, permissionsFor(principal))
+  const incoming = {
+    ...patch,
+    external_updated_at: normalizeTimestamp(patch.external_updated_at),
+    question_assigned_to: patch.question_assigned_to?.toLowerCase() ?? patch.question_assigned_to,
+  }
+  const changes: Partial<ResourceValues> = {}
+  for (const field of WRITABLE_SCALARS) {
+    if (patch[field] !== undefined && incoming[field] !== stored[field]) {
+      Object.assign(changes, { [field]: incoming[field] })
+    }
+  }
+  if (Object.keys(changes).length === 0 && Object.keys(changedLists).length === 0) {
+    return stored
+  }
+  const now = nowIso()
+  if (changes.description !== undefined) {
+    changes.description_by_person = true
+  }
+  if (changes.definition !== undefined) {
+    changes.definition_version = row.definition_version + 1
+  }
+  if (changes.archived !== undefined) {
+    changes.archived_at = changes.archived ? now : null
+  }
+  if (changes.title !== undefined) {
+    const parent =
+      row.parent_id === null
+        ? undefined
+        : await findResourceRow(trx, { workspaceId: principal.workspaceId }, row.parent_id)
+    Object.assign(changes, placeUnder(parent, row.entity_type, changes.title))
+  }
+  changes.updated_at = now
+  changes.multiplayer_last_modified = now
+  changes.multiplayer_last_modified_by = principal.userId
+  await updateResourceRow(trx, id, changes)
+  if (changes.accepted !== undefined) {
+    await settleAnswer(trx, row, changes.accepted === true, now)
+  }
+  if (changes.title !== undefined) {
+    await refreshDescendantPlaces(trx, id)
+  }
+  await replaceRelations(trx, id, await withHiddenKept(trx, principal, id, changedLists, current))
+  if (changes.published !== undefined || changedLists.teams !== undefined) {
+    await refreshSubtrees(trx, [id])
+  }
+  if (!current.multiplayers.includes(principal.userId)) {
+    await appendToList(trx, 'multiplayers', id, principal.userId)
+    changedLists.multiplayers = [...current.multiplayers, principal.userId]
+  }
+  return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal))
+}
+
+/** The most items (or resources a filter picks) one bulk update takes (CONTRACT §12). */
+export const BULK_ITEMS = 1000
+
+/**
+ * CONTRACT §12: every item as its own PATCH, all in one transaction: the first item that fails fails them all,
+ * with its fields named from the item (`[3].data.owners[0]`, `[3].id`). On PostgreSQL the rows are locked first,
+ * in id order (and the workspace's visibility before them when an item changes it), so two bulk updates over the
+ * same resources wait for each other instead of deadlocking.
+ */
+export async function bulkUpdate(
+  store: Store,
+  principal: Principal,
+  items: { id: string; data: ResourceUpdate }[],
+): Promise<Resource[]> {
+  requireWrite(principal)
   return write(store, async (trx) => {
-    if (patch.published !== undefined || patch.teams !== undefined) {
-      await lockVisibility(trx, principal.workspaceId)
-    }
-    if (patch.accepted !== undefined && store.engine === 'postgres') {
-      await lockQuestionOf(trx, principal.workspaceId, id)
-    }
-    const found = await lockResource(store, trx, principal, id, entityType)
-    if (found === undefined) {
-      throw notFound()
-    }
-    const { row, relations: current } = found
-    requireWrite(principal)
-    checkQuestionFields(row.entity_type, patch)
-    await checkAssignee(trx, principal.workspaceId, patch)
-    if (patch.integration !== undefined && (patch.integration?.toLowerCase() ?? null) !== row.integration_id) {
-      throw fieldError('integration', 'cannot be changed: a resource stays in the integration it was created in')
-    }
-    if (patch.parent !== undefined && (patch.parent?.toLowerCase() ?? null) !== row.parent_id) {
-      throw fieldError('parent', 'cannot be changed: a resource stays where it was created in the hierarchy')
-    }
-    await checkAll(trx, principal, undefined, patch, current.teams)
-    if (lists.teams !== undefined && lists.teams.length === 0) {
-      lists.teams = [await findDefaultTeamId(trx, principal.workspaceId)]
-    }
-    const changedLists: Partial<Relations> = {}
-    for (const field of WRITABLE_LISTS) {
-      const next = lists[field]
-      if (next !== undefined && !sameList(next, current[field])) {
-        changedLists[field] = next
+    if (store.engine === 'postgres') {
+      if (items.some((item) => item.data.published !== undefined || item.data.teams !== undefined)) {
+        await lockVisibility(trx, principal.workspaceId)
+      }
+      for (const id of [...new Set(items.map((item) => item.id.toLowerCase()))].sort()) {
+        await lockResourceRow(trx, principal.workspaceId, id)
       }
     }
-    // Compared in their API form, so 0/1, Date and string timestamps all compare as the client sees them.
-    const stored = toResource(row, current, permissionsFor(principal))
-    const incoming = {
-      ...patch,
-      external_updated_at: normalizeTimestamp(patch.external_updated_at),
-      question_assigned_to: patch.question_assigned_to?.toLowerCase() ?? patch.question_assigned_to,
-    }
-    const changes: Partial<ResourceValues> = {}
-    for (const field of WRITABLE_SCALARS) {
-      if (patch[field] !== undefined && incoming[field] !== stored[field]) {
-        Object.assign(changes, { [field]: incoming[field] })
+    const updated: Resource[] = []
+    for (const [index, item] of items.entries()) {
+      try {
+        updated.push(await applyUpdate(store, trx, principal, undefined, item.id.toLowerCase(), item.data))
+      } catch (error) {
+        throw ofItem(error, index, item.id)
       }
     }
-    if (Object.keys(changes).length === 0 && Object.keys(changedLists).length === 0) {
-      return stored
-    }
-    const now = nowIso()
-    if (changes.description !== undefined) {
-      changes.description_by_person = true
-    }
-    if (changes.definition !== undefined) {
-      changes.definition_version = row.definition_version + 1
-    }
-    if (changes.archived !== undefined) {
-      changes.archived_at = changes.archived ? now : null
-    }
-    if (changes.title !== undefined) {
-      const parent =
-        row.parent_id === null
-          ? undefined
-          : await findResourceRow(trx, { workspaceId: principal.workspaceId }, row.parent_id)
-      Object.assign(changes, placeUnder(parent, row.entity_type, changes.title))
-    }
-    changes.updated_at = now
-    changes.multiplayer_last_modified = now
-    changes.multiplayer_last_modified_by = principal.userId
-    await updateResourceRow(trx, id, changes)
-    if (changes.accepted !== undefined) {
-      await settleAnswer(trx, row, changes.accepted === true, now)
-    }
-    if (changes.title !== undefined) {
-      await refreshDescendantPlaces(trx, id)
-    }
-    await replaceRelations(trx, id, await withHiddenKept(trx, principal, id, changedLists, current))
-    if (changes.published !== undefined || changedLists.teams !== undefined) {
-      await refreshSubtrees(trx, [id])
-    }
-    if (!current.multiplayers.includes(principal.userId)) {
-      await appendToList(trx, 'multiplayers', id, principal.userId)
-      changedLists.multiplayers = [...current.multiplayers, principal.userId]
-    }
-    return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal))
+    return updated
   })
+}
+
+/** An item's failure, its fields named from the item. */
+function ofItem(error: unknown, index: number, id: string): unknown {
+  if (!(error instanceof ApiError)) return error
+  if (error.code === 'NOT_FOUND') {
+    return fieldError(`[${index}].id`, `refers to ${id}, which is not a resource of this workspace`)
+  }
+  if (error.errors !== undefined) {
+    return validationFailed(error.errors.map((e) => ({ field: `[${index}].data.${e.field}`, message: e.message })))
+  }
+  return new ApiError(error.code, `[${index}]: ${error.detail}`)
 }
 
 /**
