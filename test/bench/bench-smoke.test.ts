@@ -67,6 +67,7 @@ for (const { engine, skip } of ENGINES) {
         'a write, then a burst of identical lists',
         'PATCH description',
         'POST a table',
+        'bulk update of 1,000 columns (tags and description), one request at a time',
         'filtered list, page 1, never cached',
         'search, one word (never cached)',
         'search, two words (never cached)',
@@ -82,7 +83,8 @@ for (const { engine, skip } of ENGINES) {
         assert.ok(result.requests_per_second > 0, `${result.scenario} answered`)
         assert.equal(result.errors, 0, `${result.scenario} had errors`)
         for (const field of ['p50_ms', 'p99_ms', 'max_ms']) assert.equal(typeof result[field], 'number')
-        assert.ok(result.ratio > 0, `${result.scenario} has a ratio`)
+        if (result.scenario.endsWith('one request at a time')) assert.equal(result.ratio, null)
+        else assert.ok(result.ratio > 0, `${result.scenario} has a ratio`)
       }
       const facts = report.engines[engine]
       assert.ok(facts.resources >= RESOURCES)
