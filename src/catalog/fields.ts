@@ -97,14 +97,14 @@ export const FIELDS = {
   // CONTRACT §9: questions and replies (service.ts refuses them on other types).
   question_status: {
     column: 'question_status',
-    write: Type.Union(QUESTION_STATUSES.map((status) => Type.Literal(status))),
+    write: Type.Union([...QUESTION_STATUSES.map((status) => Type.Literal(status)), Type.Null()]),
     filter: 'text',
     sort: true,
     nullable: true,
   },
   question_priority: {
     column: 'question_priority',
-    write: Type.Union(QUESTION_PRIORITIES.map((priority) => Type.Literal(priority))),
+    write: Type.Union([...QUESTION_PRIORITIES.map((priority) => Type.Literal(priority)), Type.Null()]),
     filter: 'text',
     sort: true,
     nullable: true,

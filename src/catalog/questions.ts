@@ -13,18 +13,29 @@ import type { ResourceCreate, ResourceUpdate } from './resource-schema.ts'
 
 const QUESTION_FIELDS = ['question_status', 'question_priority', 'question_assigned_to'] as const
 
-/** 400 for a field the entity type does not have. */
-export function checkQuestionFields(entityType: string, body: ResourceCreate | ResourceUpdate): void {
-  if (entityType !== 'question') {
+/**
+ * The body, checked for the fields the entity type does not have: 400 for one that sets something, and left out
+ * where it says what such a resource shows anyway (`null`, or `accepted: false`), so that a resource read and sent
+ * back as a PATCH is accepted. On a question, status and priority cannot be null.
+ */
+export function withoutQuestionFieldsOf<B extends ResourceCreate | ResourceUpdate>(entityType: string, body: B): B {
+  const kept = { ...body }
+  if (entityType === 'question') {
+    for (const field of ['question_status', 'question_priority'] as const) {
+      if (body[field] === null) throw fieldError(field, 'cannot be null on a question; give one of its values')
+    }
+  } else {
     for (const field of QUESTION_FIELDS) {
-      if (body[field] !== undefined) {
-        throw fieldError(field, `only a question has it, not ${article(entityType)}`)
-      }
+      if (body[field] === null) delete kept[field]
+      else if (body[field] !== undefined) throw fieldError(field, `only a question has it, not ${article(entityType)}`)
     }
   }
-  if (entityType !== 'question_reply' && body.accepted !== undefined) {
-    throw fieldError('accepted', `only a reply to a question has it, not ${article(entityType)}`)
+  if (entityType !== 'question_reply') {
+    if (body.accepted === false) delete kept.accepted
+    else if (body.accepted !== undefined)
+      throw fieldError('accepted', `only a reply to a question has it, not ${article(entityType)}`)
   }
+  return kept
 }
 
 const article = (type: string) => {

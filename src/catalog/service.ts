@@ -10,7 +10,13 @@ import { findDefaultTeamId } from '../directory/teams/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
 import { RESOURCE_LISTS, WRITABLE_LISTS, WRITABLE_SCALARS } from './fields.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
-import { checkAssignee, checkQuestionFields, lockQuestionOf, reopenIfAcceptedReply, settleAnswer } from './questions.ts'
+import {
+  checkAssignee,
+  lockQuestionOf,
+  reopenIfAcceptedReply,
+  settleAnswer,
+  withoutQuestionFieldsOf,
+} from './questions.ts'
 import { checkReferences } from './references.ts'
 import {
   findList,
@@ -159,8 +165,13 @@ export async function createResource(
 ): Promise<Resource> {
   // The routes declare who may create (http/guards.ts `catalogWriters`).
   const lists = writableLists(body)
-  checkQuestionFields(entityType, body)
+  body = withoutQuestionFieldsOf(entityType, body)
   return write(store, async (trx) => {
+    // An accepted reply updates its question: its row is locked for that first, not shared and then upgraded
+    // (two such replies at once would each hold the share the other's update waits for).
+    if (entityType === 'question_reply' && body.accepted === true && body.parent && store.engine === 'postgres') {
+      await lockResourceRow(trx, principal.workspaceId, body.parent.toLowerCase())
+    }
     const { parent, integration } = await placeNewResource(trx, scopeOf(principal, 'row'), entityType, body)
     await checkAll(trx, principal, integration, body, [])
     const assignee = await checkAssignee(trx, principal.workspaceId, body)
@@ -269,7 +280,7 @@ async function applyUpdate(
   }
   const { row, relations: current } = found
   requireWrite(principal)
-  checkQuestionFields(row.entity_type, patch)
+  patch = withoutQuestionFieldsOf(row.entity_type, patch)
   await checkAssignee(trx, principal.workspaceId, patch)
   if (patch.integration !== undefined && (patch.integration?.toLowerCase() ?? null) !== row.integration_id) {
     throw fieldError('integration', 'cannot be changed: a resource stays in the integration it was created in')
@@ -325,7 +336,7 @@ async function applyUpdate(
   changes.multiplayer_last_modified = now
   changes.multiplayer_last_modified_by = principal.userId
   await updateResourceRow(trx, id, changes)
-  if (changes.accepted !== undefined) {
+  if (changes.accepted !== undefined && row.entity_type === 'question_reply') {
     await settleAnswer(trx, row, changes.accepted === true, now)
   }
   if (changes.title !== undefined) {
@@ -442,6 +453,9 @@ export async function deleteResource(
     throw new ApiError('PERMISSION_DENIED', 'Only an admin may delete catalog resources.')
   }
   const deleted = await write(store, async (trx) => {
+    // The question first, as when a reply is accepted: otherwise a reply accepted meanwhile would stay accepted
+    // under a question this reopens.
+    if (store.engine === 'postgres') await lockQuestionOf(trx, principal.workspaceId, id)
     await reopenIfAcceptedReply(trx, principal.workspaceId, id, nowIso())
     return deleteResourceRow(trx, principal.workspaceId, id)
   })

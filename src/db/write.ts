@@ -1,9 +1,12 @@
 import type { Kysely } from 'kysely'
 import { ApiError } from '../errors.ts'
 import { noteChange } from './change-counter.ts'
-import { isForeignKeyViolation, isUniqueViolation } from './driver-errors.ts'
+import { isForeignKeyViolation, isRetryableConflict, isUniqueViolation } from './driver-errors.ts'
 import { GroupCommit } from './group-commit.ts'
 import type { DB, Engine, Write, WriteOptions, WriteWork } from './types.ts'
+
+/** How many times a PostgreSQL transaction broken off by a deadlock is run before the request answers 409. */
+const RETRIES = 4
 
 const DEFAULT_CLASH = 'Something this request creates already exists; it was made meanwhile by another request.'
 
@@ -26,7 +29,25 @@ export function storeWriter(db: Kysely<DB>, engine: Engine): Write {
             return result
           }
     try {
-      return group === undefined ? await db.transaction().execute(noted) : await group.run(noted)
+      if (group !== undefined) return await group.run(noted)
+      // A transaction PostgreSQL broke off to end a deadlock (or a serialization failure) left nothing behind: it
+      // runs again, a few times, before the caller hears of it as a conflict.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.transaction().execute(noted)
+        } catch (error) {
+          if (!isRetryableConflict(error)) throw error
+          if (attempt >= RETRIES) {
+            throw new ApiError(
+              'CONFLICT',
+              'Concurrent writes to the same resources collided; try again.',
+              undefined,
+              error,
+            )
+          }
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt))
+        }
+      }
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new ApiError('CONFLICT', options.clash ?? DEFAULT_CLASH, undefined, error)

@@ -169,6 +169,62 @@ for (const { engine, skip } of ENGINES) {
       assert.equal((await get(question.id)).question_status, 'ANSWERED')
     })
 
+    test('a resource read and sent back as a PATCH is accepted, whatever its type', async () => {
+      const question = await create(QUESTIONS, { title: 'Round trip' })
+      const reply = await create(REPLIES, { title: 'Reply', parent: question.id })
+      const doc = await create('/api/v1/document/documents', { title: 'Doc' })
+      for (const id of [question.id, reply.id, doc.id]) {
+        const read = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${id}` })).json()
+        const writable = Object.fromEntries(
+          Object.entries(read).filter(([field]) =>
+            [
+              'title',
+              'description',
+              'question_status',
+              'question_priority',
+              'question_assigned_to',
+              'accepted',
+              'pii',
+            ].includes(field),
+          ),
+        )
+        await patch(`/api/v1/resource/all/${id}`, writable)
+      }
+      assertFieldError(
+        await h.request({ method: 'PATCH', url: `${QUESTIONS}/${question.id}`, body: { question_status: null } }),
+        'question_status',
+        /cannot be null/,
+      )
+      assertFieldError(
+        await h.request({ method: 'PATCH', url: `/api/v1/document/documents/${doc.id}`, body: { accepted: true } }),
+        'accepted',
+      )
+    })
+
+    test('replies accepted at once, as they are written or by bulk update and PATCH, leave exactly one accepted', async () => {
+      const question = await create(QUESTIONS, { title: 'Crowd' })
+      const created = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => post(REPLIES, { title: `r${i}`, parent: question.id, accepted: true })),
+      )
+      for (const response of created) assert.equal(response.statusCode, 201, response.body)
+      const [a, b] = created.map((response) => response.json() as Made) as [Made, Made]
+      for (let round = 0; round < 5; round++) {
+        const answers = await Promise.all([
+          h.request({
+            method: 'POST',
+            url: '/api/v1/resource/all/bulk_update',
+            body: [{ id: a.id, data: { accepted: true } }],
+          }),
+          h.request({ method: 'PATCH', url: `${REPLIES}/${b.id}`, body: { accepted: true } }),
+        ])
+        for (const answer of answers) assert.equal(answer.statusCode, 200, answer.body)
+      }
+      const replies = (await h.request({ method: 'GET', url: `${REPLIES}?question=${question.id}` })).json()
+        .results as Made[]
+      assert.equal(replies.filter((reply) => reply.accepted).length, 1)
+      assert.equal((await get(question.id)).question_status, 'ANSWERED')
+    })
+
     test('a viewer sees no unpublished reply, and may not reply', async () => {
       const team = await makeTeam(h, { type: 'OPEN' })
       const viewer = await makeKey(h, await makeUser(h, { role: 'viewer', teamIds: [team] }))
