@@ -37,7 +37,7 @@ export async function bulkUpdateByFilter(
   const ids = await findCatalogIds(store.db, {
     ...scopeOf(principal),
     teamId: undefined,
-    where: (eb) => compileFilter(eb, parsed, store.engine),
+    where: (eb) => compileFilter(eb, parsed, store.engine, false, scopeOf(principal).visible),
     order: (query) => applySort(query, DEFAULT_SORT),
     limit: CATALOG_CAP,
   })

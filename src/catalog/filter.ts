@@ -1,4 +1,5 @@
 import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql } from 'kysely'
+import type { VisibleRows } from '../access/visibility.ts'
 import { foldCase, inList, type ListType } from '../db/dialect.ts'
 import type { DB, Engine } from '../db/types.ts'
 import { parseTimestamp } from '../db/values.ts'
@@ -12,7 +13,7 @@ import {
   type FilterableList,
   type ScalarKind,
 } from './fields.ts'
-import { RELATION_TABLES } from './repository/relations.ts'
+import { RELATION_TABLES, RESOURCE_LISTS } from './repository/relations.ts'
 
 /** What a filter may compare a field with; decides the operators and value types it accepts. */
 type Kind = ScalarKind | 'list'
@@ -252,12 +253,26 @@ function compileLeaf(
   node: Exclude<Filter, { operator: 'and' | 'or' | 'not' }>,
   engine: Engine,
   narrowed: boolean,
+  visible: VisibleRows | undefined,
 ): Expression<SqlBool> {
   const spec = node.spec
   if (spec.kind === 'list') {
     // `id in (select resource_id … where target_id …)` lets the planner start from the relation's target index.
     const table = RELATION_TABLES[spec.list]
-    const members = eb.selectFrom(table).select(`${table}.resource_id`)
+    const all = eb.selectFrom(table).select(`${table}.resource_id`)
+    // A list of resources holds, for this caller, only the ones it may see: a hidden target matches nothing.
+    const members =
+      visible === undefined || !RESOURCE_LISTS.includes(spec.list)
+        ? all
+        : all.where((wb) =>
+            wb.exists(
+              wb
+                .selectFrom('resources as linked')
+                .select(sql.lit(1).as('one'))
+                .whereRef('linked.id', '=', sql.ref(`${table}.target_id`) as never)
+                .where(visible('linked')),
+            ),
+          )
     const id = eb.ref('resources.id')
     if (node.operator === 'is_set') return eb(id, 'in', members)
     if (node.operator === 'exact') return eb(id, 'in', members.where(`${table}.target_id`, '=', String(node.value)))
@@ -377,20 +392,27 @@ const NARROWING_COLUMNS: string[] = ['id', 'parent_id', 'integration_id']
 
 /**
  * The filter as a SQL condition on `resources`, with every value bound as a parameter. `narrowed`: a condition
- * joined to it by `and` narrows the rows already (see `narrows`).
+ * joined to it by `and` narrows the rows already (see `narrows`). `visible`: what the caller may see (absent: all),
+ * which a list of resources (`collections`, `sources`) is compared on, as the caller is shown it (CONTRACT §7).
  */
-export function compileFilter(eb: Builder, node: Filter, engine: Engine, narrowed = false): Expression<SqlBool> {
+export function compileFilter(
+  eb: Builder,
+  node: Filter,
+  engine: Engine,
+  narrowed = false,
+  visible?: VisibleRows,
+): Expression<SqlBool> {
   switch (node.operator) {
     case 'and': {
       const inner = narrowed || narrows(node)
-      return eb.and(node.operands.map((operand) => compileFilter(eb, operand, engine, inner)))
+      return eb.and(node.operands.map((operand) => compileFilter(eb, operand, engine, inner, visible)))
     }
     case 'or':
-      return eb.or(node.operands.map((operand) => compileFilter(eb, operand, engine, narrowed)))
+      return eb.or(node.operands.map((operand) => compileFilter(eb, operand, engine, narrowed, visible)))
     case 'not':
       // The rows a condition excludes cannot be found through an index of what they hold.
-      return eb.not(compileFilter(eb, node.operand, engine, true))
+      return eb.not(compileFilter(eb, node.operand, engine, true, visible))
     default:
-      return compileLeaf(eb, node, engine, narrowed)
+      return compileLeaf(eb, node, engine, narrowed, visible)
   }
 }

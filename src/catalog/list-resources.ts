@@ -103,7 +103,10 @@ async function listPage(
     const query = {
       ...scopeOf(principal),
       teamId: params.teamId,
-      where: filter === undefined ? undefined : (eb: Builder) => compileFilter(eb, filter, engine),
+      where:
+        filter === undefined
+          ? undefined
+          : (eb: Builder) => compileFilter(eb, filter, engine, false, scopeOf(principal).visible),
       order: <O>(q: SelectQueryBuilder<DB, 'resources', O>) => applySort(q, sort ?? DEFAULT_SORT),
     }
     if (search === undefined) return findCatalogIds(store.db, query)

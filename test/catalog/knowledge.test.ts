@@ -216,6 +216,21 @@ for (const { engine, skip } of ENGINES) {
       assert.deepEqual(patched.json().sources, [])
       const asAdmin = await h.request({ method: 'GET', url: `/api/v1${ROUTES.document}/${doc.id}` })
       assert.deepEqual(asAdmin.json().sources, [hidden.id])
+      // A filter on the list compares what the caller is shown: the hidden link matches nothing for the editor.
+      for (const filter of [
+        { operator: 'is_set', field: 'sources' },
+        { operator: 'in', field: 'sources', value: [hidden.id] },
+        { operator: 'exact', field: 'sources', value: hidden.id },
+      ]) {
+        const url = `/api/v1/resource/catalog?filter=${encodeURIComponent(JSON.stringify(filter))}&page_size=100`
+        const asEditor = await h.request({ method: 'GET', url, headers: { authorization: editor } })
+        assert.equal(ids(asEditor).includes(doc.id), false, `${JSON.stringify(filter)} as the editor`)
+        assert.equal(
+          ids(await h.request({ method: 'GET', url })).includes(doc.id),
+          true,
+          `${JSON.stringify(filter)} as admin`,
+        )
+      }
     })
 
     test('a viewer sees no unpublished glossary term or document by any route, filter or search', async () => {
