@@ -298,7 +298,10 @@ describe('mysqlSource', { skip: MYSQL_SKIP }, () => {
 
   it('reads the server as one database named after the host, its databases as schemas', async () => {
     const snapshot = await mysqlSource({ url: MYSQL_URL }).read()
-    assert.deepEqual(snapshot.problems, [])
+    // The whole server is read, with what other test files have on it at the moment (one of them leaves a broken
+    // view for a while): only this test's own databases must read without a problem.
+    const ours = snapshot.problems.filter((problem) => problem.includes(sales) || problem.includes(hr))
+    assert.deepEqual(ours, [])
     assert.equal(snapshot.databases.length, 1)
     assert.equal(snapshot.databases[0]?.name, new URL(MYSQL_URL).hostname)
     const names = snapshot.databases[0]?.schemas.map((s) => s.name) ?? []
