@@ -30,8 +30,11 @@ export const ENTITY_TYPES = Object.keys(HIERARCHY)
 const ARTICLE = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`)
 const label = (type: string) => type.replace('_', ' ')
 
+/** An entity type as a message names it: `a question reply`, `an integration`. */
+export const typeWithArticle = (type: string) => ARTICLE(label(type))
+
 function either(types: string[]): string {
-  const words = types.map((t) => ARTICLE(label(t)))
+  const words = types.map(typeWithArticle)
   return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`
 }
 
@@ -51,5 +54,5 @@ export function placementProblem(entityType: string, parentType: string | undefi
   if (placement.parents.length === 0) {
     return `must be null or absent: ${ARTICLE(own)} sits at the top of its hierarchy and has no parent`
   }
-  return `${ARTICLE(own)}'s parent must be ${either(placement.parents)}, not ${ARTICLE(label(parentType))}`
+  return `${ARTICLE(own)}'s parent must be ${either(placement.parents)}, not ${typeWithArticle(parentType)}`
 }

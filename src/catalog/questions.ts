@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
+import { typeWithArticle } from './hierarchy.ts'
 import { lockResourceRow } from './repository/writes.ts'
 import type { ResourceCreate, ResourceUpdate } from './resource-schema.ts'
 
@@ -27,20 +28,16 @@ export function withoutQuestionFieldsOf<B extends ResourceCreate | ResourceUpdat
   } else {
     for (const field of QUESTION_FIELDS) {
       if (body[field] === null) delete kept[field]
-      else if (body[field] !== undefined) throw fieldError(field, `only a question has it, not ${article(entityType)}`)
+      else if (body[field] !== undefined)
+        throw fieldError(field, `only a question has it, not ${typeWithArticle(entityType)}`)
     }
   }
   if (entityType !== 'question_reply') {
     if (body.accepted === false) delete kept.accepted
     else if (body.accepted !== undefined)
-      throw fieldError('accepted', `only a reply to a question has it, not ${article(entityType)}`)
+      throw fieldError('accepted', `only a reply to a question has it, not ${typeWithArticle(entityType)}`)
   }
   return kept
-}
-
-const article = (type: string) => {
-  const word = type.replace('_', ' ')
-  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`
 }
 
 /** 400 unless `question_assigned_to`, when given, is a user of the workspace. */
@@ -112,17 +109,11 @@ export async function settleAnswer(
 export async function reopenIfAcceptedReply(db: Kysely<DB>, workspaceId: string, id: string, now: string) {
   const reply = await db
     .selectFrom('resources')
-    .select(['parent_id'])
+    .select(['id', 'parent_id', 'created_by'])
     .where('id', '=', id)
     .where('workspace_id', '=', workspaceId)
     .where('entity_type', '=', 'question_reply')
     .where('accepted', '=', true)
     .executeTakeFirst()
-  if (reply?.parent_id) {
-    await db
-      .updateTable('resources')
-      .set({ question_status: 'OPEN', question_answered_by: null, updated_at: now })
-      .where('id', '=', reply.parent_id)
-      .execute()
-  }
+  if (reply !== undefined) await settleAnswer(db, reply, false, now)
 }

@@ -29,6 +29,13 @@ for (const { engine, skip } of ENGINES) {
         headers: { authorization: key },
         body: { title: `collection ${Math.random()}` },
       })
+    /** Revokes a key as another instance (or the CLI) would: plain SQL on another connection. */
+    const revokeOnPeer = (authorization: string) =>
+      peer.db
+        .updateTable('api_keys')
+        .set({ revoked_at: new Date().toISOString() })
+        .where('key_hash', '=', hashApiKey(authorization.replace(/^Bearer /, '')))
+        .execute()
     const keyVersion = async () =>
       Number((await h.store.db.selectFrom('key_changes').select('changes').executeTakeFirstOrThrow()).changes)
 
@@ -36,11 +43,7 @@ for (const { engine, skip } of ENGINES) {
       const key = await makeKey(h, await makeUser(h, { role: 'editor' }))
       assert.equal((await list(key)).statusCode, 200)
       assert.equal((await list(key)).statusCode, 200)
-      await peer.db
-        .updateTable('api_keys')
-        .set({ revoked_at: new Date().toISOString() })
-        .where('key_hash', '=', hashApiKey(key.replace(/^Bearer /, '')))
-        .execute()
+      await revokeOnPeer(key)
       assert.equal((await list(key)).statusCode, 401)
     })
 
@@ -82,11 +85,7 @@ for (const { engine, skip } of ENGINES) {
       await peer.db.deleteFrom('key_changes').execute()
       try {
         assert.equal((await list(key)).statusCode, 200)
-        await peer.db
-          .updateTable('api_keys')
-          .set({ revoked_at: new Date().toISOString() })
-          .where('key_hash', '=', hashApiKey(key.replace(/^Bearer /, '')))
-          .execute()
+        await revokeOnPeer(key)
         assert.equal((await list(key)).statusCode, 401)
       } finally {
         if (row !== undefined) await peer.db.insertInto('key_changes').values(row).execute()
