@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { Type } from 'typebox'
+import { customPropertyRoutes } from './catalog/custom-property-routes.ts'
 import { resourceRoutes } from './catalog/resource-routes.ts'
 import { catalogTypedRoutes } from './catalog/typed-routes.ts'
 import type { Store } from './db/types.ts'
@@ -132,6 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(tagRoutes(store))
   await app.register(catalogTypedRoutes(store))
   await app.register(resourceRoutes(store))
+  await app.register(customPropertyRoutes(store))
   routes.answerOtherMethods()
   return app
 }

@@ -3,6 +3,7 @@ import { requireWrite } from '../access/rules.ts'
 import { scopeOf } from '../access/visibility.ts'
 import type { Store } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
+import { customPropertiesNamed } from './custom-properties.ts'
 import { compileFilter, parseFilter } from './filter.ts'
 import { CATALOG_CAP, findCatalogIds } from './repository/reads.ts'
 import type { ResourceUpdate } from './resource-schema.ts'
@@ -33,7 +34,8 @@ export async function bulkUpdateByFilter(
 ): Promise<BulkByFilterAnswer> {
   requireWrite(principal)
   // The filter of List Resources, as JSON text or as the object itself; its errors are List Resources' own.
-  const parsed = parseFilter(typeof filter === 'string' ? filter : JSON.stringify(filter))
+  const text = typeof filter === 'string' ? filter : JSON.stringify(filter)
+  const parsed = parseFilter(text, await customPropertiesNamed(store.db, principal.workspaceId, text))
   const ids = await findCatalogIds(store.db, {
     ...scopeOf(principal),
     teamId: undefined,

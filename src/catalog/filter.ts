@@ -13,6 +13,7 @@ import {
   type FilterableList,
   type ScalarKind,
 } from './fields.ts'
+import { isDate, type PropertyDefinition, VALUE_COLUMNS, type ValueColumn } from './repository/custom-values.ts'
 import { RELATION_TABLES, RESOURCE_LISTS } from './repository/relations.ts'
 
 /** What a filter may compare a field with; decides the operators and value types it accepts. */
@@ -20,7 +21,49 @@ type Kind = ScalarKind | 'list'
 
 type Column = (typeof FIELDS)[(typeof FILTERABLE_SCALARS)[number]]['column']
 
-export type FieldSpec = { kind: ScalarKind; column: Column } | { kind: 'list'; list: FilterableList }
+/** What a filter compares a custom property's value as: by its type (CONTRACT §10). */
+type CustomKind = 'text' | 'decimal' | 'boolean' | 'date' | 'ids'
+
+export interface CustomSpec {
+  kind: CustomKind
+  property: {
+    id: string
+    /** The column of custom_property_values its elements are in. */
+    column: ValueColumn
+    /** Its ids are resources: compared only as the caller may see them. */
+    resources: boolean
+  }
+}
+
+export type FieldSpec = { kind: ScalarKind; column: Column } | { kind: 'list'; list: FilterableList } | CustomSpec
+
+/** A workspace's custom property definitions by name: what `custom_properties.<name>` may name. */
+export type CustomProperties = ReadonlyMap<string, Pick<PropertyDefinition, 'id' | 'value_type'>>
+
+/** The prefix of a field that names a custom property (CONTRACT §10). */
+export const CUSTOM_PREFIX = 'custom_properties.'
+
+const CUSTOM_KINDS: Record<PropertyDefinition['value_type'], CustomKind> = {
+  string: 'text',
+  number: 'decimal',
+  boolean: 'boolean',
+  date: 'date',
+  select: 'ids',
+  user: 'ids',
+  resource: 'ids',
+}
+
+/** The spec of `custom_properties.<name>`, or undefined when `field` names no such property. */
+export function customSpec(field: string, properties: CustomProperties | undefined): CustomSpec | undefined {
+  if (!field.startsWith(CUSTOM_PREFIX)) return undefined
+  const definition = properties?.get(field.slice(CUSTOM_PREFIX.length))
+  if (definition === undefined) return undefined
+  const type = definition.value_type
+  return {
+    kind: CUSTOM_KINDS[type],
+    property: { id: definition.id, column: VALUE_COLUMNS[type], resources: type === 'resource' },
+  }
+}
 
 /** The fields a filter may name (CONTRACT §5), and what each one is: catalog/fields.ts, and its aliases. */
 export const FILTER_FIELDS: Record<string, FieldSpec> = {
@@ -84,11 +127,24 @@ function checkValue(spec: FieldSpec, field: string, value: unknown, where: strin
     }
     return value
   }
+  if (kind === 'decimal') {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new FilterError(where, `field '${field}' takes a number, not ${describe(value)}`)
+    }
+    return value
+  }
   if (typeof value !== 'string') {
     throw new FilterError(where, `field '${field}' takes a string, not ${describe(value)}`)
   }
   if (value.includes('\u0000')) {
     throw new FilterError(where, 'text values must not contain NUL characters')
+  }
+  if (kind === 'date' && !isDate(value)) {
+    throw new FilterError(where, `field '${field}' takes a date such as 2026-01-31, not ${describe(value)}`)
+  }
+  if (kind === 'ids' && 'property' in spec && spec.property.column !== 'option_id') {
+    // User and resource ids are stored in lower case.
+    return value.toLowerCase()
   }
   if (kind === 'timestamp') {
     const time = parseTimestamp(value)
@@ -105,6 +161,7 @@ function checkValue(spec: FieldSpec, field: string, value: unknown, where: strin
 
 interface Budget {
   nodes: number
+  properties: CustomProperties | undefined
 }
 
 function checkNode(input: unknown, where: string, depth: number, budget: Budget): Filter {
@@ -159,9 +216,14 @@ function checkNode(input: unknown, where: string, depth: number, budget: Budget)
   if (typeof field !== 'string') {
     throw new FilterError(join(where, 'field'), `'${operator}' needs a field name, not ${describe(field)}`)
   }
-  const spec = Object.hasOwn(FILTER_FIELDS, field) ? FILTER_FIELDS[field] : undefined
+  const spec = Object.hasOwn(FILTER_FIELDS, field) ? FILTER_FIELDS[field] : customSpec(field, budget.properties)
   if (spec === undefined) {
-    throw new FilterError(join(where, 'field'), `unknown field '${field}'`)
+    throw new FilterError(
+      join(where, 'field'),
+      field.startsWith(CUSTOM_PREFIX)
+        ? `no custom property of this workspace is named '${field.slice(CUSTOM_PREFIX.length)}' (GET /resource/all_v2/custom_properties lists them)`
+        : `unknown field '${field}'`,
+    )
   }
   const at = join(where, 'value')
   switch (operator) {
@@ -207,8 +269,11 @@ function checkNode(input: unknown, where: string, depth: number, budget: Budget)
   }
 }
 
-/** Parses the `filter` query parameter (JSON text) into a checked tree; 400 INVALID_FILTER says where it fails. */
-export function parseFilter(text: string): Filter {
+/**
+ * Parses the `filter` query parameter (JSON text) into a checked tree; 400 INVALID_FILTER says where it fails.
+ * `properties`: the workspace's custom properties, which `custom_properties.<name>` may name.
+ */
+export function parseFilter(text: string, properties?: CustomProperties): Filter {
   let input: unknown
   try {
     input = JSON.parse(text)
@@ -217,7 +282,7 @@ export function parseFilter(text: string): Filter {
   }
   // 1e309, 2^53 + 1 and lone surrogates parse, but no engine would compare what the client sent.
   checkJsonValue(input, { code: 'INVALID_FILTER', root: 'filter' })
-  return checkNode(input, '', 0, { nodes: 0 })
+  return checkNode(input, '', 0, { nodes: 0, properties })
 }
 
 type Builder = ExpressionBuilder<DB, 'resources'>
@@ -241,11 +306,14 @@ export function foldedStarts(engine: Engine, column: Expression<unknown>, value:
   return sql<SqlBool>`${foldCase(engine, column)} like ${`${likeLiteral(value)}%`} escape '\\'`
 }
 
-const LIST_TYPES: Record<Exclude<Kind, 'list'>, ListType> = {
+const LIST_TYPES: Record<Exclude<Kind | CustomKind, 'list'>, ListType> = {
   text: 'text',
   number: 'bigint',
   boolean: 'boolean',
   timestamp: 'timestamptz',
+  decimal: 'float8',
+  date: 'text',
+  ids: 'text',
 }
 
 function compileLeaf(
@@ -256,6 +324,7 @@ function compileLeaf(
   visible: VisibleRows | undefined,
 ): Expression<SqlBool> {
   const spec = node.spec
+  if ('property' in spec) return compileCustom(eb, node, spec, engine, visible)
   if (spec.kind === 'list') {
     // `id in (select resource_id … where target_id …)` lets the planner start from the relation's target index.
     const table = RELATION_TABLES[spec.list]
@@ -297,6 +366,48 @@ function compileLeaf(
       const indexed = narrowed ? undefined : textIndexed(eb, engine, [spec.column], [node.value])
       return eb.and(indexed === undefined ? [present, like] : [indexed, present, like])
     }
+  }
+}
+
+/**
+ * A condition on a custom property: `resources.id in (the resources whose value of it matches)`, from the index of
+ * its column (migration 0009). A resource without a value matches no leaf but `not`; a resource value holds, for
+ * this caller, only the resources it may see.
+ */
+function compileCustom(
+  eb: Builder,
+  node: Exclude<Filter, { operator: 'and' | 'or' | 'not' }>,
+  spec: CustomSpec,
+  engine: Engine,
+  visible: VisibleRows | undefined,
+): Expression<SqlBool> {
+  const { id, column, resources } = spec.property
+  let members = eb
+    .selectFrom('custom_property_values as cpv')
+    .select('cpv.resource_id')
+    .where('cpv.property_id', '=', id)
+  if (resources && visible !== undefined) {
+    members = members.where((wb) =>
+      wb.exists(
+        wb
+          .selectFrom('resources as linked')
+          .select(sql.lit(1).as('one'))
+          .whereRef('linked.id', '=', 'cpv.target_id')
+          .where(visible('linked')),
+      ),
+    )
+  }
+  const value = sql.ref(`cpv.${column}`)
+  const resourceId = eb.ref('resources.id')
+  switch (node.operator) {
+    case 'is_set':
+      return eb(resourceId, 'in', spec.kind === 'text' ? members.where(sql<SqlBool>`${value} <> ''`) : members)
+    case 'exact':
+      return eb(resourceId, 'in', members.where(sql<SqlBool>`${value} = ${node.value}`))
+    case 'in':
+      return eb(resourceId, 'in', members.where(inList(engine, value, node.values, LIST_TYPES[spec.kind])))
+    case 'contains':
+      return eb(resourceId, 'in', members.where(foldedHolds(engine, value, node.value)))
   }
 }
 
@@ -385,6 +496,7 @@ export function narrows(node: Filter | undefined): boolean {
   if (node.operator === 'and') return node.operands.some(narrows)
   if (node.operator !== 'exact' && node.operator !== 'in') return false
   const spec = node.spec
+  if ('property' in spec) return spec.kind !== 'boolean'
   return spec.kind === 'list' || NARROWING_COLUMNS.includes(spec.column)
 }
 

@@ -4,6 +4,7 @@ import type { Principal } from '../access/principal.ts'
 import { scopeOf, visibilityScope } from '../access/visibility.ts'
 import { readChangeVersion } from '../db/change-counter.ts'
 import type { DB, Store } from '../db/types.ts'
+import { customPropertiesNamed } from './custom-properties.ts'
 import { compileFilter, FILTER_FIELDS, type FieldSpec, type Filter, narrows, parseFilter } from './filter.ts'
 import { CATALOG_CAP, findCatalogIds, findRowsInOrder } from './repository/reads.ts'
 import type { Resource } from './resource-schema.ts'
@@ -95,8 +96,12 @@ async function listPage(
     given(searchText),
   ].join('\u0000')
   const list = await cache.ids(key, version, async () => {
-    const filter = withEntityType(filterText === undefined ? undefined : parseFilter(filterText), params.entityType)
-    const sort = sortText === undefined ? undefined : parseSort(sortText)
+    const properties = await customPropertiesNamed(store.db, principal.workspaceId, filterText, sortText)
+    const filter = withEntityType(
+      filterText === undefined ? undefined : parseFilter(filterText, properties),
+      params.entityType,
+    )
+    const sort = sortText === undefined ? undefined : parseSort(sortText, properties)
     const words = searchText === undefined ? [] : parseSearchTerm(searchText)
     const search = words.length === 0 ? undefined : await planSearch(store.db, principal.workspaceId, words)
     const engine = store.engine

@@ -32,5 +32,5 @@ export async function getResourceWithKey(
   if (found === undefined) {
     throw notFound()
   }
-  return toResource(found.row, found.relations, permissionsFor(principal))
+  return toResource(found.row, found.relations, permissionsFor(principal), found.custom)
 }

@@ -5,6 +5,8 @@ import { WRITABLE_SCHEMAS } from './fields.ts'
 const Ids = Type.Array(Type.String())
 const Text = Type.String()
 const NullableText = Nullable(Type.String())
+/** A custom property's value: text (string, date), a number, a boolean, or ids (select, user, resource). */
+const CustomValueSchema = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Ids])
 
 /** The one JSON shape of every catalog entity (CONTRACT §3), fields in the reference's order. */
 export const ResourceSchema = Type.Object(
@@ -61,6 +63,8 @@ export const ResourceSchema = Type.Object(
     question_answered_by: NullableText,
     question_assigned_to: NullableText,
     total_usage: Type.Integer(),
+    // CONTRACT §10: the values set on it, by property name.
+    custom_properties: Type.Record(Type.String(), CustomValueSchema),
     // Extras: table-like resources name their database and schema; columns carry what extraction read.
     database: Type.Optional(NullableText),
     schema: Type.Optional(NullableText),
@@ -85,12 +89,19 @@ const optional = <T extends Record<string, Parameters<typeof Type.Optional>[0]>>
 
 const { title, ...otherWritable } = WritableFields
 
+/** CONTRACT §10: values to set by property name (null clears one); each is checked against its property's type. */
+const CustomPropertiesWrite = Type.Record(Type.String({ minLength: 1, maxLength: 1024 }), Type.Unknown(), {
+  maxProperties: 1000,
+  description: 'custom property values by property name; null clears one',
+})
+
 export const ResourceCreateSchema = Type.Object({
   title,
   integration: Type.Optional(Nullable(UuidSchema)),
   ...optional(otherWritable),
   parent: Type.Optional(Nullable(UuidSchema)),
   databuilder_id: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1024 }))),
+  custom_properties: Type.Optional(CustomPropertiesWrite),
 })
 export type ResourceCreate = Static<typeof ResourceCreateSchema>
 
@@ -98,6 +109,7 @@ export const ResourceUpdateSchema = Type.Object({
   ...optional(WritableFields),
   integration: Type.Optional(Nullable(UuidSchema)),
   parent: Type.Optional(Nullable(UuidSchema)),
+  custom_properties: Type.Optional(CustomPropertiesWrite),
 })
 export type ResourceUpdate = Static<typeof ResourceUpdateSchema>
 

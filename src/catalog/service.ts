@@ -8,6 +8,7 @@ import type { DB, Store } from '../db/types.ts'
 import { nowIso, parseTimestamp } from '../db/values.ts'
 import { findDefaultTeamId } from '../directory/teams/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
+import { applyCustomValues, definitionsByName, type PropertyDefinition } from './custom-properties.ts'
 import { RESOURCE_LISTS, WRITABLE_LISTS, WRITABLE_SCALARS } from './fields.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import {
@@ -23,6 +24,7 @@ import {
   findRelations,
   findResource,
   findResourceRow,
+  type Loaded,
   listResourceRows,
   type TypedListFilter,
 } from './repository/reads.ts'
@@ -50,7 +52,21 @@ export async function hydrate(db: Kysely<DB>, principal: Principal, rows: Resour
     visibleResources(principal, 'row'),
   )
   const permissions = permissionsFor(principal)
-  return rows.map((row) => toResource(row, relations.get(row.id) as Relations, permissions))
+  return rows.map((row) => {
+    const loaded = relations.get(row.id) as Loaded
+    return toResource(row, loaded.relations, permissions, loaded.custom)
+  })
+}
+
+/** The workspace's custom property definitions, read once per write (a bulk update shares them across items). */
+type Definitions = (trx: Kysely<DB>) => Promise<ReadonlyMap<string, PropertyDefinition>>
+
+function definitionsOf(principal: Principal): Definitions {
+  let read: Promise<ReadonlyMap<string, PropertyDefinition>> | undefined
+  return (trx) => {
+    read ??= definitionsByName(trx, principal.workspaceId)
+    return read
+  }
 }
 
 export async function listResources(
@@ -219,6 +235,19 @@ export async function createResource(
     if (values.accepted === true) {
       await settleAnswer(trx, { id, parent_id: parent?.id ?? null, created_by: principal.userId }, true, now)
     }
+    const custom =
+      body.custom_properties === undefined
+        ? {}
+        : (
+            await applyCustomValues(
+              trx,
+              principal,
+              { id, entity_type: entityType },
+              body.custom_properties,
+              {},
+              await definitionsByName(trx, principal.workspaceId),
+            )
+          ).values
     // The answer is made from what was written, not read again after the commit.
     // newResourceValues sets every other column (Insertable only types them as optional).
     const row = {
@@ -228,7 +257,7 @@ export async function createResource(
       description_by_person: values.description_by_person ?? false,
       children_count: 0,
     } as ResourceRow
-    return toResource(row, relations, permissionsFor(principal))
+    return toResource(row, relations, permissionsFor(principal), custom)
   })
 }
 
@@ -255,7 +284,7 @@ export async function updateResource(
   patch: ResourceUpdate,
 ): Promise<Resource> {
   // The answer is made from what the transaction read and wrote, not read again after the commit.
-  return write(store, (trx) => applyUpdate(store, trx, principal, entityType, id, patch))
+  return write(store, (trx) => applyUpdate(store, trx, principal, entityType, id, patch, definitionsOf(principal)))
 }
 
 /** One PATCH, in the caller's transaction. */
@@ -266,6 +295,7 @@ async function applyUpdate(
   entityType: string | undefined,
   id: string,
   patch: ResourceUpdate,
+  definitions: Definitions,
 ): Promise<Resource> {
   const lists = writableLists(patch)
   if (patch.published !== undefined || patch.teams !== undefined) {
@@ -278,7 +308,7 @@ async function applyUpdate(
   if (found === undefined) {
     throw notFound()
   }
-  const { row, relations: current } = found
+  const { row, relations: current, custom: currentCustom } = found
   requireWrite(principal)
   patch = withoutQuestionFieldsOf(row.entity_type, patch)
   await checkAssignee(trx, principal.workspaceId, patch)
@@ -300,7 +330,7 @@ async function applyUpdate(
     }
   }
   // Compared in their API form, so 0/1, Date and string timestamps all compare as the client sees them.
-  const stored = toResource(row, current, permissionsFor(principal))
+  const stored = toResource(row, current, permissionsFor(principal), currentCustom)
   const incoming = {
     ...patch,
     external_updated_at: normalizeTimestamp(patch.external_updated_at),
@@ -312,7 +342,11 @@ async function applyUpdate(
       Object.assign(changes, { [field]: incoming[field] })
     }
   }
-  if (Object.keys(changes).length === 0 && Object.keys(changedLists).length === 0) {
+  const custom =
+    patch.custom_properties === undefined
+      ? { values: currentCustom, changed: false }
+      : await applyCustomValues(trx, principal, row, patch.custom_properties, currentCustom, await definitions(trx))
+  if (Object.keys(changes).length === 0 && Object.keys(changedLists).length === 0 && !custom.changed) {
     return stored
   }
   const now = nowIso()
@@ -350,7 +384,7 @@ async function applyUpdate(
     await appendToList(trx, 'multiplayers', id, principal.userId)
     changedLists.multiplayers = [...current.multiplayers, principal.userId]
   }
-  return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal))
+  return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal), custom.values)
 }
 
 /** The most items (or resources a filter picks) one bulk update takes (CONTRACT §12). */
@@ -378,9 +412,10 @@ export async function bulkUpdate(
       }
     }
     const updated: Resource[] = []
+    const definitions = definitionsOf(principal)
     for (const [index, item] of items.entries()) {
       try {
-        updated.push(await applyUpdate(store, trx, principal, undefined, item.id.toLowerCase(), item.data))
+        updated.push(await applyUpdate(store, trx, principal, undefined, item.id.toLowerCase(), item.data, definitions))
       } catch (error) {
         throw ofItem(error, index, item.id)
       }

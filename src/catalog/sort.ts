@@ -2,6 +2,8 @@ import { type Expression, type ExpressionBuilder, type SelectQueryBuilder, sql }
 import type { DB } from '../db/types.ts'
 import { ApiError } from '../errors.ts'
 import { FIELDS, SORT_ALIASES, SORTABLE_FIELDS, type SortableField } from './fields.ts'
+import { CUSTOM_PREFIX, type CustomProperties } from './filter.ts'
+import { ID_TYPES, VALUE_COLUMNS, type ValueColumn } from './repository/custom-values.ts'
 
 type SortColumn = (typeof FIELDS)[SortableField]['column']
 
@@ -19,8 +21,10 @@ const NULLABLE = new Set<string>(SORTABLE_FIELDS.filter((f) => 'nullable' in FIE
 
 export interface SortKey {
   field: string
-  key: SortColumn | 'total_usage'
+  key: SortColumn | 'total_usage' | 'custom'
   order: 'asc' | 'desc'
+  /** With `key: 'custom'`: the custom property (CONTRACT §10) whose value orders. */
+  property?: { id: string; column: ValueColumn }
 }
 
 export const DEFAULT_SORT: SortKey[] = [{ field: 'external_usage', key: 'external_usage', order: 'desc' }]
@@ -31,8 +35,11 @@ class SortError extends ApiError {
   }
 }
 
-/** Parses the `sort` query parameter into at most five keys, following `tie_breaker`. */
-export function parseSort(text: string): SortKey[] {
+/**
+ * Parses the `sort` query parameter into at most five keys, following `tie_breaker`. `properties`: the workspace's
+ * custom properties, which `custom_properties.<name>` may name (those of one value: not select, user or resource).
+ */
+export function parseSort(text: string, properties?: CustomProperties): SortKey[] {
   let input: unknown
   try {
     input = JSON.parse(text)
@@ -51,6 +58,30 @@ export function parseSort(text: string): SortKey[] {
     }
     const { field, order, tie_breaker: tieBreaker } = node as Record<string, unknown>
     const prefix = where === '' ? '' : `${where}.`
+    if (typeof field === 'string' && field.startsWith(CUSTOM_PREFIX)) {
+      const name = field.slice(CUSTOM_PREFIX.length)
+      const definition = properties?.get(name)
+      if (definition === undefined) {
+        throw new SortError(
+          `${prefix}field`,
+          `no custom property of this workspace is named '${name}' (GET /resource/all_v2/custom_properties lists them)`,
+        )
+      }
+      if (ID_TYPES.includes(definition.value_type)) {
+        throw new SortError(
+          `${prefix}field`,
+          `'${name}' is a ${definition.value_type} property, which holds a list of ids; sort on a string, number, boolean or date property`,
+        )
+      }
+      if (order !== undefined && order !== 'asc' && order !== 'desc') {
+        throw new SortError(`${prefix}order`, `must be "asc" or "desc", not ${JSON.stringify(order)}`)
+      }
+      const property = { id: definition.id, column: VALUE_COLUMNS[definition.value_type] }
+      keys.push({ field, key: 'custom', order: order ?? 'asc', property })
+      where = `${prefix}tie_breaker`
+      node = tieBreaker
+      continue
+    }
     if (typeof field !== 'string' || !Object.hasOwn(SORT_FIELDS, field)) {
       const known = Object.keys(SORT_FIELDS).join(', ')
       throw new SortError(
@@ -75,10 +106,14 @@ export function parseSort(text: string): SortKey[] {
 
 type Builder = ExpressionBuilder<DB, 'resources'>
 
-function sortExpression(eb: Builder, key: SortKey['key']): Expression<unknown> {
+function sortExpression(eb: Builder, { key, property }: SortKey): Expression<unknown> {
+  if (property !== undefined) {
+    // A property of one value has one element (position 0), found through the values' primary key.
+    return sql`(select cpv.${sql.ref(property.column)} from custom_property_values cpv where cpv.resource_id = resources.id and cpv.property_id = ${property.id} and cpv.position = 0)`
+  }
   return key === 'total_usage'
     ? eb(eb.ref('resources.internal_usage'), '+', eb.ref('resources.external_usage'))
-    : eb.ref(`resources.${key}`)
+    : eb.ref(`resources.${key as SortColumn}`)
 }
 
 /** Orders by the keys with nulls last in either direction, then by id. */
@@ -87,9 +122,9 @@ export function applySort<O>(
   keys: SortKey[],
 ): SelectQueryBuilder<DB, 'resources', O> {
   let sorted = query
-  for (const { key, order } of keys) {
-    const nulls = NULLABLE.has(key) ? sql` nulls last` : sql``
-    sorted = sorted.orderBy((eb) => sql`${sortExpression(eb, key)} ${sql.raw(order)}${nulls}`)
+  for (const sortKey of keys) {
+    const nulls = NULLABLE.has(sortKey.key) || sortKey.key === 'custom' ? sql` nulls last` : sql``
+    sorted = sorted.orderBy((eb) => sql`${sortExpression(eb, sortKey)} ${sql.raw(sortKey.order)}${nulls}`)
   }
   return sorted.orderBy('resources.id')
 }

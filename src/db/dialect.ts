@@ -10,7 +10,7 @@ export function foldCase(engine: Engine, text: Expression<unknown>): RawBuilder<
 }
 
 /** The PostgreSQL array type a list of values is bound as, by what the values are. */
-export type ListType = 'text' | 'bigint' | 'boolean' | 'timestamptz'
+export type ListType = 'text' | 'bigint' | 'boolean' | 'timestamptz' | 'float8'
 
 /**
  * `column in (values)` with the whole list bound as one parameter: a JSON array on SQLite, an array on PostgreSQL.

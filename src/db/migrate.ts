@@ -7,6 +7,7 @@ import * as search from './migrations/20261204-0005-search.ts'
 import * as keyChanges from './migrations/20261205-0006-key-changes.ts'
 import * as searchWordsInline from './migrations/20261205-0007-search-words-inline.ts'
 import * as questions from './migrations/20261205-0008-questions.ts'
+import * as customProperties from './migrations/20261205-0009-custom-properties.ts'
 
 export type Migrations = Record<string, Migration>
 
@@ -19,6 +20,7 @@ const migrations: Migrations = {
   '20261205-0006-key-changes': keyChanges,
   '20261205-0007-search-words-inline': searchWordsInline,
   '20261205-0008-questions': questions,
+  '20261205-0009-custom-properties': customProperties,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

@@ -213,6 +213,39 @@ export interface ResourceSearchKeyTable {
   resource_id: string
 }
 
+/** A custom property's definition (CONTRACT §10); `entity_types` is a JSON array. */
+export interface CustomPropertyTable {
+  id: string
+  workspace_id: string
+  name: string
+  value_type: string
+  entity_types: string
+  integration_id: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** An option of a `select` custom property. */
+export interface CustomPropertyOptionTable {
+  id: string
+  property_id: string
+  name: string
+  position: number
+}
+
+/** One element of a custom property's value on a resource: exactly one of the value columns is set. */
+export interface CustomPropertyValueTable {
+  resource_id: string
+  property_id: string
+  position: number
+  text_value: string | null
+  number_value: number | null
+  boolean_value: boolean | number | null
+  user_id: string | null
+  target_id: string | null
+  option_id: string | null
+}
+
 export interface DB {
   workspaces: WorkspaceTable
   teams: TeamTable
@@ -244,6 +277,9 @@ export interface DB {
   search_words: SearchWordTable
   resource_search_keys: ResourceSearchKeyTable
   search_pending: SearchPendingTable
+  custom_properties: CustomPropertyTable
+  custom_property_options: CustomPropertyOptionTable
+  custom_property_values: CustomPropertyValueTable
 }
 
 export type RelationTableName = {

@@ -23,6 +23,7 @@ import { prepared, slot } from '../../db/prepared.ts'
 import type { DB } from '../../db/types.ts'
 import { toCount } from '../../db/values.ts'
 import { orderByRelevance, type Search, searchCondition } from '../search.ts'
+import { type CustomValues, decodeValues, ENCODED_ELEMENT, parseEncoded } from './custom-values.ts'
 import {
   emptyRelations,
   RELATION_FIELDS,
@@ -83,8 +84,17 @@ export async function findResourceRow(
   return (await query.executeTakeFirst()) as ResourceRow | undefined
 }
 
-/** A resource's row with each of its lists as a column: JSON array text on SQLite, text[] on PostgreSQL. */
-type RowWithLists = ResourceRow & Record<RelationField, string | string[]>
+/**
+ * A resource's row with each of its lists as a column (JSON array text on SQLite, text[] on PostgreSQL) and its
+ * custom property values as `custom_values` (a JSON array of encoded elements, text on SQLite).
+ */
+type RowWithLists = ResourceRow & Record<RelationField, string | string[]> & { custom_values: string | string[] }
+
+/** What a resource is read with beside its row: its lists and its custom property values. */
+export interface Loaded {
+  relations: Relations
+  custom: CustomValues
+}
 
 /** Each list of the resource `resources` as a column, in position order, with only resources `visible` admits. */
 function listColumns(db: Kysely<DB>, visible: VisibleRows | undefined) {
@@ -103,18 +113,42 @@ function listColumns(db: Kysely<DB>, visible: VisibleRows | undefined) {
   })
 }
 
-function selectResourcesWithLists(db: Kysely<DB>, visible: VisibleRows | undefined) {
-  return selectResources(db, visible).select(listColumns(db, visible))
+/**
+ * The custom property values of the resource `resources`, as one column: the encoded elements (custom-values.ts)
+ * as a JSON array, with only the resources `visible` admits in resource values.
+ */
+function customColumn(db: Kysely<DB>, visible: VisibleRows | undefined) {
+  const postgres = engineOf(db) === 'postgres'
+  const seen =
+    visible === undefined
+      ? sql``
+      : sql` and (v.target_id is null or exists (select 1 from resources target where target.id = v.target_id and ${visible('target')}))`
+  const from = sql`from custom_property_values v join custom_properties p on p.id = v.property_id where v.resource_id = resources.id${seen}`
+  const element = sql.raw(ENCODED_ELEMENT[postgres ? 'postgres' : 'sqlite'])
+  const column: RawBuilder<string | string[]> = postgres
+    ? sql`array(select ${element} ${from} order by v.position)`
+    : sql`case when exists (select 1 from custom_property_values where resource_id = resources.id) then (select json_group_array(${element} order by v.position) ${from}) else '[]' end`
+  return column.as('custom_values')
 }
 
-/** The lists of a row read with `listColumns`. */
-function listsOf(row: Record<RelationField, string | string[]>): Relations {
+function selectResourcesWithLists(db: Kysely<DB>, visible: VisibleRows | undefined) {
+  return selectResources(db, visible).select(listColumns(db, visible)).select(customColumn(db, visible))
+}
+
+/** The lists and custom values of a row read with `listColumns` and `customColumn`. */
+function loadedOf(row: RowWithLists): Loaded {
   const relations = emptyRelations()
   for (const field of RELATION_FIELDS) {
     const list = row[field]
     relations[field] = typeof list === 'string' ? (JSON.parse(list) as string[]) : list
   }
-  return relations
+  const custom = row.custom_values
+  // SQLite: a JSON array of JSON arrays; PostgreSQL: an array of JSON texts.
+  const elements = typeof custom === 'string' ? (JSON.parse(custom) as unknown[]) : custom
+  return {
+    relations,
+    custom: decodeValues(elements.map((e) => (typeof e === 'string' ? parseEncoded(e) : (e as never)))),
+  }
 }
 
 const findOneWithLists = prepared<{ id: string; workspaceId: string; userId: string }, RowWithLists>((db, variant) => {
@@ -137,7 +171,7 @@ export async function findResource(
   reader: Pick<Principal, 'workspaceId' | 'userId' | 'role'>,
   id: string,
   entityType: string | undefined,
-): Promise<{ row: ResourceRow; relations: Relations } | undefined> {
+): Promise<({ row: ResourceRow } & Loaded) | undefined> {
   if (entityType?.includes('|')) throw new Error(`not an entity type: ${entityType}`)
   const [found] = await findOneWithLists(
     db,
@@ -145,7 +179,7 @@ export async function findResource(
     `${visibilityOf(reader)}|${entityType ?? ''}`,
   )
   if (found === undefined) return undefined
-  return { row: found, relations: listsOf(found) }
+  return { row: found, ...loadedOf(found) }
 }
 
 const findForKey = prepared<{ hash: string; id: string }, KeyOwner & { id: string | null }>((db, entityType) =>
@@ -161,7 +195,8 @@ const findForKey = prepared<{ hash: string; id: string }, KeyOwner & { id: strin
     .selectAll('k')
     .selectAll('resources')
     .select(childrenCount(visibleToKeyOwner))
-    .select(listColumns(db, visibleToKeyOwner)),
+    .select(listColumns(db, visibleToKeyOwner))
+    .select(customColumn(db, visibleToKeyOwner)),
 )
 
 /**
@@ -174,7 +209,7 @@ export async function findResourceForKey(
   keyHash: string,
   id: string,
   entityType: string | undefined,
-): Promise<{ owner: KeyOwner | undefined; found?: { row: ResourceRow; relations: Relations } }> {
+): Promise<{ owner: KeyOwner | undefined; found?: { row: ResourceRow } & Loaded }> {
   if (engineOf(db) === 'sqlite') {
     // In-process, two statements cost less than the join (which SQLite runs several times slower).
     const [owner] = await findKeyOwner(db, { hash: keyHash })
@@ -187,7 +222,7 @@ export async function findResourceForKey(
   const owner = { keyId, lastUsedAt, userId, workspaceId, role }
   if (row.id === null) return { owner }
   const full = row as unknown as RowWithLists
-  return { owner, found: { row: full, relations: listsOf(full) } }
+  return { owner, found: { row: full, ...loadedOf(full) } }
 }
 
 export interface TypedListFilter extends Scope {
@@ -244,60 +279,86 @@ export async function listResourceRows(
 }
 
 /**
- * The one statement that reads every list of a page of resources: a UNION ALL over the relation tables. Its text
- * is built once per engine from the table names above (no input reaches it); the ids are one bound parameter.
+ * The one statement that reads every list and custom value of a page of resources: a UNION ALL over the relation
+ * tables and the custom values (each element encoded as JSON text in `target_id`, custom-values.ts). Its text is
+ * built once per engine from the table names above (no input reaches it); the ids are one bound parameter.
  */
+const CUSTOM = 'custom_properties'
 const RELATIONS_SQL = {
-  sqlite: RELATION_FIELDS.map(
-    (field) =>
-      `select resource_id, target_id, position, '${field}' as field from ${RELATION_TABLES[field]} where resource_id in (select value from json_each(?))`,
-  ).join(' union all '),
-  postgres: RELATION_FIELDS.map(
-    (field) =>
-      `select resource_id, target_id, position, '${field}' as field from ${RELATION_TABLES[field]} where resource_id = any($1::text[])`,
-  ).join(' union all '),
+  sqlite: [
+    ...RELATION_FIELDS.map(
+      (field) =>
+        `select resource_id, target_id, position, '${field}' as field from ${RELATION_TABLES[field]} where resource_id in (select value from json_each(?))`,
+    ),
+    `select v.resource_id, ${ENCODED_ELEMENT.sqlite} as target_id, v.position, '${CUSTOM}' as field from custom_property_values v join custom_properties p on p.id = v.property_id where v.resource_id in (select value from json_each(?))`,
+  ].join(' union all '),
+  postgres: [
+    ...RELATION_FIELDS.map(
+      (field) =>
+        `select resource_id, target_id, position, '${field}' as field from ${RELATION_TABLES[field]} where resource_id = any($1::text[])`,
+    ),
+    `select v.resource_id, ${ENCODED_ELEMENT.postgres} as target_id, v.position, '${CUSTOM}' as field from custom_property_values v join custom_properties p on p.id = v.property_id where v.resource_id = any($1::text[])`,
+  ].join(' union all '),
 }
 
 /**
- * Every id list of each resource, in one query over all relation tables; with `visible`, lists of resources
- * (RESOURCE_LISTS) keep only those it admits.
+ * Every id list and custom value of each resource, in one query; with `visible`, lists of resources
+ * (RESOURCE_LISTS) and resource values keep only those it admits.
  */
 export async function findRelations(
   db: Kysely<DB>,
   resourceIds: string[],
   visible?: VisibleRows,
-): Promise<Map<string, Relations>> {
-  const byResource = new Map<string, Relations>()
-  for (const id of resourceIds) {
-    byResource.set(id, emptyRelations())
-  }
+): Promise<Map<string, Loaded>> {
+  const byResource = new Map<string, Loaded>()
   if (resourceIds.length === 0) {
     return byResource
   }
   const engine = engineOf(db)
-  const parameters = engine === 'postgres' ? [resourceIds] : RELATION_FIELDS.map(() => JSON.stringify(resourceIds))
+  const parameters =
+    engine === 'postgres' ? [resourceIds] : [...RELATION_FIELDS, CUSTOM].map(() => JSON.stringify(resourceIds))
   const { rows } = await db.executeQuery<{
     resource_id: string
     target_id: string
     position: number
-    field: RelationField
+    field: RelationField | typeof CUSTOM
   }>(CompiledQuery.raw(RELATIONS_SQL[engine], parameters))
   const sorted = [...rows].sort((a, b) => a.position - b.position)
+  const lists = new Map<string, Relations>(resourceIds.map((id) => [id, emptyRelations()]))
+  const elements = new Map<string, ReturnType<typeof parseEncoded>[]>()
+  const targets = new Set<string>()
   for (const row of sorted) {
-    byResource.get(row.resource_id)?.[row.field].push(row.target_id)
+    if (row.field === CUSTOM) {
+      const element = parseEncoded(row.target_id)
+      if (element[1] === 'resource' && element[5] !== null) targets.add(element[5])
+      const list = elements.get(row.resource_id) ?? []
+      list.push(element)
+      elements.set(row.resource_id, list)
+      continue
+    }
+    lists.get(row.resource_id)?.[row.field].push(row.target_id)
+    if (RESOURCE_LISTS.includes(row.field)) targets.add(row.target_id)
   }
-  const targets = rows.filter((row) => RESOURCE_LISTS.includes(row.field)).map((row) => row.target_id)
-  if (visible !== undefined && targets.length > 0) {
+  let shown: ((id: string) => boolean) | undefined
+  if (visible !== undefined && targets.size > 0) {
     const seen = await db
       .selectFrom('resources')
       .select('resources.id')
-      .where((eb) => inIds(db, eb.ref('resources.id'), [...new Set(targets)]))
+      .where((eb) => inIds(db, eb.ref('resources.id'), [...targets]))
       .where(visible('resources'))
       .execute()
-    const shown = new Set(seen.map((row) => row.id))
-    for (const relations of byResource.values()) {
-      for (const field of RESOURCE_LISTS) relations[field] = relations[field].filter((id) => shown.has(id))
+    const ids = new Set(seen.map((row) => row.id))
+    shown = (id) => ids.has(id)
+  }
+  for (const id of resourceIds) {
+    const relations = lists.get(id) as Relations
+    let custom = elements.get(id) ?? []
+    if (shown !== undefined) {
+      const show = shown
+      for (const field of RESOURCE_LISTS) relations[field] = relations[field].filter(show)
+      custom = custom.filter((e) => e[1] !== 'resource' || (e[5] !== null && show(e[5])))
     }
+    byResource.set(id, { relations, custom: decodeValues(custom) })
   }
   return byResource
 }

@@ -4,13 +4,19 @@ import type { ResourceTable } from '../../db/types.ts'
 import { toCount, toIso } from '../../db/values.ts'
 import type { Resource } from '../resource-schema.ts'
 import { titleCased } from '../titles.ts'
+import type { CustomValues } from './custom-values.ts'
 import type { Relations } from './relations.ts'
 
 /** The one mapper from a `resources` row and its lists to the API's Resource. */
 
 export type ResourceRow = Selectable<ResourceTable> & { children_count: number | string | bigint }
 
-export function toResource(row: ResourceRow, relations: Relations, permissions: Permissions): Resource {
+export function toResource(
+  row: ResourceRow,
+  relations: Relations,
+  permissions: Permissions,
+  custom: CustomValues,
+): Resource {
   return {
     id: row.id,
     created_at: toIso(row.created_at),
@@ -64,6 +70,7 @@ export function toResource(row: ResourceRow, relations: Relations, permissions: 
     question_answered_by: row.question_answered_by,
     question_assigned_to: row.question_assigned_to,
     total_usage: Number(row.internal_usage) + Number(row.external_usage),
+    custom_properties: custom,
     ...extras(row),
   }
 }
