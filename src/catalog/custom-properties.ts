@@ -48,9 +48,16 @@ export function propertyNotFound(): ApiError {
   return new ApiError('NOT_FOUND', 'Custom property not found.')
 }
 
-/** Every definition of the workspace, by name. */
-export async function definitionsByName(db: Kysely<DB>, workspaceId: string): Promise<Map<string, PropertyDefinition>> {
-  return new Map((await listDefinitions(db, workspaceId)).map((definition) => [definition.name, definition]))
+/**
+ * Every definition of the workspace, by name. `lock`: in a write that sets values, share-locked on PostgreSQL until
+ * it commits (a concurrent change of a definition waits, or is read as changed).
+ */
+export async function definitionsByName(
+  db: Kysely<DB>,
+  workspaceId: string,
+  lock?: 'share',
+): Promise<Map<string, PropertyDefinition>> {
+  return new Map((await listDefinitions(db, workspaceId, lock)).map((definition) => [definition.name, definition]))
 }
 
 /**
@@ -379,7 +386,7 @@ export async function changeDefinition(
   const full = whole ? { entity_types: [], value_type: 'string', integration: null, options: [], ...input } : input
   await store.write(
     async (trx) => {
-      const current = await findDefinition(trx, principal.workspaceId, id)
+      const current = await findDefinition(trx, principal.workspaceId, id, 'update')
       if (current === undefined) throw propertyNotFound()
       const changes: Parameters<typeof updateDefinition>[2] = {}
       if (full.name !== undefined) changes.name = checkName(full.name)

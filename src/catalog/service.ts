@@ -64,7 +64,7 @@ type Definitions = (trx: Kysely<DB>) => Promise<ReadonlyMap<string, PropertyDefi
 function definitionsOf(principal: Principal): Definitions {
   let read: Promise<ReadonlyMap<string, PropertyDefinition>> | undefined
   return (trx) => {
-    read ??= definitionsByName(trx, principal.workspaceId)
+    read ??= definitionsByName(trx, principal.workspaceId, 'share')
     return read
   }
 }
@@ -245,7 +245,7 @@ export async function createResource(
               { id, entity_type: entityType },
               body.custom_properties,
               {},
-              await definitionsByName(trx, principal.workspaceId),
+              await definitionsByName(trx, principal.workspaceId, 'share'),
             )
           ).values
     // The answer is made from what was written, not read again after the commit.

@@ -5,6 +5,7 @@ import {
   assertFieldError,
   ENGINES,
   type Harness,
+  holdOpenOnPeer,
   makeDatabase,
   makeKey,
   makeTeam,
@@ -549,6 +550,21 @@ for (const { engine, skip } of ENGINES) {
         headers: { authorization: editor },
       })
       assert.equal(allowed.statusCode, 204, allowed.body)
+    })
+
+    test('a value is written under the definition it was checked against: a definition changed meanwhile is read as changed', {
+      skip: engine === 'postgres' ? false : 'SQLite runs one write at a time',
+    }, async () => {
+      const changing = await define({ name: fresh('changing') })
+      const t = await table()
+      const commit = await holdOpenOnPeer(h, async (trx) => {
+        await trx.updateTable('custom_properties').set({ value_type: 'number' }).where('id', '=', changing.id).execute()
+      })
+      const pending = patch(t.id, { [changing.name]: 'text' })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await commit()
+      assertFieldError(await pending, `custom_properties.${changing.name}`, /takes a number/)
+      assert.equal(changing.name in (await get(t.id)).custom_properties, false)
     })
 
     test('bulk update sets a property on 100 tables in one request, all or nothing', async () => {

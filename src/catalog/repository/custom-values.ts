@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
+import { engineOf } from '../../db/dialect.ts'
 import type { DB } from '../../db/types.ts'
 import { toIso } from '../../db/values.ts'
 
@@ -156,19 +157,33 @@ async function withOptions(db: Kysely<DB>, rows: DefinitionRow[]): Promise<Prope
   }))
 }
 
-/** Every definition of the workspace, by name (code-point order), then id. */
-export async function listDefinitions(db: Kysely<DB>, workspaceId: string): Promise<PropertyDefinition[]> {
-  const rows = (await selectDefinitions(db, workspaceId).execute()) as DefinitionRow[]
+/**
+ * Every definition of the workspace, by name (code-point order), then id. `lock`: PostgreSQL keeps them
+ * share-locked until the transaction ends, so that a value is written under the definition it was checked against
+ * (a change of the definition waits for the write, or the write reads the changed definition).
+ */
+export async function listDefinitions(
+  db: Kysely<DB>,
+  workspaceId: string,
+  lock?: 'share',
+): Promise<PropertyDefinition[]> {
+  let query = selectDefinitions(db, workspaceId)
+  if (lock === 'share' && engineOf(db) === 'postgres') query = query.forShare('p')
+  const rows = (await query.execute()) as DefinitionRow[]
   rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1))
   return withOptions(db, rows)
 }
 
+/** One definition; `lock: 'update'` keeps it locked on PostgreSQL until the transaction ends. */
 export async function findDefinition(
   db: Kysely<DB>,
   workspaceId: string,
   id: string,
+  lock?: 'update',
 ): Promise<PropertyDefinition | undefined> {
-  const rows = (await selectDefinitions(db, workspaceId).where('p.id', '=', id).execute()) as DefinitionRow[]
+  let query = selectDefinitions(db, workspaceId).where('p.id', '=', id)
+  if (lock === 'update' && engineOf(db) === 'postgres') query = query.forUpdate('p')
+  const rows = (await query.execute()) as DefinitionRow[]
   return (await withOptions(db, rows))[0]
 }
 
