@@ -128,7 +128,8 @@ function checkForm(definition: PropertyDefinition, value: unknown, field: string
       const ids: string[] = []
       value.forEach((id, index) => {
         if (typeof id !== 'string' || (type !== 'select' && !isUuid(id))) {
-          errors.push({ field: `${field}[${index}]`, message: `must be a ${noun} id (a UUID), not ${describe(id)}` })
+          const what = type === 'select' ? "an option's id or name" : `a ${noun} id (a UUID)`
+          errors.push({ field: `${field}[${index}]`, message: `must be ${what}, not ${describe(id)}` })
         } else {
           ids.push(type === 'select' ? id : id.toLowerCase())
         }

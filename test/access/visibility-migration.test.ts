@@ -18,6 +18,7 @@ import * as search from '../../src/db/migrations/20261204-0005-search.ts'
 import * as keyChanges from '../../src/db/migrations/20261205-0006-key-changes.ts'
 import * as searchWordsInline from '../../src/db/migrations/20261205-0007-search-words-inline.ts'
 import * as questions from '../../src/db/migrations/20261205-0008-questions.ts'
+import * as customProperties from '../../src/db/migrations/20261205-0009-custom-properties.ts'
 import type { Engine, Store } from '../../src/db/types.ts'
 import { nowIso } from '../../src/db/values.ts'
 import { generateApiKey, insertApiKey } from '../../src/directory/keys/repository.ts'
@@ -148,7 +149,9 @@ for (const { engine, skip } of ENGINES) {
       await visibility.up(db)
       indexes.after = await indexesOfResources(old.store)
       // The migrations after it, which the app needs too.
-      for (const later of [changeCounter, search, keyChanges, searchWordsInline, questions]) await later.up(db)
+      for (const later of [changeCounter, search, keyChanges, searchWordsInline, questions, customProperties]) {
+        await later.up(db)
+      }
       app = await buildApp({ store: old.store })
     })
     after(async () => {

@@ -84,11 +84,9 @@ type Resource = Record<string, unknown> & { id: string }
 function assertSeedShape(resource: Record<string, unknown>) {
   const keys = Object.keys(resource)
   assert.deepEqual(keys.slice(0, SEED_FIELDS.length), SEED_FIELDS)
-  // The reference's create example also answers total_usage; it may follow the common fields.
-  assert.deepEqual(
-    keys.slice(SEED_FIELDS.length).filter((k) => k !== 'total_usage'),
-    [],
-  )
+  // The reference's create example also answers total_usage; it and custom_properties (CONTRACT §10) follow the
+  // common fields, in that order.
+  assert.deepEqual(keys.slice(SEED_FIELDS.length), ['total_usage', 'custom_properties'])
 }
 
 function assertTimestamps(resource: Record<string, unknown>) {
