@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
+import { insertDefinition, listDefinitions } from '../src/catalog/repository/custom-values.ts'
 import { RELATION_TABLES, type RelationRow } from '../src/catalog/repository/relations.ts'
 import { insertResourceRows, newResourceValues, type ResourceValues } from '../src/catalog/repository/writes.ts'
 import { placeUnder } from '../src/catalog/titles.ts'
@@ -19,6 +20,8 @@ export interface CatalogInfo {
   integrations: string[]
   schemas: { id: string; integration: string }[]
   tables: string[]
+  /** Custom properties of tables (CONTRACT §10): the names, and the ids of the select property's options. */
+  custom: { steward: string; quality: string; tier: string; reviewed: string; tierOptions: string[] }
   buildSeconds: number
 }
 
@@ -40,7 +43,7 @@ export function catalogShape(resources: number) {
 export async function findCatalog(store: Store, resources: number): Promise<CatalogInfo | undefined> {
   const row = await store.db.selectFrom('docent_meta').select('value').where('key', '=', META_KEY).executeTakeFirst()
   const info = row === undefined ? undefined : (JSON.parse(row.value) as CatalogInfo)
-  return info?.resources === resources ? info : undefined
+  return info?.resources === resources && info.custom !== undefined ? info : undefined
 }
 
 /**
@@ -49,7 +52,7 @@ export async function findCatalog(store: Store, resources: number): Promise<Cata
  * SQLite also gets a page cache big enough to hold a transaction's pages.
  */
 async function dropSecondaryIndexes(store: Store): Promise<() => Promise<void>> {
-  const tables = ['resources', ...Object.values(RELATION_TABLES)]
+  const tables = ['resources', ...Object.values(RELATION_TABLES), 'custom_property_values']
   const { rows } =
     store.engine === 'sqlite'
       ? await sql<{ name: string; sql: string }>`
@@ -124,16 +127,52 @@ export async function buildCatalog(
     )
   }
 
+  // Custom properties of tables: every table has a tier and a quality, a quarter a steward, a tenth a review date.
+  const custom = {
+    steward: 'Steward',
+    quality: 'Quality',
+    tier: 'Tier',
+    reviewed: 'Reviewed',
+    tierOptions: [] as string[],
+  }
+  const property = (name: string, type: 'string' | 'number' | 'select' | 'date', options: string[] = []) =>
+    insertDefinition(
+      db,
+      workspaceId,
+      { name, value_type: type, entity_types: ['table'], integration_id: null },
+      options,
+      now,
+    )
+  const propertyIds = {
+    steward: await property(custom.steward, 'string'),
+    quality: await property(custom.quality, 'number'),
+    tier: await property(custom.tier, 'select', ['Gold', 'Silver', 'Bronze']),
+    reviewed: await property(custom.reviewed, 'date'),
+  }
+  custom.tierOptions =
+    (await listDefinitions(db, workspaceId)).find((d) => d.name === custom.tier)?.options.map((o) => o.id) ?? []
+  type ValueRow = {
+    resource_id: string
+    property_id: string
+    position: number
+    text_value: string | null
+    number_value: number | null
+    option_id: string | null
+  }
+
   const restoreIndexes = await dropSecondaryIndexes(store)
   let done = 0
   let rows: (ResourceValues & { id: string })[] = []
   let relations: RelationRow[] = []
+  let values: ValueRow[] = []
   const flush = async () => {
     if (rows.length === 0) return
     const batch = rows
     const batchRelations = relations
+    const batchValues = values
     rows = []
     relations = []
+    values = []
     await db.transaction().execute(async (trx) => {
       for (let start = 0; start < batch.length; start += STATEMENT_ROWS) {
         const slice = batch.slice(start, start + STATEMENT_ROWS)
@@ -143,6 +182,12 @@ export async function buildCatalog(
           slice,
           batchRelations.filter((relation) => ids.has(relation.resource_id)),
         )
+      }
+      for (let start = 0; start < batchValues.length; start += STATEMENT_ROWS) {
+        await trx
+          .insertInto('custom_property_values')
+          .values(batchValues.slice(start, start + STATEMENT_ROWS))
+          .execute()
       }
     })
     done += batch.length
@@ -191,6 +236,23 @@ export async function buildCatalog(
     }
     if (random(10) === 0) {
       relations.push({ field: 'tags', resource_id: id, target_id: tags[random(tags.length)] as string, position: 0 })
+    }
+    if (entityType === 'table') {
+      const value = (property: string, column: 'text_value' | 'number_value' | 'option_id', stored: string | number) =>
+        values.push({
+          resource_id: id,
+          property_id: property,
+          position: 0,
+          text_value: null,
+          number_value: null,
+          option_id: null,
+          [column]: stored,
+        })
+      value(propertyIds.tier, 'option_id', custom.tierOptions[random(custom.tierOptions.length)] as string)
+      value(propertyIds.quality, 'number_value', random(1000) / 10)
+      if (random(4) === 0) value(propertyIds.steward, 'text_value', `team ${random(50)}`)
+      if (random(10) === 0)
+        value(propertyIds.reviewed, 'text_value', `2026-${String(1 + random(12)).padStart(2, '0')}-15`)
     }
     if (rows.length >= TRANSACTION_ROWS) await flush()
     return { id, entity_type: entityType, title, ...place, integration_id: integration }
@@ -246,6 +308,7 @@ export async function buildCatalog(
     integrations,
     schemas,
     tables,
+    custom,
     buildSeconds: (performance.now() - started) / 1000,
   }
   // The reuse record is written last: a build that stopped half-way is never mistaken for a whole one.
@@ -314,5 +377,21 @@ export function neverCachedLists(info: CatalogInfo): { name: string; path: () =>
     { name: 'search, one word (never cached)', path: () => search(tableTitle(random)) },
     { name: 'search, two words (never cached)', path: () => search(`${tableTitle(random)} column_${random(19)}`) },
     { name: 'search, one typo (never cached)', path: () => search(misspelt(tableTitle(random), random)) },
+    {
+      // CONTRACT §10: tables of one tier whose steward's name holds a word, best quality first.
+      name: 'custom property filter and sort (never cached)',
+      path: () => {
+        const { tier, steward, quality, tierOptions } = info.custom
+        const filter = {
+          operator: 'and',
+          operands: [
+            { operator: 'exact', field: `custom_properties.${tier}`, value: tierOptions[random(tierOptions.length)] },
+            { operator: 'contains', field: `custom_properties.${steward}`, value: randomCase(`team ${random(50)}`) },
+          ],
+        }
+        const sort = { field: `custom_properties.${quality}`, order: 'desc' }
+        return `/api/v1/resource/catalog?filter=${encodeURIComponent(JSON.stringify(filter))}&sort=${encodeURIComponent(JSON.stringify(sort))}`
+      },
+    },
   ]
 }

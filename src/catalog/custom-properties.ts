@@ -4,10 +4,13 @@ import { requireAdmin } from '../access/rules.ts'
 import { visibleResources } from '../access/visibility.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
+import { lockWorkspace } from '../directory/workspaces/repository.ts'
 import { ApiError, type FieldError, fieldError, validationFailed } from '../errors.ts'
 import { isUuid } from '../http/uuid.ts'
+import { CUSTOM_PREFIX } from './filter.ts'
 import { ENTITY_TYPES } from './hierarchy.ts'
 import {
+  byCodePoint,
   type CustomValue,
   type CustomValues,
   countDefinitions,
@@ -16,10 +19,10 @@ import {
   type Element,
   findDefinition,
   findValueIds,
-  ID_TYPES,
   insertDefinition,
   isDate,
   listDefinitions,
+  optionOf,
   type PropertyDefinition,
   updateDefinition,
   VALUE_COLUMNS,
@@ -49,39 +52,98 @@ export function propertyNotFound(): ApiError {
 }
 
 /**
- * Every definition of the workspace, by name. `lock`: in a write that sets values, share-locked on PostgreSQL until
- * it commits (a concurrent change of a definition waits, or is read as changed).
+ * The definitions a write names, read once per transaction (a bulk update shares them across its items): only the
+ * names asked for, share-locked on PostgreSQL until the write commits (a concurrent change of one waits for the
+ * write, or the write reads it as changed).
  */
-export async function definitionsByName(
-  db: Kysely<DB>,
-  workspaceId: string,
-  lock?: 'share',
-): Promise<Map<string, PropertyDefinition>> {
-  return new Map((await listDefinitions(db, workspaceId, lock)).map((definition) => [definition.name, definition]))
+export class WriteDefinitions {
+  readonly #read = new Map<string, PropertyDefinition | null>()
+
+  constructor(private readonly workspaceId: string) {}
+
+  async named(trx: Kysely<DB>, names: readonly string[]): Promise<ReadonlyMap<string, PropertyDefinition>> {
+    const missing = [...new Set(names)].filter((name) => !this.#read.has(name))
+    if (missing.length > 0) {
+      const found = await listDefinitions(trx, this.workspaceId, { names: missing, lock: 'share' })
+      for (const name of missing) this.#read.set(name, null)
+      for (const definition of found) this.#read.set(definition.name, definition)
+    }
+    const named = new Map<string, PropertyDefinition>()
+    for (const name of names) {
+      const definition = this.#read.get(name)
+      if (definition) named.set(name, definition)
+    }
+    return named
+  }
+
+  /** One definition by id (the value route), read and locked like the named ones. */
+  async byId(trx: Kysely<DB>, id: string): Promise<PropertyDefinition | undefined> {
+    const [found] = isUuid(id)
+      ? await listDefinitions(trx, this.workspaceId, { ids: [id.toLowerCase()], lock: 'share' })
+      : []
+    if (found !== undefined) this.#read.set(found.name, found)
+    return found
+  }
+}
+
+/** Every `field` a filter or sort text names (at any depth, `tie_breaker`s included); none when it is not JSON. */
+function fieldsNamed(text: string): string[] {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return []
+  }
+  const fields: string[] = []
+  const walk = (node: unknown, depth: number) => {
+    if (depth > 64 || node === null || typeof node !== 'object') return
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item, depth + 1)
+      return
+    }
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'field' && typeof value === 'string') fields.push(value)
+      else walk(value, depth + 1)
+    }
+  }
+  walk(parsed, 0)
+  return fields
 }
 
 /**
- * The definitions a filter or sort may name, read only when one of the texts names a custom property at all (a
- * filter that does not costs no statement).
+ * The definitions a filter or sort names (`custom_properties.<name>`), read only when it names one: a filter
+ * without any costs no statement.
  */
 export async function customPropertiesNamed(
   db: Kysely<DB>,
   workspaceId: string,
   ...texts: (string | undefined)[]
 ): Promise<Map<string, PropertyDefinition> | undefined> {
-  // A JSON escape (`\u0063…`) could spell the prefix too.
-  if (!texts.some((text) => text !== undefined && (text.includes('custom_properties') || text.includes('\\u')))) {
-    return undefined
-  }
-  return definitionsByName(db, workspaceId)
+  const names = texts
+    .flatMap((text) => (text === undefined ? [] : fieldsNamed(text)))
+    .filter((field) => field.startsWith(CUSTOM_PREFIX))
+    .map((field) => field.slice(CUSTOM_PREFIX.length))
+  if (names.length === 0) return undefined
+  const found = await listDefinitions(db, workspaceId, { names: [...new Set(names)] })
+  return new Map(found.map((definition) => [definition.name, definition]))
 }
+
+/** The definitions as a reader sees them: a non-admin sees an integration only when it is one of its teams'. */
+export function listDefinitionsFor(store: Store, principal: Principal): Promise<PropertyDefinition[]> {
+  return listDefinitions(store.db, principal.workspaceId, { memberId: memberOf(principal) })
+}
+
+const memberOf = (principal: Principal) => (isAdmin(principal) ? undefined : principal.userId)
 
 const characters = (text: string) => [...text].length
 
 function describe(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`
+  if (typeof value === 'object') return 'an object'
+  const text = JSON.stringify(value)
+  // What was sent is quoted, not echoed whole: a value can be a megabyte.
+  return `${typeof value} ${characters(text) > 60 ? `${[...text].slice(0, 40).join('')}…` : text}`
 }
 
 export function appliesTo(definition: Pick<PropertyDefinition, 'entity_types'>, entityType: string): boolean {
@@ -89,14 +151,17 @@ export function appliesTo(definition: Pick<PropertyDefinition, 'entity_types'>, 
   return types.length === 0 || types.includes('all') || types.includes(entityType)
 }
 
-/** A value checked against its type, as the elements to store (none: cleared) and as the API shows it. */
+/** A value checked against its type: the elements to store (none: cleared), and the value as the API shows it. */
 interface Checked {
   elements: Element[]
   shown: CustomValue | undefined
 }
 
-/** Checks the form of a value (not yet the ids it names); throws a field error at `field`. */
-function checkForm(definition: PropertyDefinition, value: unknown, field: string): Checked {
+/**
+ * Checks the form of a value; throws a field error at `field`. A value of ids comes back as sent (`ids`, each a
+ * string, in the body's order and with the body's indexes), for checkIds.
+ */
+function checkForm(definition: PropertyDefinition, value: unknown, field: string): Checked | { ids: string[] } {
   if (value === null) return { elements: [], shown: undefined }
   const type = definition.value_type
   const column = VALUE_COLUMNS[type]
@@ -125,65 +190,62 @@ function checkForm(definition: PropertyDefinition, value: unknown, field: string
       if (value.length > MAX_VALUE_IDS)
         throw fieldError(field, `takes at most ${MAX_VALUE_IDS} ids, not ${value.length}`)
       const errors: FieldError[] = []
-      const ids: string[] = []
       value.forEach((id, index) => {
         if (typeof id !== 'string' || (type !== 'select' && !isUuid(id))) {
           const what = type === 'select' ? "an option's id or name" : `a ${noun} id (a UUID)`
           errors.push({ field: `${field}[${index}]`, message: `must be ${what}, not ${describe(id)}` })
-        } else {
-          ids.push(type === 'select' ? id : id.toLowerCase())
         }
       })
       if (errors.length > 0) throw validationFailed(errors)
-      const unique = [...new Set(ids)]
-      return { elements: unique.map((id) => ({ column, value: id })), shown: unique.length === 0 ? undefined : unique }
+      return { ids: value as string[] }
     }
   }
 }
 
 /**
  * The ids a user, resource or select value names, each checked like every reference of the workspace: users of
- * the workspace, resources the caller may see, the property's own options (by id, or by name: stored as the id).
+ * the workspace, resources the caller may see, the property's own options (by id in any case, or by name: stored
+ * as the id). Errors carry the index each id had in the body; repeated ids are kept once, first place first.
  */
 async function checkIds(
   db: Kysely<DB>,
   principal: Principal,
   definition: PropertyDefinition,
-  checked: Checked,
+  sent: string[],
   field: string,
 ): Promise<Checked> {
   const type = definition.value_type
-  if (!ID_TYPES.includes(type) || checked.elements.length === 0) return checked
-  const sent = checked.elements.map((element) => String(element.value))
   let resolve: (id: string) => string | undefined
   let noun: string
   if (type === 'select') {
-    const byName = new Map(definition.options.map((option) => [option.name, option.id]))
-    const ids = new Set(definition.options.map((option) => option.id))
-    resolve = (id) => (ids.has(id.toLowerCase()) ? id.toLowerCase() : byName.get(id))
+    resolve = (id) => optionOf(definition, id)
     noun = `an option of ${definition.name}`
-  } else if (type === 'user') {
-    const rows = await db
-      .selectFrom('users')
-      .select('id')
-      .where('workspace_id', '=', principal.workspaceId)
-      .where('id', 'in', sent)
-      .execute()
-    const found = new Set(rows.map((row) => row.id))
-    resolve = (id) => (found.has(id) ? id : undefined)
-    noun = 'a user of this workspace'
   } else {
-    const visible = visibleResources(principal, 'row')
-    let query = db
-      .selectFrom('resources')
-      .select('id')
-      .where('workspace_id', '=', principal.workspaceId)
-      .where('id', 'in', sent)
-    if (visible !== undefined) query = query.where(visible('resources'))
-    const found = new Set((await query.execute()).map((row) => row.id))
-    resolve = (id) => (found.has(id) ? id : undefined)
+    const lower = [...new Set(sent.map((id) => id.toLowerCase()))]
+    let found: Set<string>
+    if (lower.length === 0) {
+      found = new Set()
+    } else if (type === 'user') {
+      const rows = await db
+        .selectFrom('users')
+        .select('id')
+        .where('workspace_id', '=', principal.workspaceId)
+        .where('id', 'in', lower)
+        .execute()
+      found = new Set(rows.map((row) => row.id))
+    } else {
+      const visible = visibleResources(principal, 'row')
+      let query = db
+        .selectFrom('resources')
+        .select('id')
+        .where('workspace_id', '=', principal.workspaceId)
+        .where('id', 'in', lower)
+      if (visible !== undefined) query = query.where(visible('resources'))
+      found = new Set((await query.execute()).map((row) => row.id))
+    }
+    resolve = (id) => (found.has(id.toLowerCase()) ? id.toLowerCase() : undefined)
     // A resource the caller may not see is not told apart from one that does not exist (CONTRACT §7).
-    noun = 'a resource of this workspace'
+    noun = type === 'user' ? 'a user of this workspace' : 'a resource of this workspace'
   }
   const errors: FieldError[] = []
   const ids: string[] = []
@@ -195,7 +257,7 @@ async function checkIds(
   })
   if (errors.length > 0) throw validationFailed(errors)
   const column = VALUE_COLUMNS[type]
-  return { elements: ids.map((value) => ({ column, value })), shown: ids }
+  return { elements: ids.map((value) => ({ column, value })), shown: ids.length === 0 ? undefined : ids }
 }
 
 function sameValue(a: CustomValue | undefined, b: CustomValue | undefined): boolean {
@@ -231,14 +293,16 @@ export async function applyCustomValues(
         `applies to ${definition.entity_types.join(', ')}, not to a ${resource.entity_type}; an admin may add the type to the property's entity_types`,
       )
     }
-    const checked = await checkIds(db, principal, definition, checkForm(definition, value, field), field)
-    if (sameValue(checked.shown, current[name])) continue
+    const form = checkForm(definition, value, field)
+    const checked = 'ids' in form ? await checkIds(db, principal, definition, form.ids, field) : form
+    const had = next.get(name)
+    if (sameValue(checked.shown, had)) continue
     let elements = checked.elements
     if (definition.value_type === 'resource' && !isAdmin(principal)) {
-      const shown = current[name] ?? []
+      const shown = Array.isArray(had) ? had : []
       const sent = new Set(elements.map((element) => String(element.value)))
       const hidden = (await findValueIds(db, resource.id, definition.id)).filter(
-        (id) => !(shown as string[]).includes(id) && !sent.has(id),
+        (id) => !shown.includes(id) && !sent.has(id),
       )
       elements = [...elements, ...hidden.map((id) => ({ column: VALUE_COLUMNS.resource, value: id }) as Element)]
     }
@@ -247,7 +311,7 @@ export async function applyCustomValues(
     if (checked.shown === undefined) next.delete(name)
     else next.set(name, checked.shown)
   }
-  const names = [...next.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const names = [...next.keys()].sort(byCodePoint)
   return { values: Object.fromEntries(names.map((name) => [name, next.get(name) as CustomValue])), changed }
 }
 
@@ -346,8 +410,10 @@ export async function createDefinition(
   const type = checkValueType(input.value_type ?? 'string')
   const entityTypes = checkEntityTypes(input.entity_types ?? [])
   const options = checkOptions(type, input.options ?? [], [])
-  const id = await store.write(
+  return store.write(
     async (trx) => {
+      // Counted under the workspace's lock, so two creates at once cannot both pass the cap.
+      await lockWorkspace(trx, principal.workspaceId)
       if ((await countDefinitions(trx, principal.workspaceId)) >= MAX_DEFINITIONS) {
         throw new ApiError(
           'BAD_REQUEST',
@@ -356,17 +422,18 @@ export async function createDefinition(
       }
       const integration = await checkIntegration(trx, principal.workspaceId, input.integration)
       const values = { name, value_type: type, entity_types: entityTypes, integration_id: integration ?? null }
-      return insertDefinition(
+      const id = await insertDefinition(
         trx,
         principal.workspaceId,
         values,
         options.map((o) => o.name),
         nowIso(),
       )
+      // The answer is what the transaction wrote, read in it.
+      return (await findDefinition(trx, principal.workspaceId, id)) as PropertyDefinition
     },
     { clash: CLASH },
   )
-  return (await findDefinition(store.db, principal.workspaceId, id)) as PropertyDefinition
 }
 
 /**
@@ -385,9 +452,9 @@ export async function changeDefinition(
   if (before === undefined) throw propertyNotFound()
   requireAdmin(principal, WHAT)
   const full = whole ? { entity_types: [], value_type: 'string', integration: null, options: [], ...input } : input
-  await store.write(
+  return store.write(
     async (trx) => {
-      const current = await findDefinition(trx, principal.workspaceId, id, 'update')
+      const current = await findDefinition(trx, principal.workspaceId, id, { lock: 'update' })
       if (current === undefined) throw propertyNotFound()
       const changes: Parameters<typeof updateDefinition>[2] = {}
       if (full.name !== undefined) changes.name = checkName(full.name)
@@ -421,10 +488,10 @@ export async function changeDefinition(
       if (full.options !== undefined || type !== 'select') {
         await writeOptions(trx, id, checkOptions(type, full.options ?? [], current.options))
       }
+      return (await findDefinition(trx, principal.workspaceId, id)) as PropertyDefinition
     },
     { clash: CLASH },
   )
-  return (await findDefinition(store.db, principal.workspaceId, id)) as PropertyDefinition
 }
 
 export async function removeDefinition(store: Store, principal: Principal, id: string): Promise<void> {
@@ -435,7 +502,9 @@ export async function removeDefinition(store: Store, principal: Principal, id: s
 }
 
 export async function getDefinition(store: Store, principal: Principal, id: string): Promise<PropertyDefinition> {
-  const found = isUuid(id) ? await findDefinition(store.db, principal.workspaceId, id.toLowerCase()) : undefined
+  const found = isUuid(id)
+    ? await findDefinition(store.db, principal.workspaceId, id.toLowerCase(), { memberId: memberOf(principal) })
+    : undefined
   if (found === undefined) throw propertyNotFound()
   return found
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Store } from '../db/types.ts'
-import { ApiError, validationFailed } from '../errors.ts'
 import { adminsOnly } from '../http/guards.ts'
 import { CommonErrors, ErrorSchema, IdParamsSchema, Nullable, UuidSchema } from '../http/schemas.ts'
 import { isUuid, pathId } from '../http/uuid.ts'
@@ -9,13 +8,14 @@ import {
   changeDefinition,
   createDefinition,
   getDefinition,
+  listDefinitionsFor,
   MAX_OPTIONS,
   propertyNotFound,
   removeDefinition,
 } from './custom-properties.ts'
 import { ENTITY_TYPES } from './hierarchy.ts'
-import { listDefinitions, VALUE_TYPES } from './repository/custom-values.ts'
-import { updateResource } from './service.ts'
+import { VALUE_TYPES } from './repository/custom-values.ts'
+import { setCustomValue } from './service.ts'
 
 const tags = ['custom properties']
 const PATH = '/resource/all_v2/custom_properties'
@@ -71,7 +71,7 @@ export function customPropertyRoutes(store: Store): FastifyPluginAsyncTypebox {
           response: { 200: Type.Array(DefinitionSchema), ...CommonErrors },
         },
       },
-      async (request) => listDefinitions(store.db, request.principal.workspaceId),
+      async (request) => listDefinitionsFor(store, request.principal),
     )
 
     app.post(
@@ -153,13 +153,13 @@ export function customPropertyRoutes(store: Store): FastifyPluginAsyncTypebox {
         },
         async (request, reply) => {
           const { principal } = request
-          const definition = await getDefinition(store, principal, request.params.id)
-          const patch = { custom_properties: { [definition.name]: request.body.value } }
-          try {
-            await updateResource(store, principal, undefined, pathId(request.params.entity_id), patch)
-          } catch (error) {
-            throw asValueError(error, definition.name)
-          }
+          await setCustomValue(
+            store,
+            principal,
+            request.params.id,
+            pathId(request.params.entity_id),
+            request.body.value,
+          )
           return reply.code(204).send(null)
         },
       )
@@ -170,16 +170,4 @@ export function customPropertyRoutes(store: Store): FastifyPluginAsyncTypebox {
 function definitionId(id: string): string {
   if (!isUuid(id)) throw propertyNotFound()
   return id.toLowerCase()
-}
-
-/** The errors of a value set through its own route name the body's `value`, not `custom_properties.<name>`. */
-function asValueError(error: unknown, name: string): unknown {
-  if (!(error instanceof ApiError) || error.errors === undefined) return error
-  const prefix = `custom_properties.${name}`
-  return validationFailed(
-    error.errors.map((e) => ({
-      field: e.field.startsWith(prefix) ? `value${e.field.slice(prefix.length)}` : e.field,
-      message: e.message,
-    })),
-  )
 }

@@ -13,7 +13,13 @@ import {
   type FilterableList,
   type ScalarKind,
 } from './fields.ts'
-import { isDate, type PropertyDefinition, VALUE_COLUMNS, type ValueColumn } from './repository/custom-values.ts'
+import {
+  isDate,
+  optionOf,
+  type PropertyDefinition,
+  VALUE_COLUMNS,
+  type ValueColumn,
+} from './repository/custom-values.ts'
 import { RELATION_TABLES, RESOURCE_LISTS } from './repository/relations.ts'
 
 /** What a filter may compare a field with; decides the operators and value types it accepts. */
@@ -32,13 +38,15 @@ export interface CustomSpec {
     column: ValueColumn
     /** Its ids are resources: compared only as the caller may see them. */
     resources: boolean
+    /** A select property's definition: a filter names its options by id (any case) or by name. */
+    select?: Pick<PropertyDefinition, 'name' | 'options'>
   }
 }
 
 export type FieldSpec = { kind: ScalarKind; column: Column } | { kind: 'list'; list: FilterableList } | CustomSpec
 
 /** A workspace's custom property definitions by name: what `custom_properties.<name>` may name. */
-export type CustomProperties = ReadonlyMap<string, Pick<PropertyDefinition, 'id' | 'value_type'>>
+export type CustomProperties = ReadonlyMap<string, Pick<PropertyDefinition, 'id' | 'name' | 'value_type' | 'options'>>
 
 /** The prefix of a field that names a custom property (CONTRACT §10). */
 export const CUSTOM_PREFIX = 'custom_properties.'
@@ -61,7 +69,12 @@ export function customSpec(field: string, properties: CustomProperties | undefin
   const type = definition.value_type
   return {
     kind: CUSTOM_KINDS[type],
-    property: { id: definition.id, column: VALUE_COLUMNS[type], resources: type === 'resource' },
+    property: {
+      id: definition.id,
+      column: VALUE_COLUMNS[type],
+      resources: type === 'resource',
+      ...(type === 'select' ? { select: definition } : {}),
+    },
   }
 }
 
@@ -142,9 +155,14 @@ function checkValue(spec: FieldSpec, field: string, value: unknown, where: strin
   if (kind === 'date' && !isDate(value)) {
     throw new FilterError(where, `field '${field}' takes a date such as 2026-01-31, not ${describe(value)}`)
   }
-  if (kind === 'ids' && 'property' in spec && spec.property.column !== 'option_id') {
-    // User and resource ids are stored in lower case.
-    return value.toLowerCase()
+  if (kind === 'ids' && 'property' in spec) {
+    const select = spec.property.select
+    if (select === undefined) return value.toLowerCase() // user and resource ids are stored in lower case
+    const option = optionOf(select, value)
+    if (option === undefined) {
+      throw new FilterError(where, `${describe(value)} is no option of '${select.name}' (an option's id or name)`)
+    }
+    return option
   }
   if (kind === 'timestamp') {
     const time = parseTimestamp(value)

@@ -8,7 +8,7 @@ import type { DB, Store } from '../db/types.ts'
 import { nowIso, parseTimestamp } from '../db/values.ts'
 import { findDefaultTeamId } from '../directory/teams/repository.ts'
 import { ApiError, fieldError, notFound, validationFailed } from '../errors.ts'
-import { applyCustomValues, definitionsByName, type PropertyDefinition } from './custom-properties.ts'
+import { applyCustomValues, propertyNotFound, WriteDefinitions } from './custom-properties.ts'
 import { RESOURCE_LISTS, WRITABLE_LISTS, WRITABLE_SCALARS } from './fields.ts'
 import { HIERARCHY, placementProblem } from './hierarchy.ts'
 import {
@@ -56,17 +56,6 @@ export async function hydrate(db: Kysely<DB>, principal: Principal, rows: Resour
     const loaded = relations.get(row.id) as Loaded
     return toResource(row, loaded.relations, permissions, loaded.custom)
   })
-}
-
-/** The workspace's custom property definitions, read once per write (a bulk update shares them across items). */
-type Definitions = (trx: Kysely<DB>) => Promise<ReadonlyMap<string, PropertyDefinition>>
-
-function definitionsOf(principal: Principal): Definitions {
-  let read: Promise<ReadonlyMap<string, PropertyDefinition>> | undefined
-  return (trx) => {
-    read ??= definitionsByName(trx, principal.workspaceId, 'share')
-    return read
-  }
 }
 
 export async function listResources(
@@ -245,7 +234,7 @@ export async function createResource(
               { id, entity_type: entityType },
               body.custom_properties,
               {},
-              await definitionsByName(trx, principal.workspaceId, 'share'),
+              await new WriteDefinitions(principal.workspaceId).named(trx, Object.keys(body.custom_properties)),
             )
           ).values
     // The answer is made from what was written, not read again after the commit.
@@ -284,7 +273,41 @@ export async function updateResource(
   patch: ResourceUpdate,
 ): Promise<Resource> {
   // The answer is made from what the transaction read and wrote, not read again after the commit.
-  return write(store, (trx) => applyUpdate(store, trx, principal, entityType, id, patch, definitionsOf(principal)))
+  const definitions = new WriteDefinitions(principal.workspaceId)
+  return write(store, (trx) => applyUpdate(store, trx, principal, entityType, id, patch, definitions))
+}
+
+/**
+ * CONTRACT §10: the value of the custom property `propertyId` on one resource, as a PATCH of its
+ * `custom_properties` would set it, the property read by id in the write's transaction (404 when there is none).
+ */
+export async function setCustomValue(
+  store: Store,
+  principal: Principal,
+  propertyId: string,
+  id: string,
+  value: unknown,
+): Promise<{ name: string }> {
+  const definitions = new WriteDefinitions(principal.workspaceId)
+  return write(store, async (trx) => {
+    const definition = await definitions.byId(trx, propertyId)
+    if (definition === undefined) throw propertyNotFound()
+    const patch = { custom_properties: { [definition.name]: value } }
+    try {
+      await applyUpdate(store, trx, principal, undefined, id, patch, definitions)
+    } catch (error) {
+      throw asValueError(error, `custom_properties.${definition.name}`)
+    }
+    return { name: definition.name }
+  })
+}
+
+/** The errors of a value set through its own route name the body's `value` (`value[2]`), not the property. */
+function asValueError(error: unknown, field: string): unknown {
+  if (!(error instanceof ApiError) || error.errors === undefined) return error
+  return validationFailed(
+    error.errors.map((e) => (e.field.startsWith(field) ? { ...e, field: `value${e.field.slice(field.length)}` } : e)),
+  )
 }
 
 /** One PATCH, in the caller's transaction. */
@@ -295,9 +318,12 @@ async function applyUpdate(
   entityType: string | undefined,
   id: string,
   patch: ResourceUpdate,
-  definitions: Definitions,
+  definitions: WriteDefinitions,
 ): Promise<Resource> {
   const lists = writableLists(patch)
+  // The definitions first: the resource's values, read next, then carry the names they name now.
+  const custom = patch.custom_properties
+  const named = custom === undefined ? undefined : await definitions.named(trx, Object.keys(custom))
   if (patch.published !== undefined || patch.teams !== undefined) {
     await lockVisibility(trx, principal.workspaceId)
   }
@@ -342,11 +368,11 @@ async function applyUpdate(
       Object.assign(changes, { [field]: incoming[field] })
     }
   }
-  const custom =
-    patch.custom_properties === undefined
+  const values =
+    custom === undefined || named === undefined
       ? { values: currentCustom, changed: false }
-      : await applyCustomValues(trx, principal, row, patch.custom_properties, currentCustom, await definitions(trx))
-  if (Object.keys(changes).length === 0 && Object.keys(changedLists).length === 0 && !custom.changed) {
+      : await applyCustomValues(trx, principal, row, custom, currentCustom, named)
+  if (Object.keys(changes).length === 0 && Object.keys(changedLists).length === 0 && !values.changed) {
     return stored
   }
   const now = nowIso()
@@ -384,7 +410,7 @@ async function applyUpdate(
     await appendToList(trx, 'multiplayers', id, principal.userId)
     changedLists.multiplayers = [...current.multiplayers, principal.userId]
   }
-  return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal), custom.values)
+  return toResource({ ...row, ...changes }, { ...current, ...changedLists }, permissionsFor(principal), values.values)
 }
 
 /** The most items (or resources a filter picks) one bulk update takes (CONTRACT §12). */
@@ -412,7 +438,7 @@ export async function bulkUpdate(
       }
     }
     const updated: Resource[] = []
-    const definitions = definitionsOf(principal)
+    const definitions = new WriteDefinitions(principal.workspaceId)
     for (const [index, item] of items.entries()) {
       try {
         updated.push(await applyUpdate(store, trx, principal, undefined, item.id.toLowerCase(), item.data, definitions))

@@ -72,6 +72,7 @@ for (const { engine, skip } of ENGINES) {
         'search, one word (never cached)',
         'search, two words (never cached)',
         'search, one typo (never cached)',
+        'custom property filter and sort (never cached)',
         'GET by id, store only (no HTTP)',
         'ceiling',
       ]

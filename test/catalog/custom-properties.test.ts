@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { sql } from 'kysely'
 import {
   assertErrorBody,
   assertFieldError,
@@ -284,6 +285,13 @@ for (const { engine, skip } of ENGINES) {
       assert.deepEqual(after.custom_properties, before, 'a refused value writes nothing')
       assert.notEqual(after.description, 'must not be written')
 
+      // Errors carry the index the id had in the body, repeated ids included; a long value is quoted, not echoed.
+      const repeated = await patch(t.id, { [user.name]: [someone, someone, '00000000-0000-4000-8000-000000000000'] })
+      assertFieldError(repeated, `custom_properties.${user.name}[2]`, /not a user/)
+      const long = await patch(t.id, { [date.name]: 'x'.repeat(100_000) })
+      const body = assertFieldError(long, `custom_properties.${date.name}`, /date such as/)
+      assert.ok(body.detail.length < 400, body.detail)
+
       const unknown = await patch(t.id, { 'no such property': 1 })
       assertFieldError(unknown, 'custom_properties.no such property', /no custom property/)
 
@@ -565,6 +573,86 @@ for (const { engine, skip } of ENGINES) {
       await commit()
       assertFieldError(await pending, `custom_properties.${changing.name}`, /takes a number/)
       assert.equal(changing.name in (await get(t.id)).custom_properties, false)
+    })
+
+    test('names that Object.prototype holds are names like any other', async () => {
+      const t = await table()
+      const linked = await define({ name: 'constructor', value_type: 'resource' })
+      await define({ name: 'toString' })
+      const before = await get(t.id)
+      const unchanged = await patch(t.id, { toString: null, constructor: [] })
+      assert.equal(unchanged.statusCode, 200, unchanged.body)
+      assert.equal(unchanged.json().updated_at, before.updated_at, 'clearing what is not set changes nothing')
+      const secret = await makeVia(h, '/dictionary/terms', { title: fresh('secret'), teams: [await makeTeam(h)] })
+      await patch(t.id, { constructor: [secret.id] })
+      const editor = await makeKey(h, await makeUser(h, { role: 'editor' }))
+      assert.deepEqual((await get(t.id, editor)).custom_properties, {})
+      const set = await patch(t.id, { constructor: [schemaId], toString: 'x' }, editor)
+      assert.equal(set.statusCode, 200, set.body)
+      assert.deepEqual(set.json().custom_properties, { constructor: [schemaId], toString: 'x' })
+      assert.deepEqual((await get(t.id)).custom_properties.constructor, [schemaId, secret.id])
+      await h.request({ method: 'DELETE', url: `${PATH}/${linked.id}` })
+    })
+
+    test("a member who is not an admin sees a definition's integration only when it is one of its teams'", async () => {
+      const team = await makeTeam(h)
+      const theirs = (
+        await h.request({
+          method: 'POST',
+          url: '/api/v1/integration/integrations',
+          body: { name: fresh('hidden integration'), type: 'snowflake', teams: [team] },
+        })
+      ).json().id
+      const made = await define({ name: fresh('from a hidden integration'), integration: theirs })
+      assert.equal(made.integration?.id, theirs)
+      const editor = await makeKey(h, await makeUser(h, { role: 'editor' }))
+      const one = await h.request({ method: 'GET', url: `${PATH}/${made.id}`, headers: { authorization: editor } })
+      assert.equal(one.json().integration, null)
+      const listed = await h.request({ method: 'GET', url: PATH, headers: { authorization: editor } })
+      assert.equal((listed.json() as Definition[]).find((d) => d.id === made.id)?.integration, null)
+      const member = await makeUser(h, { role: 'viewer' })
+      await h.store.db.insertInto('team_members').values({ team_id: team, user_id: member }).execute()
+      const seen = await h.request({
+        method: 'GET',
+        url: `${PATH}/${made.id}`,
+        headers: { authorization: await makeKey(h, member) },
+      })
+      assert.equal(seen.json().integration?.id, theirs)
+    })
+
+    test('a select filter names options by id in any case or by name; another text is refused', async () => {
+      const select = await define({ name: fresh('grade'), value_type: 'select', options: ['High', 'Low'] })
+      const [high] = select.options.map((o) => o.id) as [string]
+      const t = await table({ custom_properties: { [select.name]: ['High'] } })
+      const field = `custom_properties.${select.name}`
+      for (const value of [high, high.toUpperCase(), 'High']) {
+        assert.ok((await list({ filter: { operator: 'exact', field, value } })).includes(t.id), value)
+      }
+      const refused = await h.request({
+        method: 'GET',
+        url: `/api/v1/resource/catalog?filter=${encodeURIComponent(JSON.stringify({ operator: 'in', field, value: ['Medium'] }))}`,
+      })
+      assert.match(assertErrorBody(refused, 400, 'INVALID_FILTER').detail, /no option of/)
+    })
+
+    test('a definition change waits for a value being written, then sees it', {
+      skip: engine === 'postgres' ? false : 'SQLite runs one write at a time',
+    }, async () => {
+      const kind = await define({ name: fresh('kind') })
+      const t = await table()
+      // A peer writes a value the way a PATCH does: the definition share-locked, then the value.
+      const commit = await holdOpenOnPeer(h, async (trx) => {
+        await sql`select id from custom_properties where id = ${kind.id} for share`.execute(trx)
+        await trx
+          .insertInto('custom_property_values')
+          .values({ resource_id: t.id, property_id: kind.id, position: 0, text_value: 'written meanwhile' })
+          .execute()
+      })
+      const pending = h.request({ method: 'PATCH', url: `${PATH}/${kind.id}`, body: { value_type: 'number' } })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await commit()
+      assertFieldError(await pending, 'value_type', /1 resource/)
+      assert.equal((await get(t.id)).custom_properties[kind.name], 'written meanwhile')
     })
 
     test('bulk update sets a property on 100 tables in one request, all or nothing', async () => {

@@ -32,6 +32,13 @@ export function isDate(text: string): boolean {
   return day <= (days[month - 1] as number)
 }
 
+/** The option of a select property that `text` names, by id (any case) or by name; undefined when none does. */
+export function optionOf(definition: Pick<PropertyDefinition, 'options'>, text: string): string | undefined {
+  const lower = text.toLowerCase()
+  return (definition.options.find((option) => option.id === lower) ?? definition.options.find((o) => o.name === text))
+    ?.id
+}
+
 /** The types whose value is a list of ids. */
 export const ID_TYPES: readonly ValueType[] = ['select', 'user', 'resource']
 
@@ -76,7 +83,7 @@ export function decodeValues(elements: readonly Encoded[]): CustomValues {
       byName.set(name, text ?? '')
     }
   }
-  const names = [...byName.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const names = [...byName.keys()].sort(byCodePoint)
   // fromEntries defines each name as an own property, whatever it is called.
   return Object.fromEntries(names.map((name) => [name, byName.get(name) as CustomValue]))
 }
@@ -108,22 +115,77 @@ interface DefinitionRow {
   updated_at: unknown
 }
 
-function selectDefinitions(db: Kysely<DB>, workspaceId: string) {
-  return db
+/** Code-point order (UTF-8 bytes compare so), the same whatever the engine or the locale. */
+export function byCodePoint(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+}
+
+export interface DefinitionQuery {
+  /** Only these definitions (by id), or only these names. */
+  ids?: readonly string[]
+  names?: readonly string[]
+  /**
+   * PostgreSQL keeps the rows locked until the transaction ends, taken in id order: `share` in a write that sets
+   * values (so that a value is written under the definition it was checked against: a change of the definition
+   * waits for the write, or the write reads the changed definition), `update` in a change of the definition.
+   */
+  lock?: 'share' | 'update'
+  /**
+   * The reader is not an admin: a definition's integration is shown only when it is one of the reader's teams'
+   * (integrationScope in access/rules.ts); otherwise `integration` is null.
+   */
+  memberId?: string | undefined
+}
+
+/** Definitions of the workspace, by name (code-point order), with their options. */
+export async function listDefinitions(
+  db: Kysely<DB>,
+  workspaceId: string,
+  query: DefinitionQuery = {},
+): Promise<PropertyDefinition[]> {
+  const memberId = query.memberId
+  let select = db
     .selectFrom('custom_properties as p')
-    .leftJoin('integrations as i', 'i.id', 'p.integration_id')
+    .leftJoin('integrations as i', (join) => {
+      const on = join.onRef('i.id', '=', 'p.integration_id')
+      if (memberId === undefined) return on
+      return on.on((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('integration_teams as it')
+            .innerJoin('team_members as tm', 'tm.team_id', 'it.team_id')
+            .select(sql.lit(1).as('one'))
+            .whereRef('it.integration_id', '=', 'i.id')
+            .where('tm.user_id', '=', memberId),
+        ),
+      )
+    })
     .select([
       'p.id',
       'p.name',
       'p.value_type',
       'p.entity_types',
-      'p.integration_id',
+      'i.id as integration_id',
       'i.name as integration_name',
       'i.type as integration_type',
       'p.created_at',
       'p.updated_at',
     ])
     .where('p.workspace_id', '=', workspaceId)
+  if (query.ids !== undefined) {
+    if (query.ids.length === 0) return []
+    select = select.where('p.id', 'in', query.ids)
+  }
+  if (query.names !== undefined) {
+    if (query.names.length === 0) return []
+    select = select.where('p.name', 'in', query.names)
+  }
+  if (query.lock !== undefined && engineOf(db) === 'postgres') {
+    select = (query.lock === 'share' ? select.forShare('p') : select.forUpdate('p')).orderBy('p.id')
+  }
+  const rows = (await select.execute()) as DefinitionRow[]
+  rows.sort((a, b) => byCodePoint(a.name, b.name))
+  return withOptions(db, rows)
 }
 
 async function withOptions(db: Kysely<DB>, rows: DefinitionRow[]): Promise<PropertyDefinition[]> {
@@ -157,34 +219,14 @@ async function withOptions(db: Kysely<DB>, rows: DefinitionRow[]): Promise<Prope
   }))
 }
 
-/**
- * Every definition of the workspace, by name (code-point order), then id. `lock`: PostgreSQL keeps them
- * share-locked until the transaction ends, so that a value is written under the definition it was checked against
- * (a change of the definition waits for the write, or the write reads the changed definition).
- */
-export async function listDefinitions(
-  db: Kysely<DB>,
-  workspaceId: string,
-  lock?: 'share',
-): Promise<PropertyDefinition[]> {
-  let query = selectDefinitions(db, workspaceId)
-  if (lock === 'share' && engineOf(db) === 'postgres') query = query.forShare('p')
-  const rows = (await query.execute()) as DefinitionRow[]
-  rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1))
-  return withOptions(db, rows)
-}
-
-/** One definition; `lock: 'update'` keeps it locked on PostgreSQL until the transaction ends. */
+/** One definition of the workspace (see DefinitionQuery for `lock` and `memberId`). */
 export async function findDefinition(
   db: Kysely<DB>,
   workspaceId: string,
   id: string,
-  lock?: 'update',
+  query: Omit<DefinitionQuery, 'ids' | 'names'> = {},
 ): Promise<PropertyDefinition | undefined> {
-  let query = selectDefinitions(db, workspaceId).where('p.id', '=', id)
-  if (lock === 'update' && engineOf(db) === 'postgres') query = query.forUpdate('p')
-  const rows = (await query.execute()) as DefinitionRow[]
-  return (await withOptions(db, rows))[0]
+  return (await listDefinitions(db, workspaceId, { ...query, ids: [id] }))[0]
 }
 
 export async function countDefinitions(db: Kysely<DB>, workspaceId: string): Promise<number> {
