@@ -115,10 +115,14 @@ interface DefinitionRow {
   updated_at: unknown
 }
 
-/** Code-point order (UTF-8 bytes compare so), the same whatever the engine or the locale. */
+/** Code-point order, the same whatever the engine or the locale. */
 export function byCodePoint(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+  // UTF-16 code units order as code points do, but for surrogates (characters past U+FFFF): UTF-8 bytes compare so.
+  if (SURROGATE.test(a) || SURROGATE.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b))
+  return a < b ? -1 : a > b ? 1 : 0
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/
 
 export interface DefinitionQuery {
   /** Only these definitions (by id), or only these names. */
