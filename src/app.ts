@@ -27,6 +27,7 @@ import { parseQueryString } from './http/query-string.ts'
 import { installWriteRateLimit } from './http/rate-limit.ts'
 import { ErrorSchema } from './http/schemas.ts'
 import { clientErrorHandler, installTransportAnswers } from './http/transport.ts'
+import { lineageRoutes } from './lineage/routes.ts'
 import { keepSearchIndex } from './search/index-sqlite.ts'
 
 export interface AppOptions {
@@ -134,6 +135,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(catalogTypedRoutes(store))
   await app.register(resourceRoutes(store))
   await app.register(customPropertyRoutes(store))
+  await app.register(lineageRoutes(store))
   routes.answerOtherMethods()
   return app
 }

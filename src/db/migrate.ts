@@ -8,6 +8,7 @@ import * as keyChanges from './migrations/20261205-0006-key-changes.ts'
 import * as searchWordsInline from './migrations/20261205-0007-search-words-inline.ts'
 import * as questions from './migrations/20261205-0008-questions.ts'
 import * as customProperties from './migrations/20261205-0009-custom-properties.ts'
+import * as lineage from './migrations/20261205-0010-lineage.ts'
 
 export type Migrations = Record<string, Migration>
 
@@ -21,6 +22,7 @@ const migrations: Migrations = {
   '20261205-0007-search-words-inline': searchWordsInline,
   '20261205-0008-questions': questions,
   '20261205-0009-custom-properties': customProperties,
+  '20261205-0010-lineage': lineage,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

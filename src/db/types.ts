@@ -246,6 +246,21 @@ export interface CustomPropertyValueTable {
   option_id: string | null
 }
 
+/** A lineage edge (CONTRACT §11): `upstream_id` feeds `downstream_id`; `from_id`, `to_id`, `direction` as created. */
+export interface LineageEdgeTable {
+  id: string
+  workspace_id: string
+  upstream_id: string
+  downstream_id: string
+  from_id: string
+  to_id: string
+  direction: string
+  is_manual: boolean | number
+  integration_id: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
 export interface DB {
   workspaces: WorkspaceTable
   teams: TeamTable
@@ -280,6 +295,7 @@ export interface DB {
   custom_properties: CustomPropertyTable
   custom_property_options: CustomPropertyOptionTable
   custom_property_values: CustomPropertyValueTable
+  lineage_edges: LineageEdgeTable
 }
 
 export type RelationTableName = {

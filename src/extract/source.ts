@@ -33,8 +33,24 @@ export interface SourceDatabase {
   schemas: SourceSchema[]
 }
 
+/** A table, view or column of the source, by its names. */
+export interface SourceRef {
+  database: string
+  schema: string
+  table: string
+  column?: string
+}
+
+/** `to` (a view, or one of its columns) reads `from` (a table or view, or one of its columns). */
+export interface SourceDependency {
+  from: SourceRef
+  to: SourceRef
+}
+
 export interface SourceSnapshot {
   databases: SourceDatabase[]
+  /** What reads what (lineage), as far as the source records it; absent when the reader finds none. */
+  dependencies?: SourceDependency[]
   /** Parts that could not be read (a schema it may not read, …): the run is then `partial`. */
   problems: string[]
 }

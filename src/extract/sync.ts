@@ -7,8 +7,9 @@ import { noteChange } from '../db/change-counter.ts'
 import { inIds } from '../db/dialect.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
+import { insertEdge } from '../lineage/repository.ts'
 import type { SyncCounts } from './runs.ts'
-import { ExtractError, type SourceSnapshot } from './source.ts'
+import { ExtractError, type SourceRef, type SourceSnapshot } from './source.ts'
 
 /** One object of the source as the catalog should hold it. */
 interface Wanted {
@@ -295,6 +296,7 @@ export async function syncSnapshot(
     done += batch.length
     await options.progress?.(done, total, counts)
   }
+  await syncLineage(store, target, snapshot, held)
   if (snapshot.problems.length === 0) {
     const gone = [...held.entries()].filter(([key, h]) => !seen.has(key) && !h.stale).map(([, h]) => h.id)
     const now = nowIso()
@@ -311,4 +313,60 @@ export async function syncSnapshot(
     counts.staled = gone.length
   }
   return counts
+}
+
+/** The databuilder_id of a source object (see `plan`). */
+function keyOf(integrationId: string, ref: SourceRef): string {
+  const table = `${integrationId}.${part(ref.database)}.${part(ref.schema)}.${part(ref.table)}`
+  return ref.column === undefined ? table : `${table}.${part(ref.column)}`
+}
+
+/**
+ * Brings the edges this integration's syncs found (`is_manual` false) in step with what the source records: adds
+ * the new ones, removes those whose dependency is gone, and never touches an edge drawn by hand. A dependency on
+ * something the sync did not read (another database, a schema it may not read) is left out. When the snapshot
+ * has problems (parts it could not read), no edge is removed.
+ */
+async function syncLineage(store: Store, target: SyncTarget, snapshot: SourceSnapshot, held: Map<string, Held>) {
+  const wanted = new Map<string, { upstream: string; downstream: string }>()
+  for (const dependency of snapshot.dependencies ?? []) {
+    const upstream = held.get(keyOf(target.integrationId, dependency.from))?.id
+    const downstream = held.get(keyOf(target.integrationId, dependency.to))?.id
+    if (upstream === undefined || downstream === undefined || upstream === downstream) continue
+    wanted.set(`${upstream} ${downstream}`, { upstream, downstream })
+  }
+  const existing = await store.db
+    .selectFrom('lineage_edges')
+    .select(['id', 'upstream_id', 'downstream_id'])
+    .where('integration_id', '=', target.integrationId)
+    .where('is_manual', '=', false)
+    .execute()
+  const have = new Set(existing.map((edge) => `${edge.upstream_id} ${edge.downstream_id}`))
+  const added = [...wanted.entries()].filter(([pair]) => !have.has(pair)).map(([, edge]) => edge)
+  const removed =
+    snapshot.problems.length > 0 ? [] : existing.filter((e) => !wanted.has(`${e.upstream_id} ${e.downstream_id}`))
+  for (let i = 0; i < Math.max(added.length, removed.length); i += 500) {
+    const adding = added.slice(i, i + 500)
+    const removing = removed.slice(i, i + 500).map((edge) => edge.id)
+    await store.write(async (trx) => {
+      const now = nowIso()
+      for (const edge of adding) {
+        await insertEdge(trx, {
+          workspaceId: target.workspaceId,
+          from: edge.upstream,
+          to: edge.downstream,
+          direction: 'DOWNSTREAM',
+          isManual: false,
+          integrationId: target.integrationId,
+          now,
+        })
+      }
+      if (removing.length > 0) {
+        await trx
+          .deleteFrom('lineage_edges')
+          .where((eb) => inIds(trx, eb.ref('id'), removing))
+          .execute()
+      }
+    })
+  }
 }

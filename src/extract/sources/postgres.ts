@@ -1,5 +1,12 @@
 import type pg from 'pg'
-import { ExtractError, type SourceReader, type SourceSchema, type SourceSnapshot, type SourceTable } from '../source.ts'
+import {
+  ExtractError,
+  type SourceDependency,
+  type SourceReader,
+  type SourceSchema,
+  type SourceSnapshot,
+  type SourceTable,
+} from '../source.ts'
 import { IDENTITY_SQL, POSTGRES_STORE_REFUSED, type SourceAccess } from '../source-access.ts'
 import { CONNECT_TIMEOUT_MS, errorParts, networkReason, scrub, stopIfAborted, unlessAborted } from './failure.ts'
 
@@ -132,8 +139,67 @@ async function readCatalog(client: pg.Client, signal?: AbortSignal): Promise<Sou
   stopIfAborted(signal)
   await readColumns(client, schemaOids, tables)
   stopIfAborted(signal)
+  const dependencies = await readDependencies(client, name, schemaOids, tables)
+  stopIfAborted(signal)
   await client.query('commit')
-  return { databases: [{ name, comment, schemas: [...schemas.values()] }], problems }
+  return { databases: [{ name, comment, schemas: [...schemas.values()] }], dependencies, problems }
+}
+
+interface DependencyRow {
+  view_oid: string
+  view_schema: string
+  view_name: string
+  source_schema: string
+  source_name: string
+  source_column: string | null
+}
+
+/**
+ * What each view and materialized view reads, from the dependencies PostgreSQL records for its rewrite rule (the
+ * tables, views and columns its query names), within the schemas read. PostgreSQL records which columns of a
+ * source a view reads, not which of its own columns each feeds: a source column feeds the view's column of the
+ * same name, when the view has one (`select id, name from customers`); a renamed or computed column gets no
+ * column edge, only its table's.
+ */
+async function readDependencies(
+  client: pg.Client,
+  database: string,
+  schemaOids: string[],
+  tables: Map<string, SourceTable>,
+): Promise<SourceDependency[]> {
+  const result = await client.query<DependencyRow>(
+    `select distinct v.oid::text as view_oid, vn.nspname as view_schema, v.relname as view_name,
+       tn.nspname as source_schema, t.relname as source_name,
+       case when d.refobjsubid > 0 then a.attname end as source_column
+     from pg_depend d
+     join pg_rewrite r on r.oid = d.objid
+     join pg_class v on v.oid = r.ev_class
+     join pg_namespace vn on vn.oid = v.relnamespace
+     join pg_class t on t.oid = d.refobjid
+     join pg_namespace tn on tn.oid = t.relnamespace
+     left join pg_attribute a on a.attrelid = t.oid and a.attnum = d.refobjsubid and not a.attisdropped
+     where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass and d.deptype = 'n'
+       and v.relkind in ('v', 'm') and t.oid <> v.oid and t.relkind in ${RELKINDS}
+       and v.relnamespace = any($1::oid[]) and t.relnamespace = any($1::oid[])
+     order by 1, 4, 5, 6`,
+    [schemaOids],
+  )
+  const dependencies: SourceDependency[] = []
+  const tableEdges = new Set<string>()
+  for (const row of result.rows) {
+    const from = { database, schema: row.source_schema, table: row.source_name }
+    const to = { database, schema: row.view_schema, table: row.view_name }
+    const pair = JSON.stringify([from, to])
+    if (!tableEdges.has(pair)) {
+      tableEdges.add(pair)
+      dependencies.push({ from, to })
+    }
+    const column = row.source_column
+    if (column !== null && tables.get(row.view_oid)?.columns.some((c) => c.name === column)) {
+      dependencies.push({ from: { ...from, column }, to: { ...to, column } })
+    }
+  }
+  return dependencies
 }
 
 interface TableRow {
