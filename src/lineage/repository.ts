@@ -260,3 +260,67 @@ export async function edgesAmong(
     .execute()
   return rows.map((row) => ({ from: row.upstream_id, to: row.downstream_id, is_manual: Boolean(row.manual) }))
 }
+
+/** A catalog table (or view) a statement may name. */
+export interface NamedTable {
+  id: string
+  title: string
+  title_full: string
+  search_schema: string | null
+  search_database: string | null
+  native_type: string | null
+  integration_id: string | null
+  external_usage: number | string
+}
+
+/** The tables of the workspace the caller sees whose title is one of `names`, in any case. */
+export async function findNamedTables(
+  db: Kysely<DB>,
+  workspaceId: string,
+  names: string[],
+  visible: VisibleRows | undefined,
+  integrationId: string | undefined,
+): Promise<NamedTable[]> {
+  if (names.length === 0) return []
+  const spellings = [...new Set(names.flatMap((name) => [name, name.toLowerCase(), name.toUpperCase()]))]
+  let query = db
+    .selectFrom('resources')
+    .select([
+      'id',
+      'title',
+      'title_full',
+      'search_schema',
+      'search_database',
+      'native_type',
+      'integration_id',
+      'external_usage',
+    ])
+    .where('workspace_id', '=', workspaceId)
+    .where('entity_type', '=', 'table')
+    .where((eb) => inIds(db, eb.ref('title'), spellings))
+  if (integrationId !== undefined) query = query.where('integration_id', '=', integrationId)
+  if (visible !== undefined) query = query.where(visible('resources'))
+  return (await query.limit(10_000).execute()) as NamedTable[]
+}
+
+/** The columns named under each table, keyed `<table id>\u0000<lower-case column name>`. */
+export async function findNamedColumns(
+  db: Kysely<DB>,
+  wanted: { tableId: string; column: string }[],
+  visible: VisibleRows | undefined,
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>()
+  if (wanted.length === 0) return found
+  let query = db
+    .selectFrom('resources')
+    .select(['id', 'parent_id', 'title'])
+    .where('entity_type', '=', 'column')
+    .where((eb) => inIds(db, eb.ref('parent_id'), [...new Set(wanted.map((w) => w.tableId))]))
+  if (visible !== undefined) query = query.where(visible('resources'))
+  const names = new Set(wanted.map((w) => `${w.tableId}\u0000${w.column.toLowerCase()}`))
+  for (const row of await query.execute()) {
+    const key = `${row.parent_id}\u0000${row.title.toLowerCase()}`
+    if (names.has(key) && !found.has(key)) found.set(key, row.id)
+  }
+  return found
+}

@@ -5,9 +5,19 @@ import type { Store } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
 import { catalogWriters } from '../http/guards.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
-import { CommonErrors, ErrorSchema, IdParamsSchema, ListSchema, PageQuerySchema, UuidSchema } from '../http/schemas.ts'
+import {
+  CommonErrors,
+  ErrorSchema,
+  IdParamsSchema,
+  ListSchema,
+  Nullable,
+  PageQuerySchema,
+  UuidSchema,
+} from '../http/schemas.ts'
 import { isUuid, pathId } from '../http/uuid.ts'
+import { lineageFromQuery } from './from-query.ts'
 import { createEdge, getEdge, lineageGraph, listEdgesFor, MAX_DEPTH, removeEdge } from './service.ts'
+import { DIALECTS, MAX_SQL_LENGTH } from './sql-reads.ts'
 
 const tags = ['lineage']
 const Directions = Type.Union([Type.Literal('UPSTREAM'), Type.Literal('DOWNSTREAM')])
@@ -65,6 +75,37 @@ const GraphSchema = Type.Object({
   nodes: Type.Array(ResourceSchema),
   edges: Type.Array(Type.Object({ from: Type.String(), to: Type.String(), is_manual: Type.Boolean() })),
   truncated: Type.Boolean(),
+})
+
+const FromQueryFields = {
+  sql: Type.String({ maxLength: MAX_SQL_LENGTH, description: 'the SQL statement' }),
+  dialect: Type.Optional(
+    Type.String({ description: `its dialect (default postgresql): ${Object.keys(DIALECTS).join(', ')}` }),
+  ),
+  database: Type.Optional(Type.String({ description: 'the database an unqualified table name is looked for in' })),
+  schema: Type.Optional(Type.String({ description: 'the schema an unqualified table name is looked for in' })),
+  integration: Type.Optional(UuidSchema),
+}
+const FromQueryAnswer = Type.Object({
+  sql: Type.String(),
+  source_tables: Type.Array(
+    Type.Object({
+      id: Nullable(Type.String()),
+      title: Type.String(),
+      schema_name: Nullable(Type.String()),
+      database_name: Nullable(Type.String()),
+      native_type: Nullable(Type.String()),
+      integration_id: Nullable(Type.String()),
+    }),
+  ),
+  column_lineages: Type.Array(
+    Type.Object({
+      id: Nullable(Type.String()),
+      table: Nullable(Type.String()),
+      column: Type.String(),
+      table_id: Nullable(Type.String()),
+    }),
+  ),
 })
 
 /** The ids a filter names: one, or a comma-separated list (at most 1,000), each a UUID (400 naming the field). */
@@ -163,6 +204,31 @@ export function lineageRoutes(store: Store): FastifyPluginAsyncTypebox {
         await removeEdge(store, request.principal, pathId(request.params.id))
         return reply.code(204).send(null)
       },
+    )
+
+    app.get(
+      '/lineage/lineage_from_query',
+      {
+        schema: {
+          tags,
+          summary: 'The tables and columns a SQL statement reads, matched to the catalog',
+          querystring: Type.Object(FromQueryFields),
+          response: { 200: FromQueryAnswer, ...CommonErrors },
+        },
+      },
+      async (request) => lineageFromQuery(store, request.principal, request.query),
+    )
+    app.post(
+      '/lineage/lineage_from_query',
+      {
+        schema: {
+          tags,
+          summary: 'The same, with the statement in a JSON body (for statements too long for a URL)',
+          body: Type.Object(FromQueryFields),
+          response: { 200: FromQueryAnswer, ...CommonErrors },
+        },
+      },
+      async (request) => lineageFromQuery(store, request.principal, request.body),
     )
 
     app.get(
