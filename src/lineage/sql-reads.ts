@@ -13,7 +13,9 @@ export const DIALECTS: Record<string, string> = {
   postgres: 'postgresql',
   redshift: 'redshift',
   mysql: 'mysql',
-  mariadb: 'mariadb',
+  // node-sql-parser 5.4's MariaDB build names the tables of qualified columns `[object Object]`; MariaDB's SQL, as
+  // far as lineage reads it, is MySQL's.
+  mariadb: 'mysql',
   sqlite: 'sqlite',
   bigquery: 'bigquery',
   snowflake: 'snowflake',

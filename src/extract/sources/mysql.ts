@@ -1,5 +1,6 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise'
 import { ExtractError, type SourceReader, type SourceSchema, type SourceSnapshot, type SourceTable } from '../source.ts'
+import { viewDependencies } from '../view-lineage.ts'
 import { CONNECT_TIMEOUT_MS, errorParts, networkReason, scrub, stopIfAborted, unlessAborted } from './failure.ts'
 
 const ER_VIEW_INVALID = 1356
@@ -189,5 +190,19 @@ async function readServer(connection: Connection, target: Target, signal?: Abort
     })
   }
   for (const schema of schemas.values()) schema.tables.sort(byName)
-  return { databases: [database], problems }
+  // VIEW_DEFINITION is the view's SELECT as the server rewrote it (names qualified); empty without SHOW VIEW.
+  const [viewRows] = await connection.query<RowDataPacket[]>(
+    `select TABLE_SCHEMA as schema_name, TABLE_NAME as name, VIEW_DEFINITION as definition
+     from information_schema.VIEWS where TABLE_SCHEMA in (?) order by TABLE_SCHEMA, TABLE_NAME`,
+    [names],
+  )
+  stopIfAborted(signal)
+  const views = viewRows.flatMap((row) => {
+    const table = tables.get(key(row.schema_name, row.name))
+    const sql = text(row.definition)
+    return table === undefined || !sql ? [] : [{ schema: String(row.schema_name), table, sql }]
+  })
+  const [versionRows] = await connection.query<RowDataPacket[]>('select version() as v')
+  const dialect = /mariadb/i.test(String(versionRows[0]?.v)) ? 'mariadb' : 'mysql'
+  return { databases: [database], dependencies: await viewDependencies(database.name, views, dialect), problems }
 }

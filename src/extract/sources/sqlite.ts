@@ -2,6 +2,7 @@ import { basename, extname, isAbsolute } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { ExtractError, type SourceColumn, type SourceReader, type SourceSnapshot, type SourceTable } from '../source.ts'
 import { allowedSqliteFile, type SourceAccess, SQLITE_REFUSED, sameFile } from '../source-access.ts'
+import { viewDependencies } from '../view-lineage.ts'
 import { stopIfAborted } from './failure.ts'
 
 interface ColumnRow {
@@ -57,8 +58,8 @@ async function readSqlite(path: string, access: SourceAccess, signal?: AbortSign
 
 async function readFile(db: SQLite.Database, name: string, signal?: AbortSignal): Promise<SourceSnapshot> {
   const objects = db
-    .prepare<[], { name: string; type: string }>(
-      `select name, type from sqlite_schema s where ${userObjects('s')} order by name`,
+    .prepare<[], { name: string; type: string; sql: string | null }>(
+      `select name, type, sql from sqlite_schema s where ${userObjects('s')} order by name`,
     )
     .all()
   const problems: string[] = []
@@ -91,7 +92,14 @@ async function readFile(db: SQLite.Database, name: string, signal?: AbortSignal)
     if (table?.nativeType === 'BASE TABLE') table.byteSize = bytes
   }
   const schemas = [{ name: 'main', comment: null, tables: [...tables.values()] }]
-  return { databases: [{ name, comment: null, schemas }], problems }
+  const views = objects.flatMap((object) => {
+    const table = tables.get(object.name)
+    return object.type === 'view' && object.sql !== null && table !== undefined
+      ? [{ schema: 'main', table, sql: object.sql }]
+      : []
+  })
+  const dependencies = await viewDependencies(name, views, 'sqlite')
+  return { databases: [{ name, comment: null, schemas }], dependencies, problems }
 }
 
 /** Every column in one statement; when one object cannot be described (a view over a dropped table), each apart. */
