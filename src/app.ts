@@ -13,6 +13,7 @@ import { keyRoutes } from './directory/keys/routes.ts'
 import { tagRoutes } from './directory/tags/routes.ts'
 import { teamRoutes } from './directory/teams/routes.ts'
 import { userRoutes } from './directory/users/routes.ts'
+import { dbtRoutes } from './extract/dbt-routes.ts'
 import { runRoutes } from './extract/run-routes.ts'
 import { SyncRunner } from './extract/runner.ts'
 import { sourceAccess } from './extract/source-access.ts'
@@ -136,6 +137,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(resourceRoutes(store))
   await app.register(customPropertyRoutes(store))
   await app.register(lineageRoutes(store))
+  await app.register(dbtRoutes(store))
   routes.answerOtherMethods()
   return app
 }

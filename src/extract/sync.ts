@@ -170,8 +170,10 @@ const count = (value: number | string | null) => (value === null ? null : Number
 function changesFor(wanted: Wanted, held: Held): Partial<ResourceValues> {
   const changes: Partial<ResourceValues> = {}
   if (held.native_type !== wanted.nativeType) changes.native_type = wanted.nativeType
-  if (!held.description_by_person && held.description !== (wanted.comment ?? '')) {
-    changes.description = wanted.comment ?? ''
+  // A comment replaces a description nobody wrote by hand; no comment leaves the description as it is (dbt's,
+  // an import's, or an earlier comment's).
+  if (!held.description_by_person && wanted.comment && held.description !== wanted.comment) {
+    changes.description = wanted.comment
   }
   if (count(held.row_count) !== wanted.rowCount) changes.row_count = wanted.rowCount
   if (count(held.byte_size) !== wanted.byteSize) changes.byte_size = wanted.byteSize

@@ -2,8 +2,9 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely'
 
 // Lineage (CONTRACT §11): one row an edge, stored the way data flows (`upstream_id` feeds `downstream_id`), with
 // the ends and direction it was created with kept for the answer. An edge is drawn by hand (`is_manual`) or found
-// by extraction, which then names the integration whose syncs keep it in step. A pair has at most one edge of
-// each kind; deleting either end, or the integration that found it, deletes the edge.
+// by extraction, which then names the integration whose syncs keep it in step (a manual edge names none). A pair
+// has at most one manual edge and one edge of each integration; deleting either end, or the integration that found
+// it, deletes the edge.
 
 export async function up(db: Kysely<any>): Promise<void> {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter
@@ -22,9 +23,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('integration_id', 'text', (c) => c.references('integrations.id').onDelete('cascade'))
     .addColumn('created_at', ts, (c) => c.notNull())
     .addColumn('updated_at', ts, (c) => c.notNull())
-    .addUniqueConstraint('lineage_edges_pair_unique', ['upstream_id', 'downstream_id', 'is_manual'])
     .execute()
-  // Walking downstream reads (upstream_id, …) through the unique index; upstream needs its own.
+  // One manual edge a pair, and one a pair per integration that finds it (two dbt projects may both say a model
+  // reads a table); it also walks downstream.
+  await sql`create unique index lineage_edges_pair on lineage_edges (upstream_id, downstream_id, coalesce(integration_id, ''))`.execute(
+    db,
+  )
+  // Walking upstream needs an index of its own.
   await db.schema
     .createIndex('lineage_edges_downstream')
     .on('lineage_edges')

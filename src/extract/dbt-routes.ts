@@ -1,0 +1,100 @@
+import multipart from '@fastify/multipart'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { requireAdmin } from '../access/rules.ts'
+import type { Store } from '../db/types.ts'
+import { findIntegrationForSync, getIntegration } from '../directory/integrations/repository.ts'
+import { fieldError } from '../errors.ts'
+import { CommonErrors } from '../http/schemas.ts'
+import { pathId } from '../http/uuid.ts'
+import { importDbt } from './dbt.ts'
+
+const tags = ['integrations']
+/** The most an upload may hold: a manifest of tens of thousands of models is a few hundred MB. */
+const UPLOAD_LIMIT = 512 * 1024 * 1024
+
+const ReportSchema = Type.Object({
+  created: Type.Integer({ description: 'resources made for models, seeds, sources and snapshots no sync had read' }),
+  matched: Type.Integer({ description: 'tables a sync had read that the manifest names' }),
+  described: Type.Integer(),
+  columns_described: Type.Integer(),
+  lineage: Type.Object({ added: Type.Integer(), removed: Type.Integer() }),
+  tests: Type.Integer(),
+})
+
+/** Which artifact a multipart file is: by its field name or its file name. */
+function artifactOf(field: string, filename: string | undefined): 'manifest' | 'run_results' | undefined {
+  for (const name of [field, filename ?? '']) {
+    const base = name.toLowerCase().replace(/\.json$/, '')
+    if (base === 'manifest') return 'manifest'
+    if (base === 'run_results') return 'run_results'
+  }
+  return undefined
+}
+
+/** The artifacts of an upload: JSON `{"manifest", "run_results"}`, or multipart files named after them. */
+async function artifactsOf(request: FastifyRequest): Promise<{ manifest: unknown; run_results: unknown }> {
+  if (!request.isMultipart()) {
+    const body = request.body
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw fieldError(
+        'manifest',
+        'is required: send manifest.json as a multipart file, or {"manifest": {...}} as JSON',
+      )
+    }
+    return {
+      manifest: (body as Record<string, unknown>).manifest,
+      run_results: (body as Record<string, unknown>).run_results,
+    }
+  }
+  const found: { manifest: unknown; run_results: unknown } = { manifest: undefined, run_results: undefined }
+  for await (const part of request.parts()) {
+    if (part.type !== 'file') continue
+    const which = artifactOf(part.fieldname, part.filename)
+    const text = (await part.toBuffer()).toString('utf8')
+    if (which === undefined) continue
+    try {
+      found[which] = JSON.parse(text)
+    } catch (error) {
+      throw fieldError(which, `is not valid JSON (${(error as Error).message.slice(0, 200)})`)
+    }
+  }
+  return found
+}
+
+/** `POST /integration/dbt/{id}/upload_artifacts`: a dbt project's manifest (and last run's results). */
+export function dbtRoutes(store: Store): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 4, fields: 10, parts: 14 } })
+    app.post(
+      '/integration/dbt/:id/upload_artifacts',
+      {
+        bodyLimit: UPLOAD_LIMIT,
+        schema: {
+          tags,
+          summary:
+            "Upload a dbt project's manifest.json (and run_results.json): resources, descriptions, lineage, tests",
+          params: Type.Object({ id: Type.String() }),
+          response: { 200: ReportSchema, ...CommonErrors },
+        },
+      },
+      async (request) => {
+        const { principal } = request
+        const integration = await getIntegration(store.db, principal, pathId(request.params.id))
+        requireAdmin(principal, 'integrations')
+        const artifacts = await artifactsOf(request)
+        if (artifacts.manifest === undefined) {
+          throw fieldError(
+            'manifest',
+            'is required: send manifest.json as a multipart file, or {"manifest": {...}} as JSON',
+          )
+        }
+        const target = await findIntegrationForSync(store.db, integration.id)
+        if (target === undefined) throw fieldError('id', 'the integration is gone')
+        const into = { integrationId: target.id, workspaceId: target.workspaceId, teamIds: target.teamIds }
+        return importDbt(store, into, artifacts.manifest, artifacts.run_results)
+      },
+    )
+  }
+}
