@@ -5,7 +5,7 @@ import { Type } from 'typebox'
 import { requireAdmin } from '../access/rules.ts'
 import type { Store } from '../db/types.ts'
 import { findIntegrationForSync, getIntegration } from '../directory/integrations/repository.ts'
-import { fieldError } from '../errors.ts'
+import { ApiError, fieldError, notFound } from '../errors.ts'
 import { CommonErrors } from '../http/schemas.ts'
 import { pathId } from '../http/uuid.ts'
 import { importDbt } from './dbt.ts'
@@ -35,6 +35,23 @@ function artifactOf(field: string, filename: string | undefined): 'manifest' | '
 
 /** The artifacts of an upload: JSON `{"manifest", "run_results"}`, or multipart files named after them. */
 async function artifactsOf(request: FastifyRequest): Promise<{ manifest: unknown; run_results: unknown }> {
+  try {
+    return await readArtifacts(request)
+  } catch (error) {
+    // busboy's own failures (no boundary, a cut body) and the multipart limits are the client's to fix.
+    if (error instanceof ApiError) throw error
+    const status = (error as { statusCode?: number }).statusCode
+    if (status === 413) {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `An upload may hold at most ${UPLOAD_LIMIT / 2 ** 20} MB.`)
+    }
+    throw new ApiError(
+      'BAD_REQUEST',
+      `The multipart body could not be read: ${String((error as Error).message).slice(0, 200)}`,
+    )
+  }
+}
+
+async function readArtifacts(request: FastifyRequest): Promise<{ manifest: unknown; run_results: unknown }> {
   if (!request.isMultipart()) {
     const body = request.body
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -52,8 +69,12 @@ async function artifactsOf(request: FastifyRequest): Promise<{ manifest: unknown
   for await (const part of request.parts()) {
     if (part.type !== 'file') continue
     const which = artifactOf(part.fieldname, part.filename)
+    if (which === undefined) {
+      // Another file: read past it without keeping it.
+      part.file.resume()
+      continue
+    }
     const text = (await part.toBuffer()).toString('utf8')
-    if (which === undefined) continue
     try {
       found[which] = JSON.parse(text)
     } catch (error) {
@@ -71,6 +92,8 @@ export function dbtRoutes(store: Store): FastifyPluginAsyncTypebox {
       '/integration/dbt/:id/upload_artifacts',
       {
         bodyLimit: UPLOAD_LIMIT,
+        // Before the body is read: only an admin's upload is worth reading.
+        onRequest: async (request) => requireAdmin(request.principal, 'integrations'),
         schema: {
           tags,
           summary:
@@ -91,7 +114,14 @@ export function dbtRoutes(store: Store): FastifyPluginAsyncTypebox {
           )
         }
         const target = await findIntegrationForSync(store.db, integration.id)
-        if (target === undefined) throw fieldError('id', 'the integration is gone')
+        if (target === undefined) throw notFound()
+        if (target.type !== 'dbt') {
+          // A sync's integration keeps its resources and edges in step with its source: an upload would fight it.
+          throw new ApiError(
+            'BAD_REQUEST',
+            `dbt artifacts go to an integration of type "dbt", not "${target.type}": create one (POST /integration/integrations {"name", "type": "dbt"}); the models are matched to the tables your other integrations read`,
+          )
+        }
         const into = { integrationId: target.id, workspaceId: target.workspaceId, teamIds: target.teamIds }
         return importDbt(store, into, artifacts.manifest, artifacts.run_results)
       },

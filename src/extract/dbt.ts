@@ -110,6 +110,16 @@ export function readManifest(input: unknown): { relations: Relation[]; tests: Db
       const schema = text(node, 'schema', at)
       const name = text(node, 'alias', at, true) ?? text(node, 'identifier', at, true) ?? text(node, 'name', at)
       if (schema === null || name === null) continue
+      // Each becomes a title (1–1024 characters).
+      for (const [field, value] of [
+        ['schema', schema],
+        ['name', name],
+        ['database', database ?? 'x'],
+      ] as const) {
+        if (value.length === 0 || value.length > 1024) {
+          errors.push({ field: `${at}.${field}`, message: 'must hold 1 to 1,024 characters' })
+        }
+      }
       const columns: Relation['columns'] = []
       if (node.columns !== undefined && node.columns !== null) {
         if (!isObject(node.columns)) errors.push({ field: `${at}.columns`, message: 'must be an object' })
@@ -120,8 +130,13 @@ export function readManifest(input: unknown): { relations: Relation[]; tests: Db
               continue
             }
             const columnAt = `${at}.columns[${JSON.stringify(columnKey)}]`
+            const columnName = text(column, 'name', columnAt, true) ?? columnKey
+            if (columnName.length === 0 || columnName.length > 1024 || columnName.includes('\u0000')) {
+              errors.push({ field: `${columnAt}.name`, message: 'must hold 1 to 1,024 characters, none of them NUL' })
+              continue
+            }
             columns.push({
-              name: text(column, 'name', columnAt, true) ?? columnKey,
+              name: columnName,
               description: text(column, 'description', columnAt, true) ?? '',
               dataType: text(column, 'data_type', columnAt, true),
             })
@@ -457,7 +472,35 @@ export async function importDbt(
       byResource.set(resource.id, list)
       report.tests += 1
     }
-    const touched = [...new Set([...resolved.values()].map((r) => r.id))]
+    // Tables an earlier upload made that this manifest no longer names are marked stale, as a sync marks what
+    // left its source.
+    const resolvedIds = new Set([...resolved.values()].map((r) => r.id))
+    const left = own.filter((r) => r.entity_type === 'table' && !resolvedIds.has(r.id)).map((r) => r.id)
+    for (let i = 0; i < left.length; i += 500) {
+      await trx
+        .updateTable('resources')
+        .set({ stale: true, stale_at: now, updated_at: now })
+        .where((eb) => inIds(trx, eb.ref('id'), left.slice(i, i + 500)))
+        .where('stale', '=', false)
+        .execute()
+    }
+    const back = [...resolved.values()].filter((r) => r.integration_id === target.integrationId).map((r) => r.id)
+    for (let i = 0; i < back.length; i += 500) {
+      await trx
+        .updateTable('resources')
+        .set({ stale: false, stale_at: null, updated_at: now })
+        .where((eb) => inIds(trx, eb.ref('id'), back.slice(i, i + 500)))
+        .where('stale', '=', true)
+        .execute()
+    }
+    // Every resource that holds this integration's tests, and every one this upload names.
+    const holding = await trx
+      .selectFrom('resources')
+      .select('id')
+      .where('workspace_id', '=', target.workspaceId)
+      .where('display_metadata', 'like', `%${target.integrationId}%`)
+      .execute()
+    const touched = [...new Set([...resolvedIds, ...holding.map((r) => r.id)])]
     await writeTests(trx, target.integrationId, touched, byResource, now)
     return report
   })
@@ -494,4 +537,21 @@ async function writeTests(
       .where('id', '=', row.id)
       .execute()
   }
+}
+
+/** Takes an integration's tests out of `display_metadata.dbt_tests` of every resource (the integration goes). */
+export async function forgetDbtTests(trx: Kysely<DB>, workspaceId: string, integrationId: string): Promise<void> {
+  const holding = await trx
+    .selectFrom('resources')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('display_metadata', 'like', `%${integrationId}%`)
+    .execute()
+  await writeTests(
+    trx,
+    integrationId,
+    holding.map((r) => r.id),
+    new Map(),
+    nowIso(),
+  )
 }

@@ -51,6 +51,8 @@ export interface SourceSnapshot {
   databases: SourceDatabase[]
   /** What reads what (lineage), as far as the source records it; absent when the reader finds none. */
   dependencies?: SourceDependency[]
+  /** Views whose reads could not be read this time (a definition the parser failed on, or hidden): their edges stay. */
+  unreadViews?: SourceRef[]
   /** Parts that could not be read (a schema it may not read, …): the run is then `partial`. */
   problems: string[]
 }

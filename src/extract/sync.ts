@@ -345,8 +345,17 @@ async function syncLineage(store: Store, target: SyncTarget, snapshot: SourceSna
     .execute()
   const have = new Set(existing.map((edge) => `${edge.upstream_id} ${edge.downstream_id}`))
   const added = [...wanted.entries()].filter(([pair]) => !have.has(pair)).map(([, edge]) => edge)
+  // A view whose definition could not be read this time keeps the edges into it (and into its columns).
+  const unread = [...new Set((snapshot.unreadViews ?? []).map((ref) => keyOf(target.integrationId, ref)))]
+  const keyOfId = new Map([...held.entries()].map(([key, h]) => [h.id, key]))
+  const kept = (downstream: string) => {
+    const key = keyOfId.get(downstream)
+    return key !== undefined && unread.some((view) => key === view || key.startsWith(`${view}.`))
+  }
   const removed =
-    snapshot.problems.length > 0 ? [] : existing.filter((e) => !wanted.has(`${e.upstream_id} ${e.downstream_id}`))
+    snapshot.problems.length > 0
+      ? []
+      : existing.filter((e) => !wanted.has(`${e.upstream_id} ${e.downstream_id}`) && !kept(e.downstream_id))
   for (let i = 0; i < Math.max(added.length, removed.length); i += 500) {
     const adding = added.slice(i, i + 500)
     const removing = removed.slice(i, i + 500).map((edge) => edge.id)

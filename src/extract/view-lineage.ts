@@ -1,5 +1,5 @@
 import { readsOf, SqlReadError } from '../lineage/sql-reads.ts'
-import type { SourceDependency, SourceTable } from './source.ts'
+import type { SourceDependency, SourceRef, SourceTable } from './source.ts'
 
 /** A view of the source and the SQL that defines it (its SELECT, or the whole CREATE VIEW statement). */
 export interface ViewDefinition {
@@ -11,22 +11,24 @@ export interface ViewDefinition {
 /**
  * What each view reads, from its definition, parsed by a SQL parser (lineage/sql-reads.ts, in a worker with a
  * time limit): an edge from every table or view it names (in its own schema when the name has none), and from each
- * column it names to its own column of the same name. A definition the parser cannot read gives no edge; lineage
- * is read as far as it can be, and never stops a sync.
+ * column it names to its own column of the same name. A definition the parser cannot read (or could not read in
+ * time) is `unread`: its edges stay as the last sync that read it left them. Lineage never stops a sync.
  */
 export async function viewDependencies(
   database: string,
   views: ViewDefinition[],
   dialect: 'mysql' | 'mariadb' | 'sqlite',
-): Promise<SourceDependency[]> {
+): Promise<{ dependencies: SourceDependency[]; unread: SourceRef[] }> {
   const dependencies: SourceDependency[] = []
+  const unread: SourceRef[] = []
   for (const view of views) {
     let reads: Awaited<ReturnType<typeof readsOf>>
     try {
       reads = await readsOf(view.sql, dialect)
     } catch (error) {
-      if (error instanceof SqlReadError) continue
-      throw error
+      if (!(error instanceof SqlReadError)) throw error
+      unread.push({ database, schema: view.schema, table: view.table.name })
+      continue
     }
     const to = { database, schema: view.schema, table: view.table.name }
     const schemaOf = new Map<string, string>()
@@ -48,5 +50,5 @@ export async function viewDependencies(
       })
     }
   }
-  return dependencies
+  return { dependencies, unread }
 }

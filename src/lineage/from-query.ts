@@ -70,7 +70,7 @@ export async function lineageFromQuery(
   query: FromQuery,
 ): Promise<{ sql: string; source_tables: SourceTable[]; column_lineages: ColumnLineage[] }> {
   const dialect = (query.dialect ?? 'postgresql').toLowerCase()
-  if (DIALECTS[dialect] === undefined) {
+  if (!Object.hasOwn(DIALECTS, dialect)) {
     throw fieldError(
       'dialect',
       `must be one of ${Object.keys(DIALECTS).join(', ')}, not ${JSON.stringify(query.dialect)}`,

@@ -22,7 +22,8 @@ import {
 
 /** Lineage drawn by hand and the graph of what feeds what (CONTRACT §11). */
 
-const CLASH = 'These two resources are already joined by an edge drawn by hand (in one direction or the other).'
+const CLASH =
+  'These two resources are already joined by an edge drawn by hand the same way (from one end or the other); the opposite flow is another edge.'
 
 export interface EdgeCreate {
   from_entity: string

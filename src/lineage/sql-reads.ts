@@ -50,6 +50,8 @@ export class SqlReadError extends Error {}
 
 export const MAX_SQL_LENGTH = 100_000
 const TIME_LIMIT_MS = 2000
+/** Statements waiting for the reader at most; more are refused rather than queued without end. */
+const MAX_QUEUE = 64
 
 // The worker's code, plain JavaScript (it runs without a TypeScript loader, also from the bundled dist/).
 // `tableList` names every table the statement touches as `<kind>::<schema>::<table>`; the names a WITH clause
@@ -81,12 +83,12 @@ parentPort.on('message', ({ id, path, database, sql }) => {
   try {
     const parser = parserFor(path)
     const options = { database }
-    const ast = parser.astify(sql, options)
+    const parsed = parser.parse(sql, options)
     const local = new Set()
-    withNames(ast, local)
+    withNames(parsed.ast, local)
     const tables = []
     const seen = new Set()
-    for (const entry of parser.tableList(sql, options)) {
+    for (const entry of parsed.tableList) {
       const [kind, schema, table] = entry.split('::')
       if (kind !== 'select' || local.has(table)) continue
       const key = schema + '\\u0000' + table
@@ -96,7 +98,7 @@ parentPort.on('message', ({ id, path, database, sql }) => {
     }
     const columns = []
     const seenColumns = new Set()
-    for (const entry of parser.columnList(sql, options)) {
+    for (const entry of parsed.columnList) {
       const parts = entry.split('::')
       if (parts[0] !== 'select') continue
       const column = parts[parts.length - 1]
@@ -133,8 +135,11 @@ class SqlReader {
   #next = 1
 
   read(sql: string, dialect: string): Promise<Reads> {
-    const build = DIALECTS[dialect]
+    const build = Object.hasOwn(DIALECTS, dialect) ? DIALECTS[dialect] : undefined
     if (build === undefined) throw new SqlReadError(`unknown dialect ${JSON.stringify(dialect)}`)
+    if (this.#queue.length >= MAX_QUEUE) {
+      throw new SqlReadError('the SQL reader is busy with other statements; try again in a few seconds')
+    }
     const path = require.resolve(`node-sql-parser/build/${build}`)
     return new Promise((resolve, reject) => {
       this.#queue.push({ id: this.#next++, path, database: build, sql, resolve, reject })
@@ -176,6 +181,7 @@ class SqlReader {
       this.#pump()
     })
     worker.on('error', (error) => {
+      if (this.#worker !== worker) return
       const running = this.#running
       this.#worker = undefined
       if (running !== undefined) {

@@ -177,6 +177,20 @@ for (const { engine, skip } of ENGINES) {
       assert.equal((await get(status.id)).description, 'Written by a person')
       assert.match((await get(amount.id)).description, /Total amount/)
       assert.deepEqual(await upstreamOf(orders.id), ['stg_orders', 'stg_payments'])
+      assert.ok(((await get(orders.id)).display_metadata.dbt_tests ?? []).length > 0)
+      // Artifacts go to a dbt integration, never into one a sync keeps in step.
+      const into = await h.request({
+        method: 'POST',
+        url: `/api/v1/integration/dbt/${warehouse}/upload_artifacts`,
+        body: { manifest: JSON.parse(MANIFEST) },
+      })
+      assert.match(assertErrorBody(into, 400, 'BAD_REQUEST').detail, /type "dbt"/)
+      // Deleting the dbt integration takes its tests off the warehouse's table.
+      assert.equal(
+        (await h.request({ method: 'DELETE', url: `/api/v1/integration/integrations/${dbt}` })).statusCode,
+        204,
+      )
+      assert.equal((await get(orders.id)).display_metadata.dbt_tests, undefined)
     })
 
     test('a malformed manifest writes nothing and names the place; only admins upload', async () => {
@@ -192,6 +206,20 @@ for (const { engine, skip } of ENGINES) {
       const editor = await makeKey(h, await makeUser(h, { role: 'editor' }))
       assertErrorBody(await upload(id, { manifest: MANIFEST }, editor), 403, 'PERMISSION_DENIED')
       assertErrorBody(await upload('00000000-0000-4000-8000-000000000000', { manifest: MANIFEST }), 404, 'NOT_FOUND')
+      const noBoundary = await h.request({
+        method: 'POST',
+        url: `/api/v1/integration/dbt/${id}/upload_artifacts`,
+        payload: 'x',
+        headers: { 'content-type': 'multipart/form-data' },
+      })
+      assertErrorBody(noBoundary, 400, 'BAD_REQUEST')
+      const long = JSON.parse(MANIFEST)
+      long.nodes['model.jaffle_shop.orders'].alias = 'x'.repeat(2000)
+      assertFieldError(
+        await upload(id, { manifest: JSON.stringify(long) }),
+        'manifest.nodes["model.jaffle_shop.orders"].name',
+        /1 to 1,024/,
+      )
       assert.equal((await resourcesOf(id)).size, 0)
     })
   })

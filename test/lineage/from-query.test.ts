@@ -134,6 +134,7 @@ for (const { engine, skip } of ENGINES) {
         h.request({ method: 'GET', url: `/api/v1/lineage/lineage_from_query?${new URLSearchParams(params)}` })
       assertFieldError(await get({ sql: 'selec id frm orders' }), 'sql', /could not be read as postgresql/)
       assertFieldError(await get({ sql: 'select 1', dialect: 'cobol' }), 'dialect', /must be one of/)
+      assertFieldError(await get({ sql: 'select 1', dialect: 'constructor' }), 'dialect', /must be one of/)
       assertFieldError(await get({ sql: '   ' }), 'sql', /is required/)
       const started = performance.now()
       const slow = await get({ sql: `select ${'('.repeat(20)}1 from t` })

@@ -203,6 +203,14 @@ for (const { engine, skip } of ENGINES) {
         headers: { authorization: editor },
       })
       assertFieldError(toInvisible, 'to_entity', /not a resource of this workspace/)
+      // A walk never passes through what the caller may not see: a → hidden → beyond shows a alone to a viewer.
+      const beyond = await table()
+      await draw(hidden, beyond)
+      assert.ok((await graph(a, 'direction=downstream')).nodes.some((n) => n.id === beyond))
+      assert.equal(
+        (await graph(a, 'direction=downstream', viewer)).nodes.some((n) => n.id === beyond),
+        false,
+      )
       const viewerGraph = await graph(a, '', viewer)
       assert.deepEqual(new Set(viewerGraph.nodes.map((n) => n.id)), new Set([a, b]))
       assert.deepEqual(viewerGraph.edges, [{ from: a, to: b, is_manual: true }])

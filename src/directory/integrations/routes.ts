@@ -6,6 +6,7 @@ import { checkReferences } from '../../catalog/references.ts'
 import type { DB, Store } from '../../db/types.ts'
 import { nowIso } from '../../db/values.ts'
 import { fieldError, validationFailed } from '../../errors.ts'
+import { forgetDbtTests } from '../../extract/dbt.ts'
 import { accessProblem, type SourceRules } from '../../extract/source-access.ts'
 import { checkCredentials } from '../../extract/sources/index.ts'
 import { adminsOnly } from '../../http/guards.ts'
@@ -156,7 +157,11 @@ export function integrationRoutes(store: Store, access: SourceRules): FastifyPlu
         const id = pathId(request.params.id)
         await getIntegration(store.db, principal, id)
         requireAdmin(principal, 'integrations')
-        await store.write((trx) => deleteIntegrationRow(trx, principal.workspaceId, id))
+        await store.write(async (trx) => {
+          // The tests its dbt uploads showed on other integrations' tables go with it.
+          await forgetDbtTests(trx, principal.workspaceId, id)
+          return deleteIntegrationRow(trx, principal.workspaceId, id)
+        })
         return reply.code(204).send(null)
       },
     )

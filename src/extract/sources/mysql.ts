@@ -1,4 +1,5 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise'
+import type { SourceRef } from '../source.ts'
 import { ExtractError, type SourceReader, type SourceSchema, type SourceSnapshot, type SourceTable } from '../source.ts'
 import { viewDependencies } from '../view-lineage.ts'
 import { CONNECT_TIMEOUT_MS, errorParts, networkReason, scrub, stopIfAborted, unlessAborted } from './failure.ts'
@@ -197,12 +198,16 @@ async function readServer(connection: Connection, target: Target, signal?: Abort
     [names],
   )
   stopIfAborted(signal)
+  const hidden: SourceRef[] = []
   const views = viewRows.flatMap((row) => {
     const table = tables.get(key(row.schema_name, row.name))
     const sql = text(row.definition)
+    if (table !== undefined && !sql)
+      hidden.push({ database: database.name, schema: String(row.schema_name), table: table.name })
     return table === undefined || !sql ? [] : [{ schema: String(row.schema_name), table, sql }]
   })
   const [versionRows] = await connection.query<RowDataPacket[]>('select version() as v')
   const dialect = /mariadb/i.test(String(versionRows[0]?.v)) ? 'mariadb' : 'mysql'
-  return { databases: [database], dependencies: await viewDependencies(database.name, views, dialect), problems }
+  const { dependencies, unread } = await viewDependencies(database.name, views, dialect)
+  return { databases: [database], dependencies, unreadViews: [...hidden, ...unread], problems }
 }

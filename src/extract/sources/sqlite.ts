@@ -98,8 +98,8 @@ async function readFile(db: SQLite.Database, name: string, signal?: AbortSignal)
       ? [{ schema: 'main', table, sql: object.sql }]
       : []
   })
-  const dependencies = await viewDependencies(name, views, 'sqlite')
-  return { databases: [{ name, comment: null, schemas }], dependencies, problems }
+  const { dependencies, unread } = await viewDependencies(name, views, 'sqlite')
+  return { databases: [{ name, comment: null, schemas }], dependencies, unreadViews: unread, problems }
 }
 
 /** Every column in one statement; when one object cannot be described (a view over a dropped table), each apart. */
