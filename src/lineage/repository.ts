@@ -210,7 +210,9 @@ export async function deleteEdge(db: Kysely<DB>, workspaceId: string, id: string
 /**
  * The resources `depth` hops or fewer from `start` following edges one way (`downstream`: from upstream to
  * downstream ends), walking only through resources `visible` admits, each with the fewest hops it takes; at most
- * `limit` of them, nearest first. A recursive statement whose rows are (resource, hops): a cycle ends at `depth`.
+ * `limit` of them, nearest first. One indexed statement per hop over the frontier (the resources first reached at
+ * the hop before), so a cycle ends where it meets what was reached already. A recursive statement did the same
+ * walk, but PostgreSQL planned it as hash joins over the whole edge table (2,000,000 edges: 7 s a graph).
  */
 export async function walk(
   db: Kysely<DB>,
@@ -220,22 +222,40 @@ export async function walk(
   visible: VisibleRows | undefined,
   limit: number,
 ): Promise<{ id: string; hops: number }[]> {
-  const [near, far] = way === 'downstream' ? ['upstream_id', 'downstream_id'] : ['downstream_id', 'upstream_id']
-  const seen = visible === undefined ? sql`` : sql` and ${visible('next_node')}`
-  const first = engineOf(db) === 'postgres' ? sql`${start}::text, 0` : sql`${start}, 0`
-  const { rows } = await sql<{ id: string; hops: number | string }>`
-    with recursive reached (id, hops) as (
-      select ${first}
-      union
-      select e.${sql.ref(far)}, reached.hops + 1
-      from reached
-      join lineage_edges e on e.${sql.ref(near)} = reached.id
-      join resources next_node on next_node.id = e.${sql.ref(far)}${seen}
-      where reached.hops < ${depth}
-    )
-    select id, min(hops) as hops from reached where id <> ${start} group by id order by min(hops), id limit ${limit}
-  `.execute(db)
-  return rows.map((row) => ({ id: row.id, hops: Number(row.hops) }))
+  const [near, far] =
+    way === 'downstream' ? (['upstream_id', 'downstream_id'] as const) : (['downstream_id', 'upstream_id'] as const)
+  const reached = new Map<string, number>([[start, 0]])
+  let frontier = [start]
+  for (let hops = 1; hops <= depth && frontier.length > 0 && reached.size <= limit; hops++) {
+    let query = db
+      .selectFrom('lineage_edges as e')
+      .select(`e.${far} as id`)
+      .where((eb) => inIds(db, eb.ref(`e.${near}`), frontier))
+    if (visible !== undefined) {
+      query = query.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('resources as next_node')
+            .select(sql.lit(1).as('one'))
+            .whereRef('next_node.id', '=', `e.${far}`)
+            .where(visible('next_node')),
+        ),
+      )
+    }
+    const rows = await query.execute()
+    const next: string[] = []
+    for (const { id } of rows) {
+      if (reached.has(id)) continue
+      reached.set(id, hops)
+      next.push(id)
+    }
+    frontier = next
+  }
+  reached.delete(start)
+  return [...reached.entries()]
+    .map(([id, hops]) => ({ id, hops }))
+    .sort((a, b) => a.hops - b.hops || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, limit)
 }
 
 /** Every edge between two of `ids`, one per pair: `is_manual` when a manual edge joins them. */
