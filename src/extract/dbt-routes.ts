@@ -9,6 +9,7 @@ import { ApiError, fieldError, notFound } from '../errors.ts'
 import { CommonErrors } from '../http/schemas.ts'
 import { pathId } from '../http/uuid.ts'
 import { importDbt } from './dbt.ts'
+import { importJsonl } from './jsonl.ts'
 
 const tags = ['integrations']
 /** The most an upload may hold: a manifest of tens of thousands of models is a few hundred MB. */
@@ -84,6 +85,69 @@ async function readArtifacts(request: FastifyRequest): Promise<{ manifest: unkno
   return found
 }
 
+/** The integration types whose resources a sync or an upload keeps in step: no import of JSONL files into them. */
+const KEPT_BY_SOURCE = ['postgres', 'mysql', 'sqlite', 'dbt']
+
+/** The `resources` and `lineage` JSONL files of an import: multipart files (by field or file name), or JSON text. */
+async function jsonlFilesOf(request: FastifyRequest): Promise<{ resources?: string; lineage?: string }> {
+  try {
+    if (!request.isMultipart()) {
+      const body = request.body
+      const fields =
+        typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {}
+      const files: { resources?: string; lineage?: string } = {}
+      for (const name of ['resources', 'lineage'] as const) {
+        const value = fields[name]
+        if (value === undefined) continue
+        if (typeof value !== 'string') throw fieldError(name, 'must be the JSONL file as text')
+        files[name] = value
+      }
+      return files
+    }
+    const files: { resources?: string; lineage?: string } = {}
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue
+      const which = [part.fieldname, part.filename ?? '']
+        .map((name) => name.toLowerCase().replace(/\.jsonl$/, ''))
+        .find((name) => name === 'resources' || name === 'lineage') as 'resources' | 'lineage' | undefined
+      if (which === undefined) {
+        part.file.resume()
+        continue
+      }
+      const text = (await part.toBuffer()).toString('utf8')
+      if (text.includes('\u0000')) throw fieldError(which, 'must not contain NUL characters')
+      files[which] = text
+    }
+    return files
+  } catch (error) {
+    if (error instanceof ApiError) throw error
+    const status = (error as { statusCode?: number }).statusCode
+    if (status === 413) {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `An upload may hold at most ${UPLOAD_LIMIT / 2 ** 20} MB.`)
+    }
+    throw new ApiError(
+      'BAD_REQUEST',
+      `The multipart body could not be read: ${String((error as Error).message).slice(0, 200)}`,
+    )
+  }
+}
+
+const JsonlReportSchema = Type.Object({
+  created: Type.Integer(),
+  updated: Type.Integer(),
+  unchanged: Type.Integer(),
+  lineage: Type.Object({ added: Type.Integer(), removed: Type.Integer() }),
+  lines: Type.Array(
+    Type.Object({
+      file: Type.String(),
+      line: Type.Integer(),
+      databuilder_id: Type.Union([Type.String(), Type.Null()]),
+      outcome: Type.String(),
+      reason: Type.Optional(Type.String()),
+    }),
+  ),
+})
+
 /** `POST /integration/dbt/{id}/upload_artifacts`: a dbt project's manifest (and last run's results). */
 export function dbtRoutes(store: Store): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -124,6 +188,38 @@ export function dbtRoutes(store: Store): FastifyPluginAsyncTypebox {
         }
         const into = { integrationId: target.id, workspaceId: target.workspaceId, teamIds: target.teamIds }
         return importDbt(store, into, artifacts.manifest, artifacts.run_results)
+      },
+    )
+
+    app.post(
+      '/integration/integrations/:id/import_jsonl_metadata',
+      {
+        bodyLimit: UPLOAD_LIMIT,
+        onRequest: async (request) => requireAdmin(request.principal, 'integrations'),
+        schema: {
+          tags,
+          summary: "Import a custom integration's resources.jsonl and lineage.jsonl (an upsert by databuilder_id)",
+          params: Type.Object({ id: Type.String() }),
+          response: { 200: JsonlReportSchema, ...CommonErrors },
+        },
+      },
+      async (request) => {
+        const { principal } = request
+        const integration = await getIntegration(store.db, principal, pathId(request.params.id))
+        const target = await findIntegrationForSync(store.db, integration.id)
+        if (target === undefined) throw notFound()
+        if (KEPT_BY_SOURCE.includes(target.type)) {
+          throw new ApiError(
+            'BAD_REQUEST',
+            `an integration of type "${target.type}" is kept in step by its ${target.type === 'dbt' ? 'uploads' : 'syncs'}: import JSONL files into a custom integration (any other type)`,
+          )
+        }
+        const files = await jsonlFilesOf(request)
+        if (files.resources === undefined && files.lineage === undefined) {
+          throw fieldError('resources', 'is required: send resources.jsonl (and lineage.jsonl) as multipart files')
+        }
+        const into = { integrationId: target.id, workspaceId: target.workspaceId, teamIds: target.teamIds }
+        return importJsonl(store, into, files)
       },
     )
   }
