@@ -87,6 +87,8 @@ async function readArtifacts(request: FastifyRequest): Promise<{ manifest: unkno
 
 /** The integration types whose resources a sync or an upload keeps in step: no import of JSONL files into them. */
 const KEPT_BY_SOURCE = ['postgres', 'mysql', 'sqlite', 'dbt']
+/** A JSONL file is read whole, and each line kept as an object: 64 MB is some 300,000 resources. */
+const JSONL_LIMIT = 64 * 1024 * 1024
 
 /** The `resources` and `lineage` JSONL files of an import: multipart files (by field or file name), or JSON text. */
 async function jsonlFilesOf(request: FastifyRequest): Promise<{ resources?: string; lineage?: string }> {
@@ -100,6 +102,7 @@ async function jsonlFilesOf(request: FastifyRequest): Promise<{ resources?: stri
         const value = fields[name]
         if (value === undefined) continue
         if (typeof value !== 'string') throw fieldError(name, 'must be the JSONL file as text')
+        if (value.length > JSONL_LIMIT) throw fieldError(name, `may hold at most ${JSONL_LIMIT / 2 ** 20} MB`)
         files[name] = value
       }
       return files
@@ -114,7 +117,9 @@ async function jsonlFilesOf(request: FastifyRequest): Promise<{ resources?: stri
         part.file.resume()
         continue
       }
-      const text = (await part.toBuffer()).toString('utf8')
+      const buffer = await part.toBuffer()
+      if (buffer.length > JSONL_LIMIT) throw fieldError(which, `may hold at most ${JSONL_LIMIT / 2 ** 20} MB`)
+      const text = buffer.toString('utf8')
       if (text.includes('\u0000')) throw fieldError(which, 'must not contain NUL characters')
       files[which] = text
     }

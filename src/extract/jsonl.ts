@@ -50,6 +50,9 @@ type Identifier =
   | { type: 'external_table'; database: string; schema: string; table: string }
   | { type: 'external_column'; database: string; schema: string; table: string; column: string }
 
+/** A UTF-16 surrogate without its pair: not a character, and stored as U+FFFD. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 const TYPES = ['database', 'schema', 'table', 'column', 'dashboard_group', 'dashboard', 'chart'] as const
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -58,28 +61,33 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 /** Non-empty lines of a file, each parsed; a line that is not a JSON object is refused. */
 function linesOf(text: string, file: LineOutcome['file'], refused: LineOutcome[]): [number, Record<string, unknown>][] {
   const lines: [number, Record<string, unknown>][] = []
-  text.split(/\r?\n/).forEach((raw, index) => {
-    if (raw.trim() === '') return
-    const line = index + 1
-    let value: unknown
-    try {
-      value = JSON.parse(raw)
-    } catch {
-      refused.push({ file, line, databuilder_id: null, outcome: 'refused', reason: 'is not valid JSON' })
-      return
-    }
-    if (!isObject(value)) {
-      refused.push({ file, line, databuilder_id: null, outcome: 'refused', reason: 'must be a JSON object' })
-      return
-    }
-    lines.push([line, value])
-  })
+  text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((raw, index) => {
+      if (raw.trim() === '') return
+      const line = index + 1
+      let value: unknown
+      try {
+        value = JSON.parse(raw)
+      } catch {
+        refused.push({ file, line, databuilder_id: null, outcome: 'refused', reason: 'is not valid JSON' })
+        return
+      }
+      if (!isObject(value)) {
+        refused.push({ file, line, databuilder_id: null, outcome: 'refused', reason: 'must be a JSON object' })
+        return
+      }
+      lines.push([line, value])
+    })
   return lines
 }
 
 function text(value: unknown, max: number): string | null | undefined {
   if (value === undefined || value === null) return null
-  if (typeof value !== 'string' || value.length > max || value.includes('\u0000')) return undefined
+  if (typeof value !== 'string' || value.length > max || value.includes('\u0000') || LONE_SURROGATE.test(value)) {
+    return undefined
+  }
   return value
 }
 
@@ -92,8 +100,9 @@ function readResource(line: number, value: Record<string, unknown>): ResourceLin
   if (!key) return 'databuilder_id is required: a string of 1 to 1,024 characters'
   const parentKey = text(value.parent_databuilder_id, 1024)
   if (parentKey === undefined) return 'parent_databuilder_id must be a string of at most 1,024 characters'
-  const title = text(value.title, 1024) ?? key.split('.').at(-1) ?? key
-  if (title === undefined || title === '') return 'title must be a string of 1 to 1,024 characters'
+  const given = text(value.title, 1024)
+  if (given === undefined || given === '') return 'title must be a string of 1 to 1,024 characters'
+  const title = given ?? key.split('.').at(-1) ?? key
   const description = text(value.description, 100_000)
   if (description === undefined) return 'description must be a string of at most 100,000 characters'
   const definition = text(value.definition, 1_000_000)
@@ -203,8 +212,10 @@ export async function importJsonl(
       description: string
       description_by_person: boolean | number
       definition: string
+      definition_version: number
       native_type: string | null
       databuilder_id: string | null
+      parent_id: string | null
     }
     const held = new Map<string, Held>()
     for (let i = 0; i < wanted.length; i += 500) {
@@ -221,8 +232,10 @@ export async function importJsonl(
           'description',
           'description_by_person',
           'definition',
+          'definition_version',
           'native_type',
           'databuilder_id',
+          'parent_id',
         ])
         .where('workspace_id', '=', target.workspaceId)
         .where((eb) => inIds(trx, eb.ref('databuilder_id'), wanted.slice(i, i + 500)))
@@ -235,6 +248,20 @@ export async function importJsonl(
     for (const resource of resources) {
       const existing = held.get(resource.key)
       if (existing !== undefined) {
+        const parentNow = resource.parentKey === null ? null : (held.get(resource.parentKey)?.id ?? 'nowhere')
+        if (parentNow !== existing.parent_id && existing.integration_id === target.integrationId) {
+          late.push({
+            file: 'resources',
+            line: resource.line,
+            databuilder_id: resource.key,
+            outcome: 'refused',
+            reason:
+              parentNow === 'nowhere'
+                ? `parent_databuilder_id ${resource.parentKey} names no resource of this file (on an earlier line) or of the catalog`
+                : 'moving a resource to another parent by import is not supported',
+          })
+          continue
+        }
         if (existing.integration_id !== target.integrationId || existing.entity_type !== resource.entityType) {
           late.push({
             file: 'resources',
@@ -256,8 +283,10 @@ export async function importJsonl(
           !existing.description_by_person
         )
           changes.description = resource.description
-        if (resource.definition !== null && resource.definition !== existing.definition)
+        if (resource.definition !== null && resource.definition !== existing.definition) {
           changes.definition = resource.definition
+          changes.definition_version = existing.definition_version + 1
+        }
         if (resource.nativeType !== null && resource.nativeType !== existing.native_type)
           changes.native_type = resource.nativeType
         if (changes.title !== undefined) {
@@ -335,15 +364,21 @@ export async function importJsonl(
         description: values.description,
         description_by_person: false,
         definition: values.definition,
+        definition_version: 1,
         native_type: resource.nativeType,
         databuilder_id: resource.key,
+        parent_id: parent?.id ?? null,
       })
       report.created += 1
       report.lines.push({ file: 'resources', line: resource.line, databuilder_id: resource.key, outcome: 'created' })
     }
     // Lineage ends: internal by databuilder_id, external by the path of a table (and its column) of the catalog.
     const resolve = async (identifier: Identifier): Promise<string | undefined> => {
-      if (identifier.type === 'internal_resource') return held.get(identifier.key)?.id
+      if (identifier.type === 'internal_resource') {
+        // Internal: a resource of this integration (of the file, or of an earlier import).
+        const found = held.get(identifier.key)
+        return found?.integration_id === target.integrationId ? found.id : undefined
+      }
       const table = await trx
         .selectFrom('resources')
         .select('id')
@@ -392,7 +427,18 @@ export async function importJsonl(
         })
         continue
       }
-      wantedEdges.set(`${upstream} ${downstream}`, { line: edge.line, upstream, downstream })
+      const pair = `${upstream} ${downstream}`
+      if (wantedEdges.has(pair)) {
+        report.lines.push({
+          file: 'lineage',
+          line: edge.line,
+          databuilder_id: null,
+          outcome: 'kept',
+          reason: 'repeats an earlier line',
+        })
+        continue
+      }
+      wantedEdges.set(pair, { line: edge.line, upstream, downstream })
     }
     if (late.length > 0) refuse(late)
     const existing = await trx

@@ -127,8 +127,8 @@ for (const { engine, skip } of ENGINES) {
       const columnEdges = await h.request({ method: 'GET', url: `/api/v1/lineage/manual?from_entity=${total.id}` })
       assert.equal(columnEdges.json().results[0].to_entity, made.get('shopdb.public.order.amount')?.id)
 
-      // The same files again: nothing changes.
-      const again = await upload(id, { resources: RESOURCES, lineage: LINEAGE })
+      // The same files again (with a byte-order mark, as some editors write): nothing changes.
+      const again = await upload(id, { resources: `\uFEFF${RESOURCES}`, lineage: LINEAGE })
       assert.equal(again.statusCode, 200, again.body)
       assert.equal(again.json().created, 0)
       assert.equal(again.json().updated, 0)
@@ -144,6 +144,12 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(third.json().updated, 1)
       assert.deepEqual(third.json().lineage, { added: 0, removed: 1 })
       assert.equal((await byKey(id)).get('shopdb.public.order')?.description, 'Orders from the shop and the app')
+      // Moving a known resource to another parent is refused.
+      const moved = RESOURCES.replace(
+        '"parent_databuilder_id": "shopdb.public.order", "title": "amount"',
+        '"parent_databuilder_id": "shopdb.public", "title": "amount"',
+      )
+      assertFieldError(await upload(id, { resources: moved }), 'resources.jsonl:5', /another parent/)
       void orders
     })
 
