@@ -469,3 +469,19 @@ export async function holdOpenOnPeer(
     await done
   }
 }
+
+/** A multipart/form-data body of files (as a browser or curl -F sends them), and its content type. */
+export function multipartBody(files: { field: string; filename: string; text: string }[]): {
+  payload: string
+  headers: Record<string, string>
+} {
+  const boundary = `----docent${Math.random().toString(36).slice(2)}`
+  const parts = files.map(
+    ({ field, filename, text }) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n${text}\r\n`,
+  )
+  return {
+    payload: `${parts.join('')}--${boundary}--\r\n`,
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  }
+}

@@ -34,21 +34,27 @@ function artifactOf(field: string, filename: string | undefined): 'manifest' | '
   return undefined
 }
 
+/**
+ * What a failure to read an upload answers: busboy's own failures (no boundary, a cut body) and the multipart
+ * limits are the client's to fix, never a 500.
+ */
+function asUploadError(error: unknown): unknown {
+  if (error instanceof ApiError) return error
+  if ((error as { statusCode?: number }).statusCode === 413) {
+    return new ApiError('PAYLOAD_TOO_LARGE', `An upload may hold at most ${UPLOAD_LIMIT / 2 ** 20} MB.`)
+  }
+  return new ApiError(
+    'BAD_REQUEST',
+    `The multipart body could not be read: ${String((error as Error).message).slice(0, 200)}`,
+  )
+}
+
 /** The artifacts of an upload: JSON `{"manifest", "run_results"}`, or multipart files named after them. */
 async function artifactsOf(request: FastifyRequest): Promise<{ manifest: unknown; run_results: unknown }> {
   try {
     return await readArtifacts(request)
   } catch (error) {
-    // busboy's own failures (no boundary, a cut body) and the multipart limits are the client's to fix.
-    if (error instanceof ApiError) throw error
-    const status = (error as { statusCode?: number }).statusCode
-    if (status === 413) {
-      throw new ApiError('PAYLOAD_TOO_LARGE', `An upload may hold at most ${UPLOAD_LIMIT / 2 ** 20} MB.`)
-    }
-    throw new ApiError(
-      'BAD_REQUEST',
-      `The multipart body could not be read: ${String((error as Error).message).slice(0, 200)}`,
-    )
+    throw asUploadError(error)
   }
 }
 
@@ -125,15 +131,7 @@ async function jsonlFilesOf(request: FastifyRequest): Promise<{ resources?: stri
     }
     return files
   } catch (error) {
-    if (error instanceof ApiError) throw error
-    const status = (error as { statusCode?: number }).statusCode
-    if (status === 413) {
-      throw new ApiError('PAYLOAD_TOO_LARGE', `An upload may hold at most ${UPLOAD_LIMIT / 2 ** 20} MB.`)
-    }
-    throw new ApiError(
-      'BAD_REQUEST',
-      `The multipart body could not be read: ${String((error as Error).message).slice(0, 200)}`,
-    )
+    throw asUploadError(error)
   }
 }
 

@@ -7,7 +7,7 @@ import { inIds } from '../db/dialect.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { type FieldError, validationFailed } from '../errors.ts'
-import { insertEdge } from '../lineage/repository.ts'
+import { type FoundEdges, pairOf, replaceFoundEdges } from '../lineage/repository.ts'
 
 /**
  * dbt artifacts (issue 15): the models, seeds, sources and snapshots of a `manifest.json` become resources, or
@@ -403,56 +403,23 @@ export async function importDbt(
       }
     }
     // New resources, parents before children (a child's parent is in the same call or an earlier one).
-    for (let i = 0; i < rows.length; i += 500) {
-      const chunk = rows.slice(i, i + 500)
-      const ids = new Set(chunk.map((row) => row.id))
-      await insertResourceRows(
-        trx,
-        chunk,
-        lists.filter((l) => ids.has(l.resource_id)),
-      )
-    }
+    await insertResourceRows(trx, rows, lists)
     for (const [id, description] of describe) {
       await trx.updateTable('resources').set({ description, updated_at: now }).where('id', '=', id).execute()
     }
     // Lineage: this integration's edges become the manifest's.
-    const wanted = new Map<string, { upstream: string; downstream: string }>()
+    const wanted: FoundEdges = new Map()
     for (const relation of relations) {
       const downstream = resolved.get(relation.uniqueId)?.id
       for (const dependency of relation.dependsOn) {
         const upstream = resolved.get(dependency)?.id
         if (downstream !== undefined && upstream !== undefined && upstream !== downstream) {
-          wanted.set(`${upstream} ${downstream}`, { upstream, downstream })
+          wanted.set(pairOf(upstream, downstream), { upstream, downstream })
         }
       }
     }
-    const existing = await trx
-      .selectFrom('lineage_edges')
-      .select(['id', 'upstream_id', 'downstream_id'])
-      .where('integration_id', '=', target.integrationId)
-      .where('is_manual', '=', false)
-      .execute()
-    const have = new Set(existing.map((e) => `${e.upstream_id} ${e.downstream_id}`))
-    for (const [pair, edge] of wanted) {
-      if (have.has(pair)) continue
-      await insertEdge(trx, {
-        workspaceId: target.workspaceId,
-        from: edge.upstream,
-        to: edge.downstream,
-        direction: 'DOWNSTREAM',
-        isManual: false,
-        integrationId: target.integrationId,
-        now,
-      })
-      report.lineage.added += 1
-    }
-    const gone = existing.filter((e) => !wanted.has(`${e.upstream_id} ${e.downstream_id}`)).map((e) => e.id)
-    if (gone.length > 0)
-      await trx
-        .deleteFrom('lineage_edges')
-        .where((eb) => inIds(trx, eb.ref('id'), gone))
-        .execute()
-    report.lineage.removed = gone.length
+    const edges = await replaceFoundEdges(trx, target, wanted, { remove: true })
+    report.lineage = { added: edges.added.size, removed: edges.removed }
     // Tests, with their last results, on the resources they test: `display_metadata.dbt_tests`, this integration's
     // replaced, another's kept.
     const byResource = new Map<string, TestResult[]>()

@@ -7,7 +7,7 @@ import { inIds } from '../db/dialect.ts'
 import type { Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
-import { insertEdge } from '../lineage/repository.ts'
+import { pairOf, replaceFoundEdges } from '../lineage/repository.ts'
 
 /**
  * A custom integration's metadata as Secoda's JSONL files carry it (issue 15): `resources.jsonl`, one resource a
@@ -401,15 +401,7 @@ export async function importJsonl(
       return column?.id
     }
     if (late.length === 0) {
-      for (let i = 0; i < rows.length; i += 500) {
-        const chunk = rows.slice(i, i + 500)
-        const ids = new Set(chunk.map((row) => row.id))
-        await insertResourceRows(
-          trx,
-          chunk,
-          lists.filter((l) => ids.has(l.resource_id)),
-        )
-      }
+      await insertResourceRows(trx, rows, lists)
     }
     const wantedEdges = new Map<string, { line: number; upstream: string; downstream: string }>()
     for (const edge of edges) {
@@ -427,7 +419,7 @@ export async function importJsonl(
         })
         continue
       }
-      const pair = `${upstream} ${downstream}`
+      const pair = pairOf(upstream, downstream)
       if (wantedEdges.has(pair)) {
         report.lines.push({
           file: 'lineage',
@@ -441,40 +433,13 @@ export async function importJsonl(
       wantedEdges.set(pair, { line: edge.line, upstream, downstream })
     }
     if (late.length > 0) refuse(late)
-    const existing = await trx
-      .selectFrom('lineage_edges')
-      .select(['id', 'upstream_id', 'downstream_id'])
-      .where('integration_id', '=', target.integrationId)
-      .where('is_manual', '=', false)
-      .execute()
-    const have = new Set(existing.map((e) => `${e.upstream_id} ${e.downstream_id}`))
+    // A sent lineage file replaces the integration's imported edges; without one they stay.
+    const replaced = await replaceFoundEdges(trx, target, wantedEdges, { remove: files.lineage !== undefined })
     for (const [pair, edge] of wantedEdges) {
-      if (have.has(pair)) {
-        report.lines.push({ file: 'lineage', line: edge.line, databuilder_id: null, outcome: 'kept' })
-        continue
-      }
-      await insertEdge(trx, {
-        workspaceId: target.workspaceId,
-        from: edge.upstream,
-        to: edge.downstream,
-        direction: 'DOWNSTREAM',
-        isManual: false,
-        integrationId: target.integrationId,
-        now,
-      })
-      report.lineage.added += 1
-      report.lines.push({ file: 'lineage', line: edge.line, databuilder_id: null, outcome: 'added' })
+      const outcome = replaced.added.has(pair) ? 'added' : 'kept'
+      report.lines.push({ file: 'lineage', line: edge.line, databuilder_id: null, outcome })
     }
-    // Lineage the integration's files no longer hold goes, when a lineage file was sent.
-    if (files.lineage !== undefined) {
-      const gone = existing.filter((e) => !wantedEdges.has(`${e.upstream_id} ${e.downstream_id}`)).map((e) => e.id)
-      if (gone.length > 0)
-        await trx
-          .deleteFrom('lineage_edges')
-          .where((eb) => inIds(trx, eb.ref('id'), gone))
-          .execute()
-      report.lineage.removed = gone.length
-    }
+    report.lineage = { added: replaced.added.size, removed: replaced.removed }
     return report
   })
 }

@@ -7,7 +7,7 @@ import { noteChange } from '../db/change-counter.ts'
 import { inIds } from '../db/dialect.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
-import { insertEdge } from '../lineage/repository.ts'
+import { type FoundEdges, pairOf, replaceFoundEdges } from '../lineage/repository.ts'
 import type { SyncCounts } from './runs.ts'
 import { ExtractError, type SourceRef, type SourceSnapshot } from './source.ts'
 
@@ -278,15 +278,7 @@ export async function syncSnapshot(
           })
           counts.created += 1
         }
-        for (let i = 0; i < rows.length; i += 500) {
-          const chunk = rows.slice(i, i + 500)
-          const ids = new Set(chunk.map((r) => r.id))
-          await insertResourceRows(
-            trx,
-            chunk,
-            relations.filter((r) => ids.has(r.resource_id)),
-          )
-        }
+        await insertResourceRows(trx, rows, relations)
         for (const [id, changes] of updates) {
           await trx.updateTable('resources').set(changes).where('id', '=', id).execute()
         }
@@ -330,54 +322,19 @@ function keyOf(integrationId: string, ref: SourceRef): string {
  * has problems (parts it could not read), no edge is removed.
  */
 async function syncLineage(store: Store, target: SyncTarget, snapshot: SourceSnapshot, held: Map<string, Held>) {
-  const wanted = new Map<string, { upstream: string; downstream: string }>()
+  const wanted: FoundEdges = new Map()
   for (const dependency of snapshot.dependencies ?? []) {
     const upstream = held.get(keyOf(target.integrationId, dependency.from))?.id
     const downstream = held.get(keyOf(target.integrationId, dependency.to))?.id
     if (upstream === undefined || downstream === undefined || upstream === downstream) continue
-    wanted.set(`${upstream} ${downstream}`, { upstream, downstream })
+    wanted.set(pairOf(upstream, downstream), { upstream, downstream })
   }
-  const existing = await store.db
-    .selectFrom('lineage_edges')
-    .select(['id', 'upstream_id', 'downstream_id'])
-    .where('integration_id', '=', target.integrationId)
-    .where('is_manual', '=', false)
-    .execute()
-  const have = new Set(existing.map((edge) => `${edge.upstream_id} ${edge.downstream_id}`))
-  const added = [...wanted.entries()].filter(([pair]) => !have.has(pair)).map(([, edge]) => edge)
   // A view whose definition could not be read this time keeps the edges into it (and into its columns).
   const unread = [...new Set((snapshot.unreadViews ?? []).map((ref) => keyOf(target.integrationId, ref)))]
   const keyOfId = new Map([...held.entries()].map(([key, h]) => [h.id, key]))
-  const kept = (downstream: string) => {
+  const keep = (downstream: string) => {
     const key = keyOfId.get(downstream)
     return key !== undefined && unread.some((view) => key === view || key.startsWith(`${view}.`))
   }
-  const removed =
-    snapshot.problems.length > 0
-      ? []
-      : existing.filter((e) => !wanted.has(`${e.upstream_id} ${e.downstream_id}`) && !kept(e.downstream_id))
-  for (let i = 0; i < Math.max(added.length, removed.length); i += 500) {
-    const adding = added.slice(i, i + 500)
-    const removing = removed.slice(i, i + 500).map((edge) => edge.id)
-    await store.write(async (trx) => {
-      const now = nowIso()
-      for (const edge of adding) {
-        await insertEdge(trx, {
-          workspaceId: target.workspaceId,
-          from: edge.upstream,
-          to: edge.downstream,
-          direction: 'DOWNSTREAM',
-          isManual: false,
-          integrationId: target.integrationId,
-          now,
-        })
-      }
-      if (removing.length > 0) {
-        await trx
-          .deleteFrom('lineage_edges')
-          .where((eb) => inIds(trx, eb.ref('id'), removing))
-          .execute()
-      }
-    })
-  }
+  await store.write((trx) => replaceFoundEdges(trx, target, wanted, { remove: snapshot.problems.length === 0, keep }))
 }

@@ -1,27 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely'
+import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely'
 import type { VisibleRows } from '../access/visibility.ts'
 import { engineOf, inIds } from '../db/dialect.ts'
-import type { DB } from '../db/types.ts'
-import { toCount, toIso } from '../db/values.ts'
+import type { DB, LineageEdgeTable } from '../db/types.ts'
+import { nowIso, toCount, toIso } from '../db/values.ts'
 
 /** Lineage edges (CONTRACT §11): stored as data flows, `upstream_id` → `downstream_id` (migration 0010). */
 
 export type Direction = 'UPSTREAM' | 'DOWNSTREAM'
 
-export interface EdgeRow {
-  id: string
-  workspace_id: string
-  upstream_id: string
-  downstream_id: string
-  from_id: string
-  to_id: string
-  direction: string
-  is_manual: boolean | number
-  integration_id: string | null
-  created_at: string | Date
-  updated_at: string | Date
-}
+export type EdgeRow = Selectable<LineageEdgeTable>
 
 /** The API's edge: its ends as seen from `from_entity` (CONTRACT §11). */
 export interface Edge {
@@ -343,4 +331,59 @@ export async function findNamedColumns(
     if (names.has(key) && !found.has(key)) found.set(key, row.id)
   }
   return found
+}
+
+/** An edge as data flows, keyed `<upstream> <downstream>`: what a sync or an import wants an integration to hold. */
+export type FoundEdges = Map<string, { upstream: string; downstream: string }>
+
+export function pairOf(upstream: string, downstream: string): string {
+  return `${upstream} ${downstream}`
+}
+
+/**
+ * Makes the edges an integration found (`is_manual` false) the `wanted` ones, in the caller's transaction: adds
+ * those it lacks and, unless `remove` is false, deletes the others but those `keep` admits. Manual edges are never
+ * touched. Answers the pairs it added and how many it removed.
+ */
+export async function replaceFoundEdges(
+  trx: Kysely<DB>,
+  target: { workspaceId: string; integrationId: string },
+  wanted: FoundEdges,
+  options: { remove: boolean; keep?: (downstream: string) => boolean },
+): Promise<{ added: Set<string>; removed: number }> {
+  const existing = await trx
+    .selectFrom('lineage_edges')
+    .select(['id', 'upstream_id', 'downstream_id'])
+    .where('integration_id', '=', target.integrationId)
+    .where('is_manual', '=', false)
+    .execute()
+  const have = new Set(existing.map((e) => pairOf(e.upstream_id, e.downstream_id)))
+  const added = new Set<string>()
+  const now = nowIso()
+  for (const [pair, edge] of wanted) {
+    if (have.has(pair)) continue
+    await insertEdge(trx, {
+      workspaceId: target.workspaceId,
+      from: edge.upstream,
+      to: edge.downstream,
+      direction: 'DOWNSTREAM',
+      isManual: false,
+      integrationId: target.integrationId,
+      now,
+    })
+    added.add(pair)
+  }
+  const gone = options.remove
+    ? existing
+        .filter((e) => !wanted.has(pairOf(e.upstream_id, e.downstream_id)) && !options.keep?.(e.downstream_id))
+        .map((e) => e.id)
+    : []
+  for (let i = 0; i < gone.length; i += 500) {
+    const chunk = gone.slice(i, i + 500)
+    await trx
+      .deleteFrom('lineage_edges')
+      .where((eb) => inIds(trx, eb.ref('id'), chunk))
+      .execute()
+  }
+  return { added, removed: gone.length }
 }

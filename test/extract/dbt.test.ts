@@ -8,6 +8,7 @@ import {
   type Harness,
   makeKey,
   makeUser,
+  multipartBody,
   startHarness,
 } from '../helpers.ts'
 
@@ -17,19 +18,6 @@ import {
 const FIXTURE = new URL('../fixtures/dbt/jaffle_shop/', import.meta.url)
 const MANIFEST = readFileSync(new URL('manifest.json', FIXTURE), 'utf8')
 const RUN_RESULTS = readFileSync(new URL('run_results.json', FIXTURE), 'utf8')
-
-/** A multipart/form-data body with the given files. */
-function multipart(files: Record<string, string>): { payload: string; headers: Record<string, string> } {
-  const boundary = `----docent${Math.random().toString(36).slice(2)}`
-  const parts = Object.entries(files).map(
-    ([name, text]) =>
-      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.json"\r\nContent-Type: application/json\r\n\r\n${text}\r\n`,
-  )
-  return {
-    payload: `${parts.join('')}--${boundary}--\r\n`,
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  }
-}
 
 interface Resource {
   id: string
@@ -58,7 +46,9 @@ for (const { engine, skip } of ENGINES) {
         })
       ).json().id as string
     const upload = (id: string, files: Record<string, string>, authorization?: string) => {
-      const { payload, headers } = multipart(files)
+      const { payload, headers } = multipartBody(
+        Object.entries(files).map(([name, text]) => ({ field: name, filename: `${name}.json`, text })),
+      )
       return h.request({
         method: 'POST',
         url: `/api/v1/integration/dbt/${id}/upload_artifacts`,

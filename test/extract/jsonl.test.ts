@@ -9,6 +9,7 @@ import {
   makeKey,
   makeUser,
   makeVia,
+  multipartBody,
   startHarness,
 } from '../helpers.ts'
 
@@ -18,18 +19,6 @@ import {
 const FIXTURE = new URL('../fixtures/jsonl/', import.meta.url)
 const RESOURCES = readFileSync(new URL('resources.jsonl', FIXTURE), 'utf8')
 const LINEAGE = readFileSync(new URL('lineage.jsonl', FIXTURE), 'utf8')
-
-function multipart(files: Record<string, string>): { payload: string; headers: Record<string, string> } {
-  const boundary = `----docent${Math.random().toString(36).slice(2)}`
-  const parts = Object.entries(files).map(
-    ([name, text]) =>
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}.jsonl"\r\nContent-Type: application/jsonl\r\n\r\n${text}\r\n`,
-  )
-  return {
-    payload: `${parts.join('')}--${boundary}--\r\n`,
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  }
-}
 
 for (const { engine, skip } of ENGINES) {
   describe(`JSONL metadata into a ${engine} catalog`, { skip }, () => {
@@ -62,7 +51,9 @@ for (const { engine, skip } of ENGINES) {
         })
       ).json().id as string
     const upload = (id: string, files: Record<string, string>, authorization?: string) => {
-      const { payload, headers } = multipart(files)
+      const { payload, headers } = multipartBody(
+        Object.entries(files).map(([name, text]) => ({ field: 'file', filename: `${name}.jsonl`, text })),
+      )
       return h.request({
         method: 'POST',
         url: `/api/v1/integration/integrations/${id}/import_jsonl_metadata`,

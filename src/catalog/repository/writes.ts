@@ -166,21 +166,27 @@ export async function refreshDescendantPlaces(db: Kysely<DB>, rootId: string): P
   `.execute(db)
 }
 
-/** Many resources and their list entries at once: for bulk loads (extraction, benchmarks). */
+/** Rows a bulk statement holds at most: the rows of 500 resources stay within SQLite's bound-variable limit. */
+const BULK_ROWS = 500
+
+/**
+ * Many resources and their list entries at once: for bulk loads (extraction, imports, benchmarks), 500 rows a
+ * statement. A parent comes before its children in `rows` (or is in the store already).
+ */
 export async function insertResourceRows(
   db: Kysely<DB>,
   rows: (ResourceValues & { id: string })[],
   relations: RelationRow[],
 ): Promise<void> {
-  if (rows.length > 0) {
-    const teams = new Map<string, string[]>()
-    for (const relation of relations) {
-      if (relation.field === 'teams')
-        teams.set(relation.resource_id, [...(teams.get(relation.resource_id) ?? []), relation.target_id])
-    }
+  const teams = new Map<string, string[]>()
+  for (const relation of relations) {
+    if (relation.field === 'teams')
+      teams.set(relation.resource_id, [...(teams.get(relation.resource_id) ?? []), relation.target_id])
+  }
+  for (let i = 0; i < rows.length; i += BULK_ROWS) {
     await db
       .insertInto('resources')
-      .values(await withEffective(db, rows, (id) => teams.get(id) ?? []))
+      .values(await withEffective(db, rows.slice(i, i + BULK_ROWS), (id) => teams.get(id) ?? []))
       .execute()
   }
   const byTable = new Map<RelationField, RelationRow[]>()
@@ -190,10 +196,16 @@ export async function insertResourceRows(
     byTable.set(relation.field, list)
   }
   for (const [field, list] of byTable) {
-    await db
-      .insertInto(RELATION_TABLES[field])
-      .values(list.map(({ resource_id, target_id, position }) => ({ resource_id, target_id, position })))
-      .execute()
+    for (let i = 0; i < list.length; i += BULK_ROWS) {
+      await db
+        .insertInto(RELATION_TABLES[field])
+        .values(
+          list
+            .slice(i, i + BULK_ROWS)
+            .map(({ resource_id, target_id, position }) => ({ resource_id, target_id, position })),
+        )
+        .execute()
+    }
   }
 }
 
