@@ -8,8 +8,9 @@ import { findIntegrationForSync, getIntegration } from '../directory/integration
 import { ApiError, fieldError, notFound } from '../errors.ts'
 import { CommonErrors } from '../http/schemas.ts'
 import { pathId } from '../http/uuid.ts'
+import { importCsv } from './csv-metadata.ts'
 import { importDbt } from './dbt.ts'
-import { importJsonl } from './jsonl.ts'
+import { importJsonl, type MetadataFormat } from './jsonl.ts'
 
 const tags = ['integrations']
 /** The most an upload may hold: a manifest of tens of thousands of models is a few hundred MB. */
@@ -91,13 +92,20 @@ async function readArtifacts(request: FastifyRequest): Promise<{ manifest: unkno
   return found
 }
 
-/** The integration types whose resources a sync or an upload keeps in step: no import of JSONL files into them. */
+/** The integration types whose resources a sync or an upload keeps in step: no import of files into them. */
 const KEPT_BY_SOURCE = ['postgres', 'mysql', 'sqlite', 'dbt']
-/** A JSONL file is read whole, and each line kept as an object: 64 MB is some 300,000 resources. */
-const JSONL_LIMIT = 64 * 1024 * 1024
+/** A metadata file is read whole, and each line kept as an object: 64 MB is some 300,000 resources. */
+const FILE_LIMIT = 64 * 1024 * 1024
 
-/** The `resources` and `lineage` JSONL files of an import: multipart files (by field or file name), or JSON text. */
-async function jsonlFilesOf(request: FastifyRequest): Promise<{ resources?: string; lineage?: string }> {
+/**
+ * The `resources` and `lineage` files of an import (`.jsonl` or `.csv`): multipart files (by field or file name),
+ * or JSON text.
+ */
+async function metadataFilesOf(
+  request: FastifyRequest,
+  format: MetadataFormat,
+): Promise<{ resources?: string; lineage?: string }> {
+  const limit = `may hold at most ${FILE_LIMIT / 2 ** 20} MB`
   try {
     if (!request.isMultipart()) {
       const body = request.body
@@ -107,8 +115,8 @@ async function jsonlFilesOf(request: FastifyRequest): Promise<{ resources?: stri
       for (const name of ['resources', 'lineage'] as const) {
         const value = fields[name]
         if (value === undefined) continue
-        if (typeof value !== 'string') throw fieldError(name, 'must be the JSONL file as text')
-        if (value.length > JSONL_LIMIT) throw fieldError(name, `may hold at most ${JSONL_LIMIT / 2 ** 20} MB`)
+        if (typeof value !== 'string') throw fieldError(name, `must be the ${format.toUpperCase()} file as text`)
+        if (value.length > FILE_LIMIT) throw fieldError(name, limit)
         files[name] = value
       }
       return files
@@ -117,14 +125,15 @@ async function jsonlFilesOf(request: FastifyRequest): Promise<{ resources?: stri
     for await (const part of request.parts()) {
       if (part.type !== 'file') continue
       const which = [part.fieldname, part.filename ?? '']
-        .map((name) => name.toLowerCase().replace(/\.jsonl$/, ''))
+        .map((name) => name.toLowerCase())
+        .map((name) => (name.endsWith(`.${format}`) ? name.slice(0, -format.length - 1) : name))
         .find((name) => name === 'resources' || name === 'lineage') as 'resources' | 'lineage' | undefined
       if (which === undefined) {
         part.file.resume()
         continue
       }
       const buffer = await part.toBuffer()
-      if (buffer.length > JSONL_LIMIT) throw fieldError(which, `may hold at most ${JSONL_LIMIT / 2 ** 20} MB`)
+      if (buffer.length > FILE_LIMIT) throw fieldError(which, limit)
       const text = buffer.toString('utf8')
       if (text.includes('\u0000')) throw fieldError(which, 'must not contain NUL characters')
       files[which] = text
@@ -194,36 +203,45 @@ export function dbtRoutes(store: Store): FastifyPluginAsyncTypebox {
       },
     )
 
-    app.post(
-      '/integration/integrations/:id/import_jsonl_metadata',
-      {
-        bodyLimit: UPLOAD_LIMIT,
-        onRequest: async (request) => requireAdmin(request.principal, 'integrations'),
-        schema: {
-          tags,
-          summary: "Import a custom integration's resources.jsonl and lineage.jsonl (an upsert by databuilder_id)",
-          params: Type.Object({ id: Type.String() }),
-          response: { 200: JsonlReportSchema, ...CommonErrors },
+    const imports = [
+      { path: 'import_jsonl_metadata', format: 'jsonl', run: importJsonl },
+      { path: 'import_metadata', format: 'csv', run: importCsv },
+    ] as const
+    for (const { path, format, run } of imports) {
+      app.post(
+        `/integration/integrations/:id/${path}`,
+        {
+          bodyLimit: UPLOAD_LIMIT,
+          onRequest: async (request) => requireAdmin(request.principal, 'integrations'),
+          schema: {
+            tags,
+            summary: `Import a custom integration's resources.${format} and lineage.${format} (an upsert by databuilder_id)`,
+            params: Type.Object({ id: Type.String() }),
+            response: { 200: JsonlReportSchema, ...CommonErrors },
+          },
         },
-      },
-      async (request) => {
-        const { principal } = request
-        const integration = await getIntegration(store.db, principal, pathId(request.params.id))
-        const target = await findIntegrationForSync(store.db, integration.id)
-        if (target === undefined) throw notFound()
-        if (KEPT_BY_SOURCE.includes(target.type)) {
-          throw new ApiError(
-            'BAD_REQUEST',
-            `an integration of type "${target.type}" is kept in step by its ${target.type === 'dbt' ? 'uploads' : 'syncs'}: import JSONL files into a custom integration (any other type)`,
-          )
-        }
-        const files = await jsonlFilesOf(request)
-        if (files.resources === undefined && files.lineage === undefined) {
-          throw fieldError('resources', 'is required: send resources.jsonl (and lineage.jsonl) as multipart files')
-        }
-        const into = { integrationId: target.id, workspaceId: target.workspaceId, teamIds: target.teamIds }
-        return importJsonl(store, into, files)
-      },
-    )
+        async (request) => {
+          const { principal } = request
+          const integration = await getIntegration(store.db, principal, pathId(request.params.id))
+          const target = await findIntegrationForSync(store.db, integration.id)
+          if (target === undefined) throw notFound()
+          if (KEPT_BY_SOURCE.includes(target.type)) {
+            throw new ApiError(
+              'BAD_REQUEST',
+              `an integration of type "${target.type}" is kept in step by its ${target.type === 'dbt' ? 'uploads' : 'syncs'}: import ${format.toUpperCase()} files into a custom integration (any other type)`,
+            )
+          }
+          const files = await metadataFilesOf(request, format)
+          if (files.resources === undefined && files.lineage === undefined) {
+            throw fieldError(
+              'resources',
+              `is required: send resources.${format} (and lineage.${format}) as multipart files`,
+            )
+          }
+          const into = { integrationId: target.id, workspaceId: target.workspaceId, teamIds: target.teamIds }
+          return run(store, into, files)
+        },
+      )
+    }
   }
 }

@@ -58,9 +58,15 @@ const TYPES = ['database', 'schema', 'table', 'column', 'dashboard_group', 'dash
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
+/** The records of one file, each with the line it starts on; the lines already refused while reading it. */
+export type Records = [number, Record<string, unknown>][]
+
+/** The formats of a custom integration's files: JSONL, or CSV with the same fields as columns (csv-metadata.ts). */
+export type MetadataFormat = 'jsonl' | 'csv'
+
 /** Non-empty lines of a file, each parsed; a line that is not a JSON object is refused. */
-function linesOf(text: string, file: LineOutcome['file'], refused: LineOutcome[]): [number, Record<string, unknown>][] {
-  const lines: [number, Record<string, unknown>][] = []
+export function jsonlRecords(text: string, file: LineOutcome['file'], refused: LineOutcome[]): Records {
+  const lines: Records = []
   text
     .replace(/^\uFEFF/, '')
     .split(/\r?\n/)
@@ -112,38 +118,69 @@ function readResource(line: number, value: Record<string, unknown>): ResourceLin
   return { line, entityType, key, parentKey, title, description, definition, nativeType }
 }
 
-function readIdentifier(value: unknown): Identifier | string {
-  if (!isObject(value)) return 'must be an object with a type'
+/**
+ * One end of an edge: in JSONL the object `from_identifier` / `to_identifier`; in CSV the columns `from_type`,
+ * `from_databuilder_id`, … gathered into the same object. `name` says what the format calls a field of it.
+ */
+function readIdentifier(value: unknown, name: (field: string) => string): Identifier | string {
+  if (!isObject(value)) return `${name('')} must be an object with a type`
   const string = (key: string) => {
     const found = text(value[key], 1024)
     return found ? found : undefined
   }
   if (value.type === 'internal_resource') {
     const key = string('databuilder_id')
-    return key === undefined ? 'an internal_resource needs its databuilder_id' : { type: 'internal_resource', key }
+    return key === undefined
+      ? `${name('databuilder_id')} is required for an internal_resource (1 to 1,024 characters)`
+      : { type: 'internal_resource', key }
   }
   if (value.type === 'external_table' || value.type === 'external_column') {
     const [database, schema, table] = [string('database'), string('schema'), string('table')]
     if (database === undefined || schema === undefined || table === undefined) {
-      return `an ${value.type} needs database, schema and table`
+      return `${['database', 'schema', 'table'].map(name).join(', ')} are required for an ${value.type}`
     }
     if (value.type === 'external_table') return { type: 'external_table', database, schema, table }
     const column = string('column')
-    if (column === undefined) return 'an external_column needs its column'
+    if (column === undefined) return `${name('column')} is required for an external_column`
     return { type: 'external_column', database, schema, table, column }
   }
-  return 'type must be internal_resource, external_table or external_column'
+  return `${name('type')} must be internal_resource, external_table or external_column`
 }
 
-export async function importJsonl(
+/** What each format calls a field of an edge's end, for the messages. */
+const endNames: Record<MetadataFormat, (end: 'from' | 'to') => (field: string) => string> = {
+  jsonl: (end) => (field) => (field === '' ? `${end}_identifier` : `${end}_identifier.${field}`),
+  csv: (end) => (field) => (field === '' ? end : `${end}_${field}`),
+}
+
+/** A custom integration's JSONL files (the text of each), imported. */
+export function importJsonl(
   store: Store,
   target: { integrationId: string; workspaceId: string; teamIds: string[] },
   files: { resources?: string | undefined; lineage?: string | undefined },
 ): Promise<JsonlReport> {
   const refused: LineOutcome[] = []
+  const read = (file: LineOutcome['file']) => {
+    const text = files[file]
+    return text === undefined ? undefined : jsonlRecords(text, file, refused)
+  }
+  return importRecords(store, target, { resources: read('resources'), lineage: read('lineage') }, 'jsonl', refused)
+}
+
+/**
+ * The records of a custom integration's files imported: `refused` holds the lines the reading refused already.
+ * A lineage file that was sent (even empty) replaces the integration's imported edges; without one they stay.
+ */
+export async function importRecords(
+  store: Store,
+  target: { integrationId: string; workspaceId: string; teamIds: string[] },
+  files: { resources?: Records | undefined; lineage?: Records | undefined },
+  format: MetadataFormat,
+  refused: LineOutcome[],
+): Promise<JsonlReport> {
   const resources: ResourceLine[] = []
   const seenKeys = new Map<string, number>()
-  for (const [line, value] of linesOf(files.resources ?? '', 'resources', refused)) {
+  for (const [line, value] of files.resources ?? []) {
     const read = readResource(line, value)
     const key = typeof value.databuilder_id === 'string' ? value.databuilder_id : null
     if (typeof read === 'string') {
@@ -162,14 +199,14 @@ export async function importJsonl(
     }
   }
   const edges: { line: number; from: Identifier; to: Identifier }[] = []
-  for (const [line, value] of linesOf(files.lineage ?? '', 'lineage', refused)) {
-    const from = readIdentifier(value.from_identifier)
-    const to = readIdentifier(value.to_identifier)
+  for (const [line, value] of files.lineage ?? []) {
+    const from = readIdentifier(value.from_identifier, endNames[format]('from'))
+    const to = readIdentifier(value.to_identifier, endNames[format]('to'))
     const problem =
       typeof from === 'string'
-        ? `from_identifier: ${from}`
+        ? from
         : typeof to === 'string'
-          ? `to_identifier: ${to}`
+          ? to
           : from.type !== 'internal_resource' && to.type !== 'internal_resource'
             ? 'one end must be an internal_resource (a resource of this integration)'
             : undefined
@@ -183,11 +220,13 @@ export async function importJsonl(
     const first = report[0] as LineOutcome
     throw new ApiError(
       'VALIDATION_ERROR',
-      `${report.length} line(s) refused, nothing imported; first: ${first.file}.jsonl line ${first.line}: ${first.reason}.`,
-      report.slice(0, 100).map((r) => ({ field: `${r.file}.jsonl:${r.line}`, message: r.reason ?? 'refused' })),
+      `${report.length} line(s) refused, nothing imported; first: ${first.file}.${format} line ${first.line}: ${first.reason}.`,
+      report.slice(0, 100).map((r) => ({ field: `${r.file}.${format}:${r.line}`, message: r.reason ?? 'refused' })),
     )
   }
-  if (refused.length > 0) refuse(refused)
+  // The report in file order: the resources file's lines, then the lineage file's, each by line.
+  const fileOrder = { resources: 0, lineage: 1 }
+  if (refused.length > 0) refuse(refused.sort((a, b) => fileOrder[a.file] - fileOrder[b.file] || a.line - b.line))
 
   return store.write(async (trx) => {
     const now = nowIso()
