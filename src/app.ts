@@ -21,6 +21,7 @@ import { routeEveryMethod, stripApiPrefix, trackRoutes } from './http/aliases.ts
 import { installAuth } from './http/auth.ts'
 import { cachingSerializerFactory } from './http/compilers.ts'
 import { answerError, installErrorHandling } from './http/error-handler.ts'
+import { installEtags } from './http/etag.ts'
 import { installGuards } from './http/guards.ts'
 import { installJsonBodies } from './http/json-body.ts'
 import { refuseNulCharacters } from './http/nul.ts'
@@ -77,6 +78,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installTransportAnswers(app)
   refuseNulCharacters(app)
   installAuth(app, store)
+  installEtags(app)
   await installWriteRateLimit(app, options.writeRateLimit ?? 0)
   installGuards(app)
   const routes = trackRoutes(app)

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type Static, Type } from 'typebox'
 import type { Store } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
+import { preconditionOf } from '../http/etag.ts'
 import { catalogWriters } from '../http/guards.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema, UuidSchema } from '../http/schemas.ts'
@@ -110,7 +111,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
     app.get(
       '/resource/all/:id',
       {
-        config: { keyCheckedByHandler: true },
+        config: { keyCheckedByHandler: true, resourceEtag: true },
         schema: {
           tags,
           summary: 'Get a resource of any type',
@@ -158,6 +159,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
     app.patch(
       '/resource/all/:id',
       {
+        config: { resourceEtag: true },
         schema: {
           tags,
           summary: 'Update a resource of any type',
@@ -166,7 +168,15 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
           response: { 200: ResourceSchema, ...CommonErrors },
         },
       },
-      async (request) => updateResource(store, request.principal, undefined, pathId(request.params.id), request.body),
+      async (request, reply) =>
+        updateResource(
+          store,
+          request.principal,
+          undefined,
+          pathId(request.params.id),
+          request.body,
+          preconditionOf(request, reply, ResourceSchema),
+        ),
     )
 
     app.delete(
@@ -180,7 +190,13 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await deleteResource(store, request.principal, undefined, pathId(request.params.id))
+        await deleteResource(
+          store,
+          request.principal,
+          undefined,
+          pathId(request.params.id),
+          preconditionOf(request, reply, ResourceSchema),
+        )
         return reply.code(204).send(null)
       },
     )

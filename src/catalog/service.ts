@@ -271,10 +271,12 @@ export async function updateResource(
   entityType: string | undefined,
   id: string,
   patch: ResourceUpdate,
+  /** `If-Match` (src/http/etag.ts): checked against the resource as the transaction read it, before any change. */
+  precondition?: (current: Resource) => void,
 ): Promise<Resource> {
   // The answer is made from what the transaction read and wrote, not read again after the commit.
   const definitions = new WriteDefinitions(principal.workspaceId)
-  return write(store, (trx) => applyUpdate(store, trx, principal, entityType, id, patch, definitions))
+  return write(store, (trx) => applyUpdate(store, trx, principal, entityType, id, patch, definitions, precondition))
 }
 
 /**
@@ -319,6 +321,7 @@ async function applyUpdate(
   id: string,
   patch: ResourceUpdate,
   definitions: WriteDefinitions,
+  precondition?: (current: Resource) => void,
 ): Promise<Resource> {
   const lists = writableLists(patch)
   // The definitions first: the resource's values, read next, then carry the names they name now.
@@ -336,6 +339,9 @@ async function applyUpdate(
   }
   const { row, relations: current, custom: currentCustom } = found
   requireWrite(principal)
+  // Compared in their API form, so 0/1, Date and string timestamps all compare as the client sees them.
+  const stored = toResource(row, current, permissionsFor(principal), currentCustom)
+  precondition?.(stored)
   patch = withoutQuestionFieldsOf(row.entity_type, patch)
   await checkAssignee(trx, principal.workspaceId, patch)
   if (patch.integration !== undefined && (patch.integration?.toLowerCase() ?? null) !== row.integration_id) {
@@ -355,8 +361,6 @@ async function applyUpdate(
       changedLists[field] = next
     }
   }
-  // Compared in their API form, so 0/1, Date and string timestamps all compare as the client sees them.
-  const stored = toResource(row, current, permissionsFor(principal), currentCustom)
   const incoming = {
     ...patch,
     external_updated_at: normalizeTimestamp(patch.external_updated_at),
@@ -505,6 +509,8 @@ export async function deleteResource(
   principal: Principal,
   entityType: string | undefined,
   id: string,
+  /** `If-Match` (src/http/etag.ts): checked against the resource as the transaction reads it, before deleting. */
+  precondition?: (current: Resource) => void,
 ): Promise<void> {
   const row = await findResourceRow(store.db, scopeOf(principal, 'row'), id, entityType)
   if (row === undefined) {
@@ -517,6 +523,11 @@ export async function deleteResource(
     // The question first, as when a reply is accepted: otherwise a reply accepted meanwhile would stay accepted
     // under a question this reopens.
     if (store.engine === 'postgres') await lockQuestionOf(trx, principal.workspaceId, id)
+    if (precondition !== undefined) {
+      const found = await lockResource(store, trx, principal, id, entityType)
+      if (found === undefined) return false
+      precondition(toResource(found.row, found.relations, permissionsFor(principal), found.custom))
+    }
     await reopenIfAcceptedReply(trx, principal.workspaceId, id, nowIso())
     return deleteResourceRow(trx, principal.workspaceId, id)
   })

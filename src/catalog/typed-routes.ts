@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { Store } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
+import { preconditionOf } from '../http/etag.ts'
 import { catalogWriters } from '../http/guards.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
@@ -144,7 +145,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
       app.get(
         `${base}/:id`,
         {
-          config: { keyCheckedByHandler: true },
+          config: { keyCheckedByHandler: true, resourceEtag: true },
           schema: {
             hide,
             tags,
@@ -165,6 +166,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
       app.patch(
         `${base}/:id`,
         {
+          config: { resourceEtag: true },
           schema: {
             hide,
             tags,
@@ -174,8 +176,15 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
             response: { 200: ResourceSchema, ...CommonErrors },
           },
         },
-        async (request) =>
-          updateResource(store, request.principal, entityType, pathId(request.params.id), request.body),
+        async (request, reply) =>
+          updateResource(
+            store,
+            request.principal,
+            entityType,
+            pathId(request.params.id),
+            request.body,
+            preconditionOf(request, reply, ResourceSchema),
+          ),
       )
 
       app.delete(
@@ -190,7 +199,13 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
           },
         },
         async (request, reply) => {
-          await deleteResource(store, request.principal, entityType, pathId(request.params.id))
+          await deleteResource(
+            store,
+            request.principal,
+            entityType,
+            pathId(request.params.id),
+            preconditionOf(request, reply, ResourceSchema),
+          )
           return reply.code(204).send(null)
         },
       )
