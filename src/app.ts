@@ -1,8 +1,10 @@
+import cookie from '@fastify/cookie'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { Type } from 'typebox'
+import { sessionRoutes } from './access/session-routes.ts'
 import { customPropertyRoutes } from './catalog/custom-property-routes.ts'
 import { resourceRoutes } from './catalog/resource-routes.ts'
 import { catalogTypedRoutes } from './catalog/typed-routes.ts'
@@ -77,6 +79,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandling(app)
   installTransportAnswers(app)
   refuseNulCharacters(app)
+  // Cookies are read before authentication: the web catalog's session cookie signs requests in.
+  await app.register(cookie)
   installAuth(app, store)
   installEtags(app)
   await installWriteRateLimit(app, options.writeRateLimit ?? 0)
@@ -130,6 +134,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', () => stopIndexing())
   await app.register(runRoutes(store, runner))
   await app.register(keyRoutes(store))
+  await app.register(sessionRoutes(store))
   await app.register(integrationRoutes(store, access))
   await app.register(userRoutes(store))
   await app.register(groupRoutes(store))

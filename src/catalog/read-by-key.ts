@@ -5,7 +5,7 @@ import type { Store } from '../db/types.ts'
 import { notFound } from '../errors.ts'
 import { authenticate, invalidToken } from '../http/auth.ts'
 import { isUuid } from '../http/uuid.ts'
-import { findResourceForKey } from './repository/reads.ts'
+import { findResource, findResourceForKey } from './repository/reads.ts'
 import { toResource } from './repository/rows.ts'
 import type { Resource } from './resource-schema.ts'
 
@@ -19,6 +19,13 @@ export async function getResourceWithKey(
   id: string,
   entityType?: string,
 ): Promise<Resource> {
+  if (request.sessionToken !== undefined) {
+    // Signed in by a session cookie: the principal is known already.
+    const principal = request.principal
+    const found = isUuid(id) ? await findResource(store.db, principal, id.toLowerCase(), entityType) : undefined
+    if (found === undefined) throw notFound()
+    return toResource(found.row, found.relations, permissionsFor(principal), found.custom)
+  }
   if (!isUuid(id)) {
     request.principal = await authenticate(store, request.apiKey)
     throw notFound()

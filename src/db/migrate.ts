@@ -9,6 +9,7 @@ import * as searchWordsInline from './migrations/20261205-0007-search-words-inli
 import * as questions from './migrations/20261205-0008-questions.ts'
 import * as customProperties from './migrations/20261205-0009-custom-properties.ts'
 import * as lineage from './migrations/20261205-0010-lineage.ts'
+import * as sessions from './migrations/20261205-0011-sessions.ts'
 
 export type Migrations = Record<string, Migration>
 
@@ -23,6 +24,7 @@ const migrations: Migrations = {
   '20261205-0008-questions': questions,
   '20261205-0009-custom-properties': customProperties,
   '20261205-0010-lineage': lineage,
+  '20261205-0011-sessions': sessions,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

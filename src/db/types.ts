@@ -261,6 +261,18 @@ export interface LineageEdgeTable {
   updated_at: Timestamp
 }
 
+/** A signed-in browser (migration 0011): the cookie's hash, the key it acts as, until when. */
+export interface SessionTable {
+  id: string
+  workspace_id: string
+  user_id: string
+  api_key_id: string
+  token_hash: string
+  created_at: Timestamp
+  expires_at: Timestamp
+  revoked_at: Timestamp | null
+}
+
 export interface DB {
   workspaces: WorkspaceTable
   teams: TeamTable
@@ -296,6 +308,7 @@ export interface DB {
   custom_property_options: CustomPropertyOptionTable
   custom_property_values: CustomPropertyValueTable
   lineage_edges: LineageEdgeTable
+  sessions: SessionTable
 }
 
 export type RelationTableName = {
