@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run build`: bundles src/main.ts and every source module it imports into one ES module, dist/main.js, which
+// `npm run build`: the web catalog (ui/, by Vite, into ui/dist; served under /ui/ by src/http/ui.ts), then bundles
+// src/main.ts and every source module it imports into one ES module, dist/main.js, which
 // bin/docent.js runs. typebox and kysely are bundled in too: each is hundreds of small ES modules, and resolving
 // and linking them one by one took about a third of the time from `docent serve` to its first answer. Every other
 // package stays an import from node_modules: CommonJS packages, native drivers, and packages that read files of
@@ -9,6 +10,7 @@ import { rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { build as buildUi } from 'vite'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const BUNDLED_PACKAGES = ['typebox', 'kysely']
@@ -38,3 +40,5 @@ await build({
     },
   ],
 })
+
+await buildUi({ configFile: join(root, 'ui', 'vite.config.ts'), logLevel: 'warn' })

@@ -31,6 +31,7 @@ import { parseQueryString } from './http/query-string.ts'
 import { installWriteRateLimit } from './http/rate-limit.ts'
 import { ErrorSchema } from './http/schemas.ts'
 import { clientErrorHandler, installTransportAnswers } from './http/transport.ts'
+import { installUi } from './http/ui.ts'
 import { lineageRoutes } from './lineage/routes.ts'
 import { keepSearchIndex } from './search/index-sqlite.ts'
 
@@ -145,6 +146,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(customPropertyRoutes(store))
   await app.register(lineageRoutes(store))
   await app.register(dbtRoutes(store))
+  await installUi(app)
   routes.answerOtherMethods()
   return app
 }

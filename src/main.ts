@@ -18,6 +18,7 @@ import { findIntegrationForSync } from './directory/integrations/repository.ts'
 import { carryOutRun } from './extract/runner.ts'
 import { failAbandonedRuns, insertRun } from './extract/runs.ts'
 import { sourceAccess } from './extract/source-access.ts'
+import { UI_PATH } from './http/ui.ts'
 import { refreshAllNoted } from './search/index-sqlite.ts'
 import { serve } from './server.ts'
 
@@ -65,6 +66,10 @@ async function serveCommand(config: Config): Promise<void> {
   // Only once the port is ours: a start that fails must not have printed a key it then loses.
   try {
     reportFirstStart(await ensureFirstStart(store, { adminApiKey: config.adminApiKey, dataDir: config.dataDir }))
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host
+    process.stdout.write(
+      `docent: the web catalog is at http://${host.includes(':') ? `[${host}]` : host}:${config.port}${UI_PATH} (sign in with an API key)\n`,
+    )
   } catch (error) {
     await app.close()
     await store.close()

@@ -7,7 +7,15 @@ import { invalidToken } from '../http/auth.ts'
 import { CommonErrors } from '../http/schemas.ts'
 import { checkKey } from './keys.ts'
 import type { Principal } from './principal.ts'
-import { closeSession, csrfTokenOf, findSession, openSession, SESSION_COOKIE, SESSION_HOURS } from './sessions.ts'
+import {
+  closeSession,
+  csrfTokenOf,
+  findSession,
+  findSessionUser,
+  openSession,
+  SESSION_COOKIE,
+  SESSION_HOURS,
+} from './sessions.ts'
 
 const tags = ['sessions']
 
@@ -27,11 +35,7 @@ const SessionSchema = Type.Object({
 })
 
 async function sessionAnswer(store: Store, principal: Principal, token: string, expiresAt: string) {
-  const user = await store.db
-    .selectFrom('users')
-    .select(['id', 'email', 'first_name', 'last_name', 'role'])
-    .where('id', '=', principal.userId)
-    .executeTakeFirst()
+  const user = await findSessionUser(store.db, principal.userId)
   if (user === undefined) throw invalidToken()
   return { user, csrf_token: csrfTokenOf(token), expires_at: expiresAt }
 }

@@ -98,3 +98,12 @@ export async function closeSession(db: Kysely<DB>, token: string): Promise<boole
     .executeTakeFirst()
   return Number(result.numUpdatedRows) > 0
 }
+
+/** What the web catalog shows of the signed-in person. */
+export function findSessionUser(db: Kysely<DB>, userId: string) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'email', 'first_name', 'last_name', 'role'])
+    .where('id', '=', userId)
+    .executeTakeFirst()
+}

@@ -36,8 +36,13 @@ const BEARER = /^Bearer +([\x21-\x7e]{1,512}) *$/i
 
 function isPublic(request: FastifyRequest): boolean {
   const route = request.routeOptions
-  // No route (404) or the API docs pages: nothing to protect.
-  return route.url === undefined || route.config.public === true || route.url.startsWith('/docs')
+  // No route (404), the API docs pages or the web catalog's page and assets (src/http/ui.ts): nothing to protect.
+  return (
+    route.url === undefined ||
+    route.config.public === true ||
+    route.url.startsWith('/docs') ||
+    route.url.startsWith('/ui/')
+  )
 }
 
 /** Methods that change nothing: a session cookie alone signs them in. */

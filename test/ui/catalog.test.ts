@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { insertResourceRows, newResourceValues } from '../../src/catalog/repository/writes.ts'
+import { nowIso } from '../../src/db/values.ts'
+import { type Harness, makeKey, makeUser, makeVia, startHarness } from '../helpers.ts'
+
+// Issue 16: the web catalog in a real browser (Debian's Chromium driven by Playwright) against a real docent on
+// SQLite: sign in, search and open a table, two people editing one description (the second is told, nothing is
+// lost), a table of 30,000 columns, what a viewer is offered and may do, sign-out, a cross-site form, an
+// accessibility scan of each main page, and screenshots (test-results/screenshots).
+
+const CHROMIUM = process.env.DOCENT_CHROMIUM ?? '/usr/bin/chromium'
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const SHOTS = join(ROOT, 'test-results', 'screenshots')
+const missing = !existsSync(CHROMIUM)
+if (missing && process.env.CI === 'true') {
+  throw new Error(`CI=true and Chromium is not at ${CHROMIUM}: .ci/run installs it (apt-get install chromium)`)
+}
+
+/** The UI build, made again when a source under ui/ is newer than it. */
+async function ensureUiBuilt(): Promise<void> {
+  const page = join(ROOT, 'ui', 'dist', 'index.html')
+  const newest = (folder: string): number =>
+    Math.max(...readdirSync(folder, { recursive: true }).map((entry) => statSync(join(folder, String(entry))).mtimeMs))
+  if (existsSync(page) && statSync(page).mtimeMs >= Math.max(newest(join(ROOT, 'ui', 'src')))) return
+  const { build } = await import('vite')
+  await build({ configFile: join(ROOT, 'ui', 'vite.config.ts'), logLevel: 'warn' })
+}
+
+describe('the web catalog in Chromium', {
+  skip: missing ? `Chromium not found at ${CHROMIUM}: SKIPPED` : false,
+}, () => {
+  let h: Harness
+  let base: string
+  let browser: Browser
+  let table: { id: string }
+  let wide: { id: string }
+  let viewerKey: string
+  let editorKey: string
+
+  before(async () => {
+    await ensureUiBuilt()
+    h = await startHarness('sqlite')
+    await h.app.listen({ port: 0, host: '127.0.0.1' })
+    base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`
+    const integration = (
+      await h.request({
+        method: 'POST',
+        url: '/api/v1/integration/integrations',
+        body: { name: 'warehouse', type: 'snowflake' },
+      })
+    ).json().id
+    const database = await makeVia(h, '/database/databases', { title: 'analytics', integration })
+    const schema = await makeVia(h, '/database/schemas', { title: 'sales', parent: database.id })
+    table = await makeVia(h, '/table/tables', {
+      title: 'customer_orders',
+      parent: schema.id,
+      description: 'One row per order a customer placed.',
+    })
+    for (const title of ['order_id', 'customer_id', 'amount']) {
+      await makeVia(h, '/table/columns', { title, parent: table.id })
+    }
+    // A table of 30,000 columns, written straight to the store (the API would take a minute).
+    wide = await makeVia(h, '/table/tables', { title: 'event_wide', parent: schema.id })
+    const parent = await h.store.db
+      .selectFrom('resources')
+      .selectAll()
+      .where('id', '=', wide.id)
+      .executeTakeFirstOrThrow()
+    const now = nowIso()
+    const rows = Array.from({ length: 30_000 }, (_, i) => ({
+      ...newResourceValues({
+        workspaceId: h.workspaceId,
+        entityType: 'column',
+        title: `attribute_${String(i).padStart(5, '0')}`,
+        parent,
+        integrationId: integration,
+        now,
+      }),
+      id: randomUUID(),
+      native_type: 'varchar',
+    }))
+    await h.store.write((trx) =>
+      insertResourceRows(
+        trx,
+        rows,
+        rows.map((row) => ({ field: 'teams' as const, resource_id: row.id, target_id: h.defaultTeamId, position: 0 })),
+      ),
+    )
+    viewerKey = (await makeKey(h, await makeUser(h, { role: 'viewer' }))).replace('Bearer ', '')
+    editorKey = (await makeKey(h, await makeUser(h, { role: 'editor' }))).replace('Bearer ', '')
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
+    })
+    mkdirSync(SHOTS, { recursive: true })
+  })
+  after(async () => {
+    await browser?.close()
+    await h?.close()
+  })
+
+  const signedIn = async (key: string, viewport = { width: 1280, height: 800 }) => {
+    const context = await browser.newContext({ viewport })
+    const page = await context.newPage()
+    await page.goto(`${base}/`)
+    await page.getByLabel('API key').fill(key)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('heading', { name: 'Databases' }).waitFor()
+    return { context, page }
+  }
+
+  /** axe-core over the page as it stands: no serious or critical violation. */
+  const scan = async (page: Page, name: string) => {
+    await page.addScriptTag({ content: readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8') })
+    const violations = (await page.evaluate(async () => {
+      const axe = (globalThis as unknown as { axe: { run: () => Promise<{ violations: unknown[] }> } }).axe
+      return (await axe.run()).violations
+    })) as { id: string; impact: string; help: string; nodes: { target: string[] }[] }[]
+    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    assert.deepEqual(
+      bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+      [],
+      `accessibility of ${name}`,
+    )
+  }
+
+  test('sign in, search as you type, open a table and its columns', async () => {
+    // bypassCSP: the page's policy allows its own scripts only, and the scan injects axe-core.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true })
+    const page = await context.newPage()
+    await page.goto(`${base}/`)
+    await page.getByRole('heading', { name: 'Sign in to docent' }).waitFor()
+    await scan(page, 'the sign-in page')
+    await page.screenshot({ path: join(SHOTS, 'sign-in.png') })
+    // A wrong key is told so.
+    await page.getByLabel('API key').fill('not-a-key')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('alert').filter({ hasText: 'unknown or revoked' }).waitFor()
+    await page.getByLabel('API key').fill(h.adminKey)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('heading', { name: 'Databases' }).waitFor()
+    // The key is nowhere in the page's storage; the cookie is HttpOnly.
+    const stored = await page.evaluate(
+      () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+    )
+    assert.ok(!stored.includes(h.adminKey))
+    const [cookie] = await context.cookies()
+    assert.equal(cookie?.httpOnly, true)
+    assert.equal(cookie?.sameSite, 'Strict')
+    await scan(page, 'the browse page')
+    await page.getByLabel('Search the catalog').pressSequentially('custmer_ord')
+    const result = page.getByRole('link', { name: 'customer_orders' })
+    await result.waitFor()
+    await scan(page, 'the search page')
+    await page.screenshot({ path: join(SHOTS, 'search.png') })
+    await result.click()
+    await page.getByRole('heading', { name: 'customer_orders' }).waitFor()
+    await page.getByRole('link', { name: 'customer_id' }).waitFor()
+    assert.equal(await page.getByTestId('description').textContent(), 'One row per order a customer placed.')
+    // The path is navigable: the schema's link opens the schema.
+    await page.getByRole('navigation', { name: 'Path' }).getByRole('link', { name: 'sales' }).waitFor()
+    await scan(page, 'a table page')
+    await page.screenshot({ path: join(SHOTS, 'table.png'), fullPage: true })
+    await context.close()
+  })
+
+  test('two people edit one description: the second is told, and nothing is lost', async () => {
+    const first = await signedIn(h.adminKey)
+    const second = await signedIn(editorKey)
+    for (const { page } of [first, second]) {
+      await page.goto(`${base}/ui/r/${table.id}`)
+      await page.getByRole('button', { name: 'Edit description' }).click()
+    }
+    await first.page.getByLabel('Description').fill('Orders, one row each, from the web shop.')
+    await first.page.getByRole('button', { name: 'Save' }).click()
+    await first.page.getByTestId('description').filter({ hasText: 'from the web shop' }).waitFor()
+    await second.page.getByLabel('Description').fill('Orders placed by customers, net of refunds.')
+    await second.page.getByRole('button', { name: 'Save' }).click()
+    await second.page.getByTestId('conflict').waitFor()
+    assert.equal(
+      await second.page.getByTestId('their-description').textContent(),
+      'Orders, one row each, from the web shop.',
+    )
+    // The second person's text is still in the editor; the first's is what is stored.
+    assert.equal(
+      await second.page.getByLabel('Description').inputValue(),
+      'Orders placed by customers, net of refunds.',
+    )
+    const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
+    assert.equal(stored.description, 'Orders, one row each, from the web shop.')
+    await second.page.screenshot({ path: join(SHOTS, 'edit-conflict.png') })
+    // Having seen it, they save theirs on purpose.
+    await second.page.getByRole('button', { name: 'Save mine over theirs' }).click()
+    await second.page.getByTestId('description').filter({ hasText: 'net of refunds' }).waitFor()
+    const after = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
+    assert.equal(after.description, 'Orders placed by customers, net of refunds.')
+    await first.context.close()
+    await second.context.close()
+  })
+
+  test('a table of 30,000 columns opens with its first page and the count', async () => {
+    const { context, page } = await signedIn(h.adminKey)
+    const started = Date.now()
+    await page.goto(`${base}/ui/r/${wide.id}`)
+    await page
+      .getByRole('link', { name: 'attribute_00000' })
+      .or(page.getByRole('link', { name: /^attribute_/ }).first())
+      .waitFor()
+    const opened = Date.now() - started
+    assert.equal(await page.getByTestId('children-count').textContent(), '(30,000)')
+    assert.equal(await page.getByRole('row').count(), 51, 'a header and 50 columns')
+    process.stdout.write(`# a table of 30,000 columns: first page shown ${opened} ms after navigation\n`)
+    await context.close()
+  })
+
+  test('a viewer is offered no edit and cannot edit through the API with the cookie either', async () => {
+    const { context, page } = await signedIn(viewerKey)
+    await page.goto(`${base}/ui/r/${table.id}`)
+    await page.getByRole('heading', { name: 'customer_orders' }).waitFor()
+    assert.equal(await page.getByRole('button', { name: 'Edit description' }).count(), 0)
+    const answer = await page.evaluate(async (id) => {
+      const session = await (await fetch('/api/v1/auth/session')).json()
+      const response = await fetch(`/api/v1/resource/all/${id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf_token },
+        body: JSON.stringify({ description: 'by a viewer' }),
+      })
+      return { status: response.status, code: (await response.json()).code }
+    }, table.id)
+    assert.deepEqual(answer, { status: 403, code: 'PERMISSION_DENIED' })
+    await context.close()
+  })
+
+  test('signing out revokes the cookie, and a cross-site form cannot use it', async () => {
+    const { context, page } = await signedIn(h.adminKey)
+    const [cookie] = await context.cookies()
+    assert.ok(cookie !== undefined)
+    // Another site's page auto-submits a form to docent: the browser does not send the SameSite=Strict cookie,
+    // and docent would refuse it without the CSRF token anyway (test/access/sessions.test.ts).
+    const evil: Server = createServer((_request, response) => {
+      response.setHeader('content-type', 'text/html')
+      response.end(
+        `<form id="f" method="POST" action="${base}/api/v1/tag/tags" enctype="text/plain"><input name='{"name":"forged","x":"' value='"}'></form><script>document.getElementById('f').submit()</script>`,
+      )
+    })
+    await new Promise<void>((resolve) => evil.listen(0, 'localhost', resolve))
+    const evilPage = await context.newPage()
+    const answer = evilPage.waitForResponse((response) => response.url().includes('/api/v1/tag/tags'))
+    await evilPage.goto(`http://localhost:${(evil.address() as AddressInfo).port}/`)
+    const refused = await answer
+    assert.ok(refused.status() === 401 || refused.status() === 403, `the forged POST answered ${refused.status()}`)
+    evil.close()
+    const tags = (await h.request({ method: 'GET', url: '/api/v1/tag/tags' })).json()
+    assert.ok(!JSON.stringify(tags).includes('forged'))
+    // Sign out: the same cookie, sent by hand afterwards, no longer works.
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByRole('heading', { name: 'Sign in to docent' }).waitFor()
+    const after = await fetch(`${base}/api/v1/resource/catalog`, {
+      headers: { cookie: `${cookie.name}=${cookie.value}` },
+    })
+    assert.equal(after.status, 401)
+    await context.close()
+  })
+
+  test('a phone-width window shows the same pages', async () => {
+    const { context, page } = await signedIn(h.adminKey, { width: 390, height: 844 })
+    await page.goto(`${base}/ui/r/${table.id}`)
+    await page.getByRole('heading', { name: 'customer_orders' }).waitFor()
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    assert.ok(width <= 390 + 1, `no sideways scrolling (the page is ${width} px wide)`)
+    await page.screenshot({ path: join(SHOTS, 'table-phone.png') })
+    await context.close()
+  })
+})

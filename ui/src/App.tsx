@@ -1,0 +1,78 @@
+import { Anchor, AppShell, Badge, Button, Center, Group, Loader, TextInput } from '@mantine/core'
+import { useEffect, useState } from 'react'
+import { Link, Route, Switch, useLocation, useSearch } from 'wouter'
+import { whenSessionEnds } from './ended.ts'
+import { BrowsePage } from './pages/Browse.tsx'
+import { ResourcePage } from './pages/Resource.tsx'
+import { SearchPage } from './pages/Search.tsx'
+import { SignInPage } from './pages/SignIn.tsx'
+import { useSession } from './session.tsx'
+
+/** The search box on every page: typing goes to the search page, which searches as the person types. */
+function SearchBox() {
+  const [location, navigate] = useLocation()
+  const params = new URLSearchParams(useSearch())
+  const [text, setText] = useState(location === '/search' ? (params.get('q') ?? '') : '')
+  useEffect(() => {
+    if (location !== '/search') setText('')
+  }, [location])
+  return (
+    <TextInput
+      aria-label="Search the catalog"
+      placeholder="Search tables, columns, terms…"
+      value={text}
+      w={{ base: 160, sm: 360 }}
+      onChange={(event) => {
+        const value = event.currentTarget.value
+        setText(value)
+        navigate(`/search?q=${encodeURIComponent(value)}`, { replace: location === '/search' })
+      }}
+    />
+  )
+}
+
+export function App() {
+  const session = useSession()
+  useEffect(() => whenSessionEnds(session.ended), [session.ended])
+  if (session.user === undefined) {
+    return (
+      <Center h="100vh">
+        <Loader role="status" aria-label="Loading" />
+      </Center>
+    )
+  }
+  if (session.user === null) return <SignInPage />
+  const user = session.user
+  return (
+    <AppShell header={{ height: 60 }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group wrap="nowrap">
+            <Anchor component={Link} href="/" fw={700} size="lg" underline="never">
+              docent
+            </Anchor>
+            <SearchBox />
+          </Group>
+          <Group wrap="nowrap" gap="xs">
+            <Badge variant="light" visibleFrom="sm">
+              {user.email} · {user.role}
+            </Badge>
+            <Button variant="subtle" size="xs" onClick={() => void session.signOut()}>
+              Sign out
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Main>
+        <Switch>
+          <Route path="/" component={BrowsePage} />
+          <Route path="/search" component={SearchPage} />
+          <Route path="/r/:id">{(params) => <ResourcePage id={params.id} />}</Route>
+          <Route>
+            <BrowsePage />
+          </Route>
+        </Switch>
+      </AppShell.Main>
+    </AppShell>
+  )
+}

@@ -1,0 +1,123 @@
+// The web catalog talks to the same HTTP API as every other client, signed in by the session cookie: reads send
+// the cookie alone, writes also the session's CSRF token, which is kept in memory only (never in storage).
+
+export interface FieldError {
+  field: string
+  message: string
+}
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(detail)
+  }
+}
+
+let csrfToken: string | undefined
+
+export function setCsrfToken(token: string | undefined): void {
+  csrfToken = token
+}
+
+export interface Answer<T> {
+  data: T
+  etag: string | null
+}
+
+export async function api<T>(
+  path: string,
+  options: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer<T>> {
+  const method = options.method ?? 'GET'
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers }
+  if (options.body !== undefined) headers['content-type'] = 'application/json'
+  if (method !== 'GET' && csrfToken !== undefined) headers['x-csrf-token'] = csrfToken
+  let response: Response
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    })
+  } catch {
+    throw new ApiFailure(0, 'NETWORK', 'docent cannot be reached: check that the server is running.')
+  }
+  const text = await response.text()
+  const json = text === '' ? null : safeJson(text)
+  if (!response.ok) {
+    const body = (json ?? {}) as { code?: string; detail?: string; errors?: FieldError[] }
+    throw new ApiFailure(
+      response.status,
+      body.code ?? 'ERROR',
+      body.detail ?? `The server answered ${response.status}.`,
+      body.errors ?? [],
+    )
+  }
+  return { data: json as T, etag: response.headers.get('etag') }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
+}
+
+/** The fields of a resource the pages show (the API sends more). */
+export interface Resource {
+  id: string
+  entity_type: string
+  native_type: string | null
+  title: string
+  title_full: string
+  description: string
+  definition: string
+  parent: string | null
+  integration: string | null
+  verified: boolean
+  pii: boolean
+  published: boolean
+  owners: string[]
+  tags: string[]
+  teams: string[]
+  updated_at: string
+  current_user_permissions: { read: boolean; write: boolean; execute: boolean }
+}
+
+export interface Page<T> {
+  count: number
+  total_pages: number
+  results: T[]
+}
+
+export interface SessionUser {
+  id: string
+  email: string
+  first_name: string
+  last_name: string
+  role: string
+}
+
+/** A List Resources URL: `/resource/catalog` with its filter, search term and page. */
+export function catalogPath(options: {
+  filter?: unknown
+  searchTerm?: string
+  entityType?: string
+  page?: number
+  pageSize?: number
+}): string {
+  const query = new URLSearchParams()
+  if (options.filter !== undefined) query.set('filter', JSON.stringify(options.filter))
+  if (options.searchTerm) query.set('search_term', options.searchTerm)
+  if (options.entityType) query.set('entity_type', options.entityType)
+  if (options.page !== undefined && options.page > 1) query.set('page', String(options.page))
+  if (options.pageSize !== undefined) query.set('page_size', String(options.pageSize))
+  const text = query.toString()
+  return `/resource/catalog${text === '' ? '' : `?${text}`}`
+}

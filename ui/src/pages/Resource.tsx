@@ -1,0 +1,303 @@
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Breadcrumbs,
+  Button,
+  Group,
+  Loader,
+  Paper,
+  Stack,
+  Table,
+  Text,
+  Textarea,
+  Title,
+} from '@mantine/core'
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query'
+import { useState } from 'react'
+import { Link } from 'wouter'
+import { type Answer, ApiFailure, api, catalogPath, type Page, type Resource } from '../api.ts'
+import { Pages } from './Pages.tsx'
+
+const CHILD_PAGE = 50
+/** The typed lists count every child (List Resources stops counting at 10,000, CONTRACT §5). */
+const TYPED_CHILDREN: Record<string, string> = {
+  database: '/database/schemas',
+  schema: '/table/tables',
+  table: '/table/columns',
+}
+
+/** The resources above this one, top first: each a GET by id (a path is at most a few levels deep). */
+function useAncestors(resource: Resource | undefined) {
+  return useQuery({
+    queryKey: ['ancestors', resource?.id],
+    enabled: resource !== undefined && resource.parent !== null,
+    queryFn: async () => {
+      const chain: Resource[] = []
+      let next = resource?.parent ?? null
+      while (next !== null && chain.length < 10) {
+        const { data } = await api<Resource>(`/resource/all/${next}`)
+        chain.unshift(data)
+        next = data.parent
+      }
+      return chain
+    },
+  })
+}
+
+/**
+ * A description edited in place. The save sends the ETag the editor started from (If-Match): when someone else
+ * saved meanwhile, the server answers 412, nothing is overwritten, and the person sees the current text beside
+ * theirs and chooses.
+ */
+function DescriptionEditor({
+  answer,
+  onSaved,
+}: {
+  answer: Answer<Resource>
+  onSaved: (next: Answer<Resource>) => void
+}) {
+  const resource = answer.data
+  const [draft, setDraft] = useState<string | undefined>(undefined)
+  const [base, setBase] = useState<string | null>(null)
+  const [conflict, setConflict] = useState<Resource | undefined>(undefined)
+  const [error, setError] = useState<string | undefined>(undefined)
+  const [saving, setSaving] = useState(false)
+  const save = async (etag: string | null) => {
+    setSaving(true)
+    setError(undefined)
+    try {
+      const saved = await api<Resource>(`/resource/all/${resource.id}`, {
+        method: 'PATCH',
+        body: { description: draft },
+        headers: etag === null ? {} : { 'if-match': etag },
+      })
+      setDraft(undefined)
+      setConflict(undefined)
+      onSaved(saved)
+    } catch (failure) {
+      if (failure instanceof ApiFailure && failure.status === 412) {
+        const current = await api<Resource>(`/resource/all/${resource.id}`)
+        setConflict(current.data)
+        setBase(current.etag)
+        onSaved(current)
+      } else {
+        setError(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
+      }
+    } finally {
+      setSaving(false)
+    }
+  }
+  if (draft === undefined) {
+    return (
+      <Stack gap="xs">
+        <Group justify="space-between">
+          <Title order={2} size="h4">
+            Description
+          </Title>
+          {resource.current_user_permissions.write && (
+            <Button
+              size="xs"
+              variant="light"
+              onClick={() => {
+                setDraft(resource.description)
+                setBase(answer.etag)
+              }}
+            >
+              Edit description
+            </Button>
+          )}
+        </Group>
+        <Text
+          style={{ whiteSpace: 'pre-wrap' }}
+          c={resource.description === '' ? 'dimmed' : undefined}
+          data-testid="description"
+        >
+          {resource.description === '' ? 'No description yet.' : resource.description}
+        </Text>
+      </Stack>
+    )
+  }
+  return (
+    <Stack gap="xs">
+      <Title order={2} size="h4">
+        Description
+      </Title>
+      {conflict !== undefined && (
+        <Alert
+          color="yellow"
+          title="Someone else changed this while you were editing"
+          role="alert"
+          data-testid="conflict"
+        >
+          <Text size="sm">Nothing was overwritten. The description now reads:</Text>
+          <Paper withBorder p="xs" my="xs">
+            <Text size="sm" style={{ whiteSpace: 'pre-wrap' }} data-testid="their-description">
+              {conflict.description === '' ? '(empty)' : conflict.description}
+            </Text>
+          </Paper>
+          <Text size="sm">Your text is kept below: save it over theirs, or discard it.</Text>
+        </Alert>
+      )}
+      <Textarea
+        aria-label="Description"
+        value={draft}
+        onChange={(event) => setDraft(event.currentTarget.value)}
+        autosize
+        minRows={3}
+      />
+      {error !== undefined && (
+        <Alert color="red" role="alert">
+          {error}
+        </Alert>
+      )}
+      <Group>
+        <Button size="xs" loading={saving} onClick={() => void save(base)}>
+          {conflict === undefined ? 'Save' : 'Save mine over theirs'}
+        </Button>
+        <Button
+          size="xs"
+          variant="default"
+          onClick={() => {
+            setDraft(undefined)
+            setConflict(undefined)
+          }}
+        >
+          {conflict === undefined ? 'Cancel' : 'Discard mine'}
+        </Button>
+      </Group>
+    </Stack>
+  )
+}
+
+/** What is under a resource, a page at a time: a table of 30,000 columns opens with its first 50. */
+function Children({ parent }: { parent: Resource }) {
+  const [page, setPage] = useState(1)
+  const children = useQuery({
+    queryKey: ['children', parent.id, page],
+    queryFn: () => {
+      const typed = TYPED_CHILDREN[parent.entity_type]
+      return api<Page<Resource>>(
+        typed === undefined
+          ? catalogPath({
+              filter: { operator: 'exact', field: 'parent_id', value: parent.id },
+              page,
+              pageSize: CHILD_PAGE,
+            })
+          : `${typed}?parent_id=${parent.id}&page_size=${CHILD_PAGE}${page > 1 ? `&page=${page}` : ''}`,
+      )
+    },
+    placeholderData: keepPreviousData,
+  })
+  if (children.isPending) return <Loader role="status" aria-label="Loading what is under it" />
+  if (children.isError) {
+    return (
+      <Alert color="red" role="alert">
+        {(children.error as Error).message}
+      </Alert>
+    )
+  }
+  const { count, total_pages, results } = children.data.data
+  if (count === 0) return null
+  const columns = parent.entity_type === 'table'
+  return (
+    <Stack gap="xs">
+      <Title order={2} size="h4">
+        {columns ? 'Columns' : 'Contents'}{' '}
+        <Text span c="dimmed" size="sm" data-testid="children-count">
+          ({count.toLocaleString('en')}
+          {count === 10_000 && TYPED_CHILDREN[parent.entity_type] === undefined ? '+' : ''})
+        </Text>
+      </Title>
+      <Table striped highlightOnHover>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Name</Table.Th>
+            <Table.Th>{columns ? 'Type' : 'Kind'}</Table.Th>
+            <Table.Th>Description</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {results.map((child) => (
+            <Table.Tr key={child.id}>
+              <Table.Td>
+                <Anchor component={Link} href={`/r/${child.id}`}>
+                  {child.title}
+                </Anchor>
+              </Table.Td>
+              <Table.Td>{columns ? (child.native_type ?? '') : child.entity_type}</Table.Td>
+              <Table.Td>
+                <Text size="sm" lineClamp={2}>
+                  {child.description}
+                </Text>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      {total_pages > 1 && <Pages total={total_pages} value={page} onChange={setPage} />}
+    </Stack>
+  )
+}
+
+export function ResourcePage({ id }: { id: string }) {
+  const client = useQueryClient()
+  const found = useQuery({ queryKey: ['resource', id], queryFn: () => api<Resource>(`/resource/all/${id}`) })
+  const ancestors = useAncestors(found.data?.data)
+  if (found.isPending) return <Loader role="status" aria-label="Loading" />
+  if (found.isError) {
+    const failure = found.error
+    return (
+      <Alert
+        color="red"
+        role="alert"
+        title={failure instanceof ApiFailure && failure.status === 404 ? 'Not found' : 'Could not load'}
+      >
+        {failure instanceof ApiFailure && failure.status === 404
+          ? 'There is no such resource, or you may not see it.'
+          : (failure as Error).message}
+      </Alert>
+    )
+  }
+  const resource = found.data.data
+  return (
+    <Stack maw={1100}>
+      <nav aria-label="Path">
+        <Breadcrumbs>
+          <Anchor component={Link} href="/">
+            Catalog
+          </Anchor>
+          {(ancestors.data ?? []).map((ancestor) => (
+            <Anchor component={Link} href={`/r/${ancestor.id}`} key={ancestor.id}>
+              {ancestor.title}
+            </Anchor>
+          ))}
+          <Text span>{resource.title}</Text>
+        </Breadcrumbs>
+      </nav>
+      <Group gap="xs">
+        <Title order={1} size="h2">
+          {resource.title}
+        </Title>
+        <Badge variant="light">{resource.entity_type}</Badge>
+        {resource.native_type !== null && resource.native_type !== '' && (
+          <Badge variant="outline" color="gray">
+            {resource.native_type}
+          </Badge>
+        )}
+        {resource.verified && <Badge color="green">verified</Badge>}
+        {resource.pii && <Badge color="orange">PII</Badge>}
+        {!resource.published && <Badge color="gray">unpublished</Badge>}
+      </Group>
+      <Text size="sm" c="dimmed">
+        {resource.title_full}
+      </Text>
+      <DescriptionEditor
+        key={resource.id}
+        answer={found.data}
+        onSaved={(next) => client.setQueryData(['resource', id], next)}
+      />
+      <Children parent={resource} />
+    </Stack>
+  )
+}
