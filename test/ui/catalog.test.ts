@@ -206,6 +206,54 @@ describe('the web catalog in Chromium', {
     await second.context.close()
   })
 
+  test('draw lineage, then see it as a graph; documentation in Markdown, previewed and rendered safely', async () => {
+    const { context, page } = await browser
+      .newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })
+      .then(async (context) => {
+        const page = await context.newPage()
+        await page.goto(`${base}/`)
+        await page.getByLabel('API key').fill(h.adminKey)
+        await page.getByRole('button', { name: 'Sign in' }).click()
+        await page.getByRole('heading', { name: 'Databases' }).waitFor()
+        return { context, page }
+      })
+    await page.goto(`${base}/ui/r/${table.id}`)
+    await page.getByTestId('no-lineage').waitFor()
+    await page.getByRole('radio', { name: 'customer_orders feeds…' }).check({ force: true })
+    await page.getByPlaceholder('Search by name').fill('event_wide')
+    await page.getByRole('option', { name: /event_wide \(table\)/ }).click()
+    await page.getByRole('button', { name: 'Draw edge' }).click()
+    await page.getByTestId('lineage-graph').getByText('event_wide · table').waitFor()
+    const edges = (await h.request({ method: 'GET', url: `/api/v1/lineage/manual?from_entity=${table.id}` })).json()
+      .results as { from_entity: string; to_entity: string; direction: string }[]
+    assert.deepEqual(
+      edges.map((e) => [e.from_entity, e.to_entity, e.direction]),
+      [[table.id, wide.id, 'DOWNSTREAM']],
+    )
+    await scan(page, 'a table page with its lineage')
+    await page.screenshot({ path: join(SHOTS, 'lineage.png'), fullPage: true })
+    // The graph's node opens the other resource.
+    await page.getByTestId('lineage-graph').getByText('event_wide · table').click()
+    await page.getByRole('heading', { name: 'event_wide' }).waitFor()
+    // Documentation: written in Markdown, previewed, saved, rendered; HTML in it is never run.
+    await page.goto(`${base}/ui/r/${table.id}`)
+    await page.getByRole('button', { name: 'Edit documentation' }).click()
+    await page
+      .getByRole('textbox', { name: 'Documentation' })
+      .fill('# Orders\n\nOne **row** per order.\n\n<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>')
+    await page.getByText('Preview', { exact: true }).click()
+    await page.getByTestId('definition-preview').getByRole('heading', { name: 'Orders' }).waitFor()
+    await page.getByRole('button', { name: 'Save' }).click()
+    const shown = page.getByTestId('definition')
+    await shown.getByRole('heading', { name: 'Orders' }).waitFor()
+    assert.equal(await shown.locator('strong').textContent(), 'row')
+    assert.equal(await shown.locator('img, script').count(), 0, 'raw HTML is dropped')
+    assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined)
+    const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
+    assert.match(stored.definition, /^# Orders/)
+    await context.close()
+  })
+
   test('a table of 30,000 columns opens with its first page and the count', async () => {
     const { context, page } = await signedIn(h.adminKey)
     const started = Date.now()

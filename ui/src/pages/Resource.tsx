@@ -1,23 +1,13 @@
-import {
-  Alert,
-  Anchor,
-  Badge,
-  Breadcrumbs,
-  Button,
-  Group,
-  Loader,
-  Paper,
-  Stack,
-  Table,
-  Text,
-  Textarea,
-  Title,
-} from '@mantine/core'
+import { Alert, Anchor, Badge, Breadcrumbs, Group, Loader, Stack, Table, Text, Title } from '@mantine/core'
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query'
-import { useState } from 'react'
+import { lazy, Suspense, useState } from 'react'
 import { Link } from 'wouter'
 import { type Answer, ApiFailure, api, catalogPath, type Page, type Resource } from '../api.ts'
+import { FieldEditor } from './FieldEditor.tsx'
+import { Flags } from './Flags.tsx'
 import { Pages } from './Pages.tsx'
+
+const Lineage = lazy(() => import('./Lineage.tsx'))
 
 const CHILD_PAGE = 50
 /** The typed lists count every child (List Resources stops counting at 10,000, CONTRACT §5). */
@@ -43,131 +33,6 @@ function useAncestors(resource: Resource | undefined) {
       return chain
     },
   })
-}
-
-/**
- * A description edited in place. The save sends the ETag the editor started from (If-Match): when someone else
- * saved meanwhile, the server answers 412, nothing is overwritten, and the person sees the current text beside
- * theirs and chooses.
- */
-function DescriptionEditor({
-  answer,
-  onSaved,
-}: {
-  answer: Answer<Resource>
-  onSaved: (next: Answer<Resource>) => void
-}) {
-  const resource = answer.data
-  const [draft, setDraft] = useState<string | undefined>(undefined)
-  const [base, setBase] = useState<string | null>(null)
-  const [conflict, setConflict] = useState<Resource | undefined>(undefined)
-  const [error, setError] = useState<string | undefined>(undefined)
-  const [saving, setSaving] = useState(false)
-  const save = async (etag: string | null) => {
-    setSaving(true)
-    setError(undefined)
-    try {
-      const saved = await api<Resource>(`/resource/all/${resource.id}`, {
-        method: 'PATCH',
-        body: { description: draft },
-        headers: etag === null ? {} : { 'if-match': etag },
-      })
-      setDraft(undefined)
-      setConflict(undefined)
-      onSaved(saved)
-    } catch (failure) {
-      if (failure instanceof ApiFailure && failure.status === 412) {
-        const current = await api<Resource>(`/resource/all/${resource.id}`)
-        setConflict(current.data)
-        setBase(current.etag)
-        onSaved(current)
-      } else {
-        setError(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
-      }
-    } finally {
-      setSaving(false)
-    }
-  }
-  if (draft === undefined) {
-    return (
-      <Stack gap="xs">
-        <Group justify="space-between">
-          <Title order={2} size="h4">
-            Description
-          </Title>
-          {resource.current_user_permissions.write && (
-            <Button
-              size="xs"
-              variant="light"
-              onClick={() => {
-                setDraft(resource.description)
-                setBase(answer.etag)
-              }}
-            >
-              Edit description
-            </Button>
-          )}
-        </Group>
-        <Text
-          style={{ whiteSpace: 'pre-wrap' }}
-          c={resource.description === '' ? 'dimmed' : undefined}
-          data-testid="description"
-        >
-          {resource.description === '' ? 'No description yet.' : resource.description}
-        </Text>
-      </Stack>
-    )
-  }
-  return (
-    <Stack gap="xs">
-      <Title order={2} size="h4">
-        Description
-      </Title>
-      {conflict !== undefined && (
-        <Alert
-          color="yellow"
-          title="Someone else changed this while you were editing"
-          role="alert"
-          data-testid="conflict"
-        >
-          <Text size="sm">Nothing was overwritten. The description now reads:</Text>
-          <Paper withBorder p="xs" my="xs">
-            <Text size="sm" style={{ whiteSpace: 'pre-wrap' }} data-testid="their-description">
-              {conflict.description === '' ? '(empty)' : conflict.description}
-            </Text>
-          </Paper>
-          <Text size="sm">Your text is kept below: save it over theirs, or discard it.</Text>
-        </Alert>
-      )}
-      <Textarea
-        aria-label="Description"
-        value={draft}
-        onChange={(event) => setDraft(event.currentTarget.value)}
-        autosize
-        minRows={3}
-      />
-      {error !== undefined && (
-        <Alert color="red" role="alert">
-          {error}
-        </Alert>
-      )}
-      <Group>
-        <Button size="xs" loading={saving} onClick={() => void save(base)}>
-          {conflict === undefined ? 'Save' : 'Save mine over theirs'}
-        </Button>
-        <Button
-          size="xs"
-          variant="default"
-          onClick={() => {
-            setDraft(undefined)
-            setConflict(undefined)
-          }}
-        >
-          {conflict === undefined ? 'Cancel' : 'Discard mine'}
-        </Button>
-      </Group>
-    </Stack>
-  )
 }
 
 /** What is under a resource, a page at a time: a table of 30,000 columns opens with its first 50. */
@@ -260,6 +125,7 @@ export function ResourcePage({ id }: { id: string }) {
     )
   }
   const resource = found.data.data
+  const saved = (next: Answer<Resource>) => client.setQueryData(['resource', id], next)
   return (
     <Stack maw={1100}>
       <nav aria-label="Path">
@@ -292,12 +158,28 @@ export function ResourcePage({ id }: { id: string }) {
       <Text size="sm" c="dimmed">
         {resource.title_full}
       </Text>
-      <DescriptionEditor
-        key={resource.id}
+      <Flags key={`flags ${resource.id}`} answer={found.data} onSaved={saved} />
+      <FieldEditor
+        key={`description ${resource.id}`}
         answer={found.data}
-        onSaved={(next) => client.setQueryData(['resource', id], next)}
+        field="description"
+        title="Description"
+        empty="No description yet."
+        onSaved={saved}
+      />
+      <FieldEditor
+        key={`definition ${resource.id}`}
+        answer={found.data}
+        field="definition"
+        title="Documentation"
+        empty="No documentation yet."
+        markdown
+        onSaved={saved}
       />
       <Children parent={resource} />
+      <Suspense fallback={<Loader role="status" aria-label="Loading lineage" />}>
+        <Lineage key={`lineage ${resource.id}`} resource={resource} />
+      </Suspense>
     </Stack>
   )
 }
