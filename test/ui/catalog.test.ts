@@ -318,6 +318,51 @@ describe('the web catalog in Chromium', {
     await context.close()
   })
 
+  test('settings: a new API key is shown once and works; integrations sync now; knowledge lists terms', async () => {
+    await makeVia(h, '/dictionary/terms', { title: 'Churn', description: 'Customers who left in a month.' })
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true })
+    const page = await context.newPage()
+    await page.goto(`${base}/`)
+    await page.getByLabel('API key').fill(h.adminKey)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('heading', { name: 'Databases' }).waitFor()
+    await page.getByRole('button', { name: 'Menu' }).click()
+    await page.getByRole('menuitem', { name: 'Settings' }).click()
+    await page.getByRole('heading', { name: 'Settings' }).waitFor()
+    await page.getByLabel('Description').fill('made in the catalog')
+    await page.getByRole('button', { name: 'Create key' }).click()
+    const key = (await page.getByTestId('new-key').textContent())?.trim() ?? ''
+    assert.match(key, /\S{20,}/)
+    const works = await fetch(`${base}/api/v1/resource/catalog`, { headers: { authorization: `Bearer ${key}` } })
+    assert.equal(works.status, 200, 'the key shown works')
+    await page.keyboard.press('Escape')
+    await page.getByRole('cell', { name: 'made in the catalog' }).waitFor()
+    await scan(page, 'the settings page')
+    await page.screenshot({ path: join(SHOTS, 'settings.png') })
+    // Integrations: "sync now" starts a run whose outcome the row shows (this integration has no source, so the
+    // run fails, and says why).
+    await page.getByRole('tab', { name: 'Integrations' }).click()
+    const row = page.getByRole('row').filter({ hasText: 'warehouse' })
+    await row.getByRole('button', { name: 'Sync now' }).click()
+    await page
+      .getByTestId('run-warehouse')
+      .filter({ hasText: /succeeded|failed|partial/ })
+      .waitFor()
+    await scan(page, 'the integrations tab')
+    // Knowledge: the glossary lists the term, which opens on its own page.
+    await page.getByRole('button', { name: 'Menu' }).click()
+    await page.getByRole('menuitem', { name: 'Knowledge' }).click()
+    await page.getByRole('link', { name: 'Churn' }).click()
+    await page.getByRole('heading', { name: 'Churn' }).waitFor()
+    await scan(page, 'a glossary term')
+    // Search facets: verified only.
+    await page.getByLabel('Search the catalog').fill('customer')
+    await page.getByRole('link', { name: 'customer_orders' }).waitFor()
+    await page.getByText('Verified', { exact: true }).click()
+    await page.getByTestId('result-count').filter({ hasText: 'Nothing matches' }).waitFor()
+    await context.close()
+  })
+
   test('a phone-width window shows the same pages', async () => {
     const { context, page } = await signedIn(h.adminKey, { width: 390, height: 844 })
     await page.goto(`${base}/ui/r/${table.id}`)

@@ -1,5 +1,5 @@
-import { Anchor, AppShell, Badge, Button, Center, Group, Loader, TextInput } from '@mantine/core'
-import { useEffect, useState } from 'react'
+import { Anchor, AppShell, Badge, Button, Center, Group, Loader, Menu, TextInput } from '@mantine/core'
+import { lazy, Suspense, useEffect, useState } from 'react'
 import { Link, Route, Switch, useLocation, useSearch } from 'wouter'
 import { whenSessionEnds } from './ended.ts'
 import { BrowsePage } from './pages/Browse.tsx'
@@ -7,6 +7,9 @@ import { ResourcePage } from './pages/Resource.tsx'
 import { SearchPage } from './pages/Search.tsx'
 import { SignInPage } from './pages/SignIn.tsx'
 import { useSession } from './session.tsx'
+
+const AdminPage = lazy(() => import('./pages/Admin.tsx'))
+const KnowledgePage = lazy(() => import('./pages/Knowledge.tsx'))
 
 /** The search box on every page: typing goes to the search page, which searches as the person types. */
 function SearchBox() {
@@ -33,6 +36,7 @@ function SearchBox() {
 
 export function App() {
   const session = useSession()
+  const [, navigate] = useLocation()
   useEffect(() => whenSessionEnds(session.ended), [session.ended])
   if (session.user === undefined) {
     return (
@@ -57,6 +61,18 @@ export function App() {
             <Badge variant="light" visibleFrom="sm">
               {user.email} · {user.role}
             </Badge>
+            <Menu position="bottom-end">
+              <Menu.Target>
+                <Button variant="subtle" size="xs">
+                  Menu
+                </Button>
+              </Menu.Target>
+              <Menu.Dropdown>
+                <Menu.Item onClick={() => navigate('/')}>Browse</Menu.Item>
+                <Menu.Item onClick={() => navigate('/knowledge')}>Knowledge</Menu.Item>
+                <Menu.Item onClick={() => navigate('/settings')}>Settings</Menu.Item>
+              </Menu.Dropdown>
+            </Menu>
             <Button variant="subtle" size="xs" onClick={() => void session.signOut()}>
               Sign out
             </Button>
@@ -68,6 +84,16 @@ export function App() {
           <Route path="/" component={BrowsePage} />
           <Route path="/search" component={SearchPage} />
           <Route path="/r/:id">{(params) => <ResourcePage id={params.id} />}</Route>
+          <Route path="/knowledge">
+            <Suspense fallback={<Loader role="status" aria-label="Loading" />}>
+              <KnowledgePage />
+            </Suspense>
+          </Route>
+          <Route path="/settings">
+            <Suspense fallback={<Loader role="status" aria-label="Loading" />}>
+              <AdminPage />
+            </Suspense>
+          </Route>
           <Route>
             <BrowsePage />
           </Route>

@@ -1,4 +1,4 @@
-import { Alert, Group, Loader, SegmentedControl, Stack, Text, Title } from '@mantine/core'
+import { Alert, Chip, Group, Loader, MultiSelect, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core'
 import { useDebouncedValue } from '@mantine/hooks'
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { useState } from 'react'
@@ -23,13 +23,39 @@ export function SearchPage() {
   const [debounced] = useDebouncedValue(term.trim(), 150)
   const [type, setType] = useState('')
   const [page, setPage] = useState(1)
+  const [flags, setFlags] = useState<string[]>([])
+  const [tags, setTags] = useState<string[]>([])
+  const [integration, setIntegration] = useState<string | null>(null)
+  const tagList = useQuery({
+    queryKey: ['named', '/tag'],
+    queryFn: () => api<Page<{ id: string; name: string }>>('/tag?page_size=100'),
+  })
+  const integrations = useQuery({
+    queryKey: ['integrations'],
+    queryFn: () => api<Page<{ id: string; name: string }>>('/integration/integrations?page_size=100'),
+  })
+  // The facets are List Resources filters (CONTRACT §5), joined to the search by `and`.
+  const operands = [
+    ...flags.map((field) => ({ operator: 'exact', field, value: true })),
+    ...(tags.length > 0 ? [{ operator: 'in', field: 'tags', value: tags }] : []),
+    ...(integration === null ? [] : [{ operator: 'exact', field: 'integration_id', value: integration }]),
+  ]
+  const filter = operands.length === 0 ? undefined : { operator: 'and', operands }
   const found = useQuery({
-    queryKey: ['search', debounced, type, page],
+    queryKey: ['search', debounced, type, page, filter],
     queryFn: () =>
-      api<Page<Resource>>(catalogPath({ searchTerm: debounced, entityType: type || undefined, page, pageSize: 25 })),
+      api<Page<Resource>>(
+        catalogPath({ searchTerm: debounced, entityType: type || undefined, filter, page, pageSize: 25 }),
+      ),
     enabled: debounced !== '',
     placeholderData: keepPreviousData,
   })
+  const reset =
+    <T,>(set: (value: T) => void) =>
+    (value: T) => {
+      set(value)
+      setPage(1)
+    }
   return (
     <Stack maw={960}>
       <Title order={1} size="h3">
@@ -38,13 +64,37 @@ export function SearchPage() {
       <SegmentedControl
         data={TYPES}
         value={type}
-        onChange={(value) => {
-          setType(value)
-          setPage(1)
-        }}
+        onChange={reset(setType)}
         aria-label="Kind of resource"
         style={{ alignSelf: 'flex-start' }}
       />
+      <Group align="end" gap="md">
+        <Chip.Group multiple value={flags} onChange={reset(setFlags)}>
+          <Group gap="xs">
+            <Chip value="verified">Verified</Chip>
+            <Chip value="pii">PII</Chip>
+          </Group>
+        </Chip.Group>
+        <MultiSelect
+          label="Tags"
+          placeholder="Any"
+          data={(tagList.data?.data.results ?? []).map((t) => ({ value: t.id, label: t.name }))}
+          value={tags}
+          onChange={reset(setTags)}
+          searchable
+          clearable
+          w={240}
+        />
+        <Select
+          label="Integration"
+          placeholder="Any"
+          data={(integrations.data?.data.results ?? []).map((i) => ({ value: i.id, label: i.name }))}
+          value={integration}
+          onChange={reset(setIntegration)}
+          clearable
+          w={200}
+        />
+      </Group>
       {debounced === '' && (
         <Text c="dimmed">Type in the search box above: a table or column name, a word of a description.</Text>
       )}
