@@ -363,6 +363,25 @@ describe('the web catalog in Chromium', {
     await context.close()
   })
 
+  test('owners and tags are set from the page; what is written about a table is linked from it', async () => {
+    const tag = (await h.request({ method: 'POST', url: '/api/v1/tag', body: { name: 'finance' } })).json()
+    await makeVia(h, '/document/documents', { title: 'Orders handbook', sources: [table.id] })
+    const { context, page } = await signedIn(h.adminKey)
+    await page.goto(`${base}/ui/r/${table.id}`)
+    await page.getByRole('link', { name: 'Orders handbook' }).waitFor()
+    await page.getByRole('combobox', { name: 'Tags' }).click()
+    await page.getByRole('option', { name: 'finance' }).click()
+    await page.keyboard.press('Escape')
+    for (let i = 0; i < 50; i++) {
+      const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
+      if (stored.tags.includes(tag.id)) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
+    assert.deepEqual(stored.tags, [tag.id])
+    await context.close()
+  })
+
   test('a phone-width window shows the same pages', async () => {
     const { context, page } = await signedIn(h.adminKey, { width: 390, height: 844 })
     await page.goto(`${base}/ui/r/${table.id}`)

@@ -86,6 +86,11 @@ export interface Resource {
   owners: string[]
   tags: string[]
   teams: string[]
+  collections: string[]
+  sources: string[]
+  custom_properties: Record<string, unknown>
+  /** A column's data type, as extraction read it. */
+  type?: string | null
   updated_at: string
   current_user_permissions: { read: boolean; write: boolean; execute: boolean }
 }

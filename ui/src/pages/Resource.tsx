@@ -6,6 +6,7 @@ import { type Answer, ApiFailure, api, catalogPath, type Page, type Resource } f
 import { FieldEditor } from './FieldEditor.tsx'
 import { Flags } from './Flags.tsx'
 import { Pages } from './Pages.tsx'
+import { Properties, Related } from './Properties.tsx'
 
 const Lineage = lazy(() => import('./Lineage.tsx'))
 
@@ -90,7 +91,7 @@ function Children({ parent }: { parent: Resource }) {
                   {child.title}
                 </Anchor>
               </Table.Td>
-              <Table.Td>{columns ? (child.native_type ?? '') : child.entity_type}</Table.Td>
+              <Table.Td>{columns ? (child.type ?? child.native_type ?? '') : child.entity_type}</Table.Td>
               <Table.Td>
                 <Text size="sm" lineClamp={2}>
                   {child.description}
@@ -159,6 +160,7 @@ export function ResourcePage({ id }: { id: string }) {
         {resource.title_full}
       </Text>
       <Flags key={`flags ${resource.id}`} answer={found.data} onSaved={saved} />
+      <Properties key={`properties ${resource.id}`} answer={found.data} onSaved={saved} />
       <FieldEditor
         key={`description ${resource.id}`}
         answer={found.data}
@@ -177,6 +179,7 @@ export function ResourcePage({ id }: { id: string }) {
         onSaved={saved}
       />
       <Children parent={resource} />
+      <Related resource={resource} />
       <Suspense fallback={<Loader role="status" aria-label="Loading lineage" />}>
         <Lineage key={`lineage ${resource.id}`} resource={resource} />
       </Suspense>
