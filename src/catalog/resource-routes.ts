@@ -60,6 +60,9 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
           },
         },
         async (request, reply) => {
+          // A client that has gone (a search box typed on, so its search was dropped) is owed nothing: its list
+          // is not computed while other requests wait.
+          if (request.raw.socket?.destroyed === true) return reply.hijack()
           const pageRequest = parsePageRequest(request.query)
           const { filter, sort, teams, entity_type: entityType, search_term: searchTerm } = request.query
           if (teams !== undefined && !isUuid(teams)) {

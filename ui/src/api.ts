@@ -30,7 +30,7 @@ export interface Answer<T> {
 
 export async function api<T>(
   path: string,
-  options: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  options: { method?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Answer<T>> {
   const method = options.method ?? 'GET'
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers }
@@ -42,9 +42,11 @@ export async function api<T>(
       method,
       headers,
       credentials: 'same-origin',
+      signal: options.signal,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     })
-  } catch {
+  } catch (error) {
+    if (options.signal?.aborted) throw error
     throw new ApiFailure(0, 'NETWORK', 'docent cannot be reached: check that the server is running.')
   }
   const text = await response.text()

@@ -43,11 +43,14 @@ export function SearchPage() {
   const filter = operands.length === 0 ? undefined : { operator: 'and', operands }
   const found = useQuery({
     queryKey: ['search', debounced, type, page, filter],
-    queryFn: () =>
+    // A search the person has typed past is dropped (the signal closes its request; docent then skips it).
+    queryFn: ({ signal }) =>
       api<Page<Resource>>(
         catalogPath({ searchTerm: debounced, entityType: type || undefined, filter, page, pageSize: 25 }),
+        { signal },
       ),
-    enabled: debounced !== '',
+    // One character matches nearly everything: a search starts at two.
+    enabled: debounced.length >= 2,
     placeholderData: keepPreviousData,
   })
   const reset =
@@ -95,8 +98,10 @@ export function SearchPage() {
           w={200}
         />
       </Group>
-      {debounced === '' && (
-        <Text c="dimmed">Type in the search box above: a table or column name, a word of a description.</Text>
+      {debounced.length < 2 && (
+        <Text c="dimmed">
+          Type two letters or more in the search box above: a table or column name, a word of a description.
+        </Text>
       )}
       {found.isError && (
         <Alert color="red" role="alert" title="The search failed">
@@ -104,7 +109,7 @@ export function SearchPage() {
         </Alert>
       )}
       {found.isFetching && found.data === undefined && <Loader role="status" aria-label="Searching" />}
-      {found.data !== undefined && debounced !== '' && (
+      {found.data !== undefined && debounced.length >= 2 && (
         <>
           <Group gap="xs" aria-live="polite">
             <Text size="sm" c="dimmed" data-testid="result-count">
