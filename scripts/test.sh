@@ -8,6 +8,9 @@ if [ "${#files[@]}" -eq 0 ]; then
   echo "no test files found under test/" >&2
   exit 1
 fi
+# The web catalog's build, once before any test: the browser tests load it and every app serves it (test files run
+# two at a time, so none of them may rebuild it while another reads it).
+node -e "import('vite').then(({ build }) => build({ configFile: 'ui/vite.config.ts', logLevel: 'warn' }))"
 url="${DOCENT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 if ! node -e "const c = new (require('pg').Client)({ connectionString: process.argv[1], connectionTimeoutMillis: 3000 });
   c.connect().then(() => c.end(), () => process.exit(1))" "$url" 2>/dev/null; then

@@ -24,6 +24,7 @@ const STATUS = {
   HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
   SHUTTING_DOWN: 503,
+  UNAVAILABLE: 503,
 } as const
 
 export type ErrorCode = keyof typeof STATUS

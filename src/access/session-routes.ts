@@ -73,6 +73,9 @@ export function sessionRoutes(store: Store): FastifyPluginAsyncTypebox {
         if (principal === undefined) {
           throw new ApiError('AUTHENTICATION_FAILED', 'This API key is unknown or revoked: check it and try again.')
         }
+        // Signing in again from the same browser ends the session it had.
+        const previous = request.cookies?.[SESSION_COOKIE]
+        if (previous !== undefined && previous !== '') await closeSession(store.db, previous)
         const { token, expiresAt } = await openSession(store.db, principal)
         reply.setCookie(SESSION_COOKIE, token, {
           path: COOKIE_PATH,

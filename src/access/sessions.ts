@@ -2,7 +2,8 @@ import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from
 import type { Kysely } from 'kysely'
 import type { DB } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
-import type { Principal } from './principal.ts'
+import { noteKeyUse } from './keys.ts'
+import type { KeyOwner, Principal } from './principal.ts'
 
 /**
  * Sessions of the web catalog (issue 16). A person signs in with an API key; the answer sets an HttpOnly,
@@ -37,10 +38,15 @@ export function isCsrfTokenOf(token: string, sent: string | undefined): boolean 
 export async function openSession(db: Kysely<DB>, principal: Principal): Promise<{ token: string; expiresAt: string }> {
   const token = randomBytes(32).toString('base64url')
   const now = Date.now()
-  // Housekeeping: sessions that ended are of no use to anyone.
+  // Housekeeping: sessions that ended (expired, or signed out over a day ago) are of no use to anyone.
   await db
     .deleteFrom('sessions')
-    .where((eb) => eb.or([eb('expires_at', '<', new Date(now).toISOString()), eb('revoked_at', 'is not', null)]))
+    .where((eb) =>
+      eb.or([
+        eb('expires_at', '<', new Date(now).toISOString()),
+        eb('revoked_at', '<', new Date(now - 86_400_000).toISOString()),
+      ]),
+    )
     .execute()
   const expiresAt = new Date(now + SESSION_HOURS * 3600_000).toISOString()
   await db
@@ -59,7 +65,10 @@ export async function openSession(db: Kysely<DB>, principal: Principal): Promise
   return { token, expiresAt }
 }
 
-/** The principal of a live session: not signed out, not expired, its key not revoked; undefined otherwise. */
+/**
+ * The principal of a live session: not signed out, not expired, its key not revoked; undefined otherwise. A use of
+ * the session is a use of its key (`last_used_at`, noted at most once a minute as for the key itself).
+ */
 export async function findSession(
   db: Kysely<DB>,
   token: string,
@@ -74,6 +83,7 @@ export async function findSession(
       'users.workspace_id as workspaceId',
       'users.role as role',
       'sessions.expires_at as expiresAt',
+      'api_keys.last_used_at as lastUsedAt',
     ])
     .where('sessions.token_hash', '=', hashOf(token))
     .where('sessions.revoked_at', 'is', null)
@@ -81,9 +91,9 @@ export async function findSession(
     .where('api_keys.revoked_at', 'is', null)
     .executeTakeFirst()
   if (row === undefined) return undefined
-  const { expiresAt, ...principal } = row
+  const { expiresAt, ...owner } = row
   return {
-    principal: principal as Principal,
+    principal: await noteKeyUse(db, owner as KeyOwner),
     expiresAt: expiresAt instanceof Date ? expiresAt.toISOString() : String(expiresAt),
   }
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type Static, Type } from 'typebox'
 import type { Store } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
-import { preconditionOf } from '../http/etag.ts'
+import { NotModified, PreconditionFailed, preconditionOf } from '../http/etag.ts'
 import { catalogWriters } from '../http/guards.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema, UuidSchema } from '../http/schemas.ts'
@@ -119,7 +119,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Get a resource of any type',
           params: IdParamsSchema,
-          response: { 200: ResourceSchema, ...CommonErrors },
+          response: { 200: ResourceSchema, ...NotModified, ...CommonErrors },
         },
       },
       async (request) => getResourceWithKey(store, request, request.params.id),
@@ -168,7 +168,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
           summary: 'Update a resource of any type',
           params: IdParamsSchema,
           body: ResourceUpdateSchema,
-          response: { 200: ResourceSchema, ...CommonErrors },
+          response: { 200: ResourceSchema, ...CommonErrors, ...PreconditionFailed },
         },
       },
       async (request, reply) =>
@@ -189,7 +189,7 @@ export function resourceRoutes(store: Store): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Delete a resource of any type and everything under it',
           params: IdParamsSchema,
-          response: { 204: Type.Null(), ...CommonErrors },
+          response: { 204: Type.Null(), ...CommonErrors, ...PreconditionFailed },
         },
       },
       async (request, reply) => {

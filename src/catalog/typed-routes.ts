@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { Store } from '../db/types.ts'
 import { fieldError } from '../errors.ts'
-import { preconditionOf } from '../http/etag.ts'
+import { NotModified, PreconditionFailed, preconditionOf } from '../http/etag.ts'
 import { catalogWriters } from '../http/guards.ts'
 import { envelope, parsePageRequest } from '../http/pagination.ts'
 import { CommonErrors, IdParamsSchema, ListSchema, PageQuerySchema } from '../http/schemas.ts'
@@ -153,7 +153,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
             ...(deprecated ? { description: 'Deprecated: use List Resources, filtered on id.' } : {}),
             deprecated,
             params: IdParamsSchema,
-            response: { 200: ResourceSchema, ...CommonErrors },
+            response: { 200: ResourceSchema, ...NotModified, ...CommonErrors },
           },
         },
         async (request, reply) => {
@@ -173,7 +173,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
             summary: `Update ${noun}`,
             params: IdParamsSchema,
             body: ResourceUpdateSchema,
-            response: { 200: ResourceSchema, ...CommonErrors },
+            response: { 200: ResourceSchema, ...CommonErrors, ...PreconditionFailed },
           },
         },
         async (request, reply) =>
@@ -195,7 +195,7 @@ export function typedRoutes(store: Store, options: TypedRoutesOptions): FastifyP
             tags,
             summary: `Delete ${noun} and everything under it`,
             params: IdParamsSchema,
-            response: { 204: Type.Null(), ...CommonErrors },
+            response: { 204: Type.Null(), ...CommonErrors, ...PreconditionFailed },
           },
         },
         async (request, reply) => {

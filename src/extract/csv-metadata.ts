@@ -81,8 +81,9 @@ export function csvRecords(
   const header = (rows[headerIndex] as { record: string[] }).record.map((name) => name.trim().toLowerCase())
   const headerLine = at(headerIndex)
   const known = [...columns.read, ...columns.ignored]
-  const unknown = header.filter((name) => !known.includes(name))
-  const repeated = header.filter((name, i) => header.indexOf(name) !== i)
+  // A column without a name (a spreadsheet's trailing comma) is read past, as long as its cells are empty.
+  const unknown = header.filter((name) => name !== '' && !known.includes(name))
+  const repeated = header.filter((name, i) => name !== '' && header.indexOf(name) !== i)
   const missing = columns.required.filter((name) => !header.includes(name))
   if (unknown.length > 0 || repeated.length > 0 || missing.length > 0) {
     refuse(
@@ -105,10 +106,18 @@ export function csvRecords(
       continue
     }
     const value: Record<string, unknown> = {}
+    let unnamed = false
     header.forEach((name, i) => {
       const cell = record[i] as string
-      if (cell !== '' && columns.read.includes(name)) value[name] = cell
+      // A cell of spaces only is as empty as an empty one: a field not given.
+      if (cell.trim() === '') return
+      if (name === '') unnamed = true
+      else if (columns.read.includes(name)) value[name] = cell
     })
+    if (unnamed) {
+      refuse(line, 'has a value in a column the header does not name')
+      continue
+    }
     records.push([line, file === 'lineage' ? asEdge(value) : value])
   }
   return records

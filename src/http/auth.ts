@@ -41,6 +41,8 @@ function isPublic(request: FastifyRequest): boolean {
     route.url === undefined ||
     route.config.public === true ||
     route.url.startsWith('/docs') ||
+    route.url === '/' ||
+    route.url === '/ui' ||
     route.url.startsWith('/ui/')
   )
 }
@@ -57,7 +59,7 @@ export function installAuth(app: FastifyInstance, store: Store): void {
   app.decorateRequest('apiKey', '')
   app.decorateRequest('sessionToken', undefined)
   app.decorateRequest('dataVersion', undefined)
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (isPublic(request)) {
       return
     }
@@ -69,6 +71,8 @@ export function installAuth(app: FastifyInstance, store: Store): void {
       }
       request.principal = await sessionPrincipal(store, request, token)
       request.sessionToken = token
+      // What a session reads is one person's: no shared cache keeps it.
+      reply.header('cache-control', 'private, no-store')
       return
     }
     const key = BEARER.exec(header)?.[1]

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
 import { ApiError } from '../errors.ts'
+import { ErrorSchema } from './schemas.ts'
 
 /**
  * No lost updates (issue 16): a resource's GET (and a PATCH's answer) carries an `ETag`, a strong tag made from the
@@ -16,6 +18,13 @@ declare module 'fastify' {
     resourceEtag?: boolean
   }
 }
+
+/** What a GET of one resource may answer besides 200 (for the OpenAPI document). */
+export const NotModified = {
+  304: Type.Null({ description: 'If-None-Match named the current ETag: no body' }),
+}
+/** What a PATCH or DELETE of one resource may answer besides its success. */
+export const PreconditionFailed = { 412: ErrorSchema }
 
 /** The strong entity tag of an answer's bytes. */
 export function etagOf(body: string): string {
@@ -57,11 +66,12 @@ export function installEtags(app: FastifyInstance): void {
     const tag = etagOf(payload)
     reply.header('etag', tag)
     const none = request.headers['if-none-match']
-    if (request.method === 'GET' && none !== undefined) {
+    if ((request.method === 'GET' || request.method === 'HEAD') && none !== undefined) {
       const tags = tagsOf(Array.isArray(none) ? none.join(',') : none)
       // If-None-Match compares weakly: W/"x" matches "x".
       if (tags === '*' || tags.some((t) => t.replace(/^W\//, '') === tag)) {
         reply.code(304)
+        reply.removeHeader('content-type')
         return ''
       }
     }

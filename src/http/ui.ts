@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ApiError, notFound } from '../errors.ts'
 
 /**
  * The web catalog (issue 16), built by Vite into ui/dist (`npm run build`) and served here under /ui/: no API
@@ -32,15 +33,18 @@ const PAGE_HEADERS = {
 
 export async function installUi(app: FastifyInstance): Promise<void> {
   const folder = findBuild()
-  app.get('/', { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
-    reply.redirect(UI_PATH, 302),
-  )
+  // Only the bare `/`: `/api/v1` is an API path, and the API never redirects (CONTRACT §1).
+  app.get('/', { config: { public: true }, schema: { hide: true } }, async (request: FastifyRequest, reply) => {
+    if (new URL(request.originalUrl, 'http://x').pathname !== '/') throw notFound()
+    return reply.redirect(UI_PATH, 302)
+  })
   if (folder === undefined) {
-    const missing = async (_request: unknown, reply: import('fastify').FastifyReply) =>
-      reply
-        .code(503)
-        .type('text/plain; charset=utf-8')
-        .send('The web catalog is not built: run `npm run build` (npm start does it), then reload.\n')
+    const missing = async () => {
+      throw new ApiError(
+        'UNAVAILABLE',
+        'The web catalog is not built: run `npm run build` (npm start does it), then reload.',
+      )
+    }
     app.get('/ui', { config: { public: true }, schema: { hide: true } }, missing)
     app.get('/ui/*', { config: { public: true }, schema: { hide: true } }, missing)
     return
@@ -58,12 +62,12 @@ export async function installUi(app: FastifyInstance): Promise<void> {
       reply.header('x-content-type-options', 'nosniff')
     },
   })
-  const sendPage = async (_request: unknown, reply: import('fastify').FastifyReply) =>
+  const sendPage = async (_request: unknown, reply: FastifyReply) =>
     reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(page)
   app.get('/ui', { config: { public: true }, schema: { hide: true } }, sendPage)
   app.get('/ui/*', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
     // A missing asset is a 404, not the page: a stale page asking for an old bundle must not get HTML back.
-    if (request.url.startsWith('/ui/assets/')) return reply.code(404).type('text/plain').send('Not found.\n')
+    if (request.url.startsWith('/ui/assets/')) throw notFound()
     return sendPage(request, reply)
   })
 }

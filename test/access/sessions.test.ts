@@ -62,6 +62,24 @@ for (const { engine, skip } of ENGINES) {
       // Who is signed in, with the CSRF token again (a page reloaded keeps nothing).
       const who = await withCookie(cookie.value, { method: 'GET', url: '/api/v1/auth/session' })
       assert.equal(who.statusCode, 200, who.body)
+      assert.equal(who.headers['cache-control'], 'private, no-store', 'what a session reads is kept by no cache')
+      // Using the session is using its key.
+      const used = await h.store.db.selectFrom('api_keys').select('last_used_at').execute()
+      assert.ok(used.some((k) => k.last_used_at !== null))
+      // Signing in again from the same browser ends the session it had.
+      const again = await h.request({
+        method: 'POST',
+        url: '/api/v1/auth/session',
+        body: { api_key: h.adminKey },
+        cookies: { docent_session: cookie.value },
+        headers: { authorization: undefined },
+      } as never)
+      assert.equal(again.statusCode, 201)
+      assertErrorBody(
+        await withCookie(cookie.value, { method: 'GET', url: '/api/v1/resource/catalog' }),
+        401,
+        'AUTHENTICATION_FAILED',
+      )
       assert.equal(who.json().csrf_token, body.csrf_token)
       // A wrong key is refused with a sentence; a missing one names the field.
       const wrong = await h.request({
@@ -206,3 +224,32 @@ for (const { engine, skip } of ENGINES) {
     })
   })
 }
+
+describe('the web catalog beside the API', () => {
+  test('/ sends a browser to /ui/; /api/v1 is an API path (no redirect); other methods are 405', async () => {
+    const h = await startHarness('sqlite')
+    try {
+      const root = await h.request({ method: 'GET', url: '/', headers: { authorization: undefined } })
+      assert.equal(root.statusCode, 302)
+      assert.equal(root.headers.location, '/ui/')
+      assertErrorBody(
+        await h.request({ method: 'GET', url: '/api/v1', headers: { authorization: undefined } }),
+        404,
+        'NOT_FOUND',
+      )
+      assertErrorBody(
+        await h.request({ method: 'POST', url: '/ui', headers: { authorization: undefined } }),
+        405,
+        'METHOD_NOT_ALLOWED',
+      )
+      const asset = await h.request({
+        method: 'GET',
+        url: '/ui/assets/missing.js',
+        headers: { authorization: undefined },
+      })
+      assertErrorBody(asset, 404, 'NOT_FOUND')
+    } finally {
+      await h.close()
+    }
+  })
+})

@@ -198,6 +198,20 @@ for (const { engine, skip } of ENGINES) {
       )
     })
 
+    test("a spreadsheet's trailing comma and cells of spaces are read past; a value under no column is refused", async () => {
+      const id = await custom()
+      const text = 'entity_type,databuilder_id,title,description,\ndatabase,trail.db,trail,   ,\n'
+      const response = await upload(id, { resources: text })
+      assert.equal(response.statusCode, 200, response.body)
+      const made = (await byKey(id)).get('trail.db')
+      assert.equal(made?.description, '', 'spaces only are no description')
+      assertFieldError(
+        await upload(await custom(), { resources: 'entity_type,databuilder_id,title,\ndatabase,trail2.db,t,oops\n' }),
+        'resources.csv:2',
+        /column the header does not name/,
+      )
+    })
+
     test('only admins import, only into a custom integration, and a file is required', async () => {
       const editor = await makeKey(h, await makeUser(h, { role: 'editor' }))
       assertErrorBody(await upload(await custom(), { resources: RESOURCES }, editor), 403, 'PERMISSION_DENIED')

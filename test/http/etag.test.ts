@@ -83,6 +83,25 @@ for (const { engine, skip } of ENGINES) {
       assertErrorBody(await patch(id, { description: 'x' }, { 'if-match': read }), 412, 'PRECONDITION_FAILED')
     })
 
+    test('two saves from the same read: exactly one is written, the other is told', async () => {
+      const { id } = await makeDatabase(h)
+      const read = await etagOf(id)
+      const answers = await Promise.all(
+        ['one', 'two', 'three'].map((text) => patch(id, { description: text }, { 'if-match': read })),
+      )
+      const statuses = answers.map((a) => a.statusCode).sort()
+      assert.deepEqual(statuses, [200, 412, 412])
+      const winner = answers.find((a) => a.statusCode === 200)?.json().description
+      assert.equal((await get(id)).json().description, winner)
+      // HEAD takes If-None-Match as GET does.
+      const head = await h.request({
+        method: 'HEAD',
+        url: `/api/v1/resource/all/${id}`,
+        headers: { 'if-none-match': await etagOf(id) },
+      })
+      assert.equal(head.statusCode, 304)
+    })
+
     test('DELETE honours If-Match; a missing resource is still 404; 412 is for every client', async () => {
       const { id } = await makeDatabase(h)
       const read = await etagOf(id)
@@ -101,6 +120,11 @@ for (const { engine, skip } of ENGINES) {
       })
       assert.equal(current.statusCode, 204, current.body)
       assertErrorBody(await patch(id, { description: 'x' }, { 'if-match': read }), 404, 'NOT_FOUND')
+      assertErrorBody(
+        await h.request({ method: 'DELETE', url: `/api/v1/resource/all/${id}`, headers: { 'if-match': read } }),
+        404,
+        'NOT_FOUND',
+      )
       // An editor's PATCH is checked the same way; a viewer is refused before any precondition.
       const editor = await makeKey(h, await makeUser(h, { role: 'editor' }))
       const viewer = await makeKey(h, await makeUser(h, { role: 'viewer' }))

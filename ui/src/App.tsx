@@ -1,11 +1,11 @@
-import { Anchor, AppShell, Badge, Button, Center, Group, Loader, Menu, TextInput } from '@mantine/core'
+import { Anchor, AppShell, Badge, Button, Center, Group, Loader, Menu, Modal, TextInput } from '@mantine/core'
 import { lazy, Suspense, useEffect, useState } from 'react'
 import { Link, Route, Switch, useLocation, useSearch } from 'wouter'
 import { whenSessionEnds } from './ended.ts'
 import { BrowsePage } from './pages/Browse.tsx'
 import { ResourcePage } from './pages/Resource.tsx'
 import { SearchPage } from './pages/Search.tsx'
-import { SignInPage } from './pages/SignIn.tsx'
+import { SignInForm, SignInPage } from './pages/SignIn.tsx'
 import { useSession } from './session.tsx'
 
 const AdminPage = lazy(() => import('./pages/Admin.tsx'))
@@ -47,6 +47,18 @@ export function App() {
   }
   if (session.user === null) return <SignInPage />
   const user = session.user
+  const expired = (
+    <Modal
+      opened={session.expired}
+      onClose={() => {}}
+      withCloseButton={false}
+      closeOnClickOutside={false}
+      closeOnEscape={false}
+      title="Your session has ended"
+    >
+      <SignInForm intro="Sign in again to go on: this page, and anything you were writing, is kept." />
+    </Modal>
+  )
   return (
     <AppShell header={{ height: 60 }} padding="md">
       <AppShell.Header>
@@ -80,6 +92,7 @@ export function App() {
         </Group>
       </AppShell.Header>
       <AppShell.Main>
+        {expired}
         <Switch>
           <Route path="/" component={BrowsePage} />
           <Route path="/search" component={SearchPage} />

@@ -17,6 +17,8 @@ export class ApiFailure extends Error {
   }
 }
 
+import { sessionEnded } from './ended.ts'
+
 let csrfToken: string | undefined
 
 export function setCsrfToken(token: string | undefined): void {
@@ -51,6 +53,8 @@ export async function api<T>(
   }
   const text = await response.text()
   const json = text === '' ? null : safeJson(text)
+  // Any answer of 401 but the sign-in's own: the session ended (expired, signed out elsewhere, key revoked).
+  if (response.status === 401 && path !== '/auth/session') sessionEnded()
   if (!response.ok) {
     const body = (json ?? {}) as { code?: string; detail?: string; errors?: FieldError[] }
     throw new ApiFailure(

@@ -1,12 +1,11 @@
 import '@mantine/core/styles.css'
 import { type CSSVariablesResolver, createTheme, MantineProvider } from '@mantine/core'
-import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query'
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { Router } from 'wouter'
 import { App } from './App.tsx'
 import { ApiFailure } from './api.ts'
-import { noteFailure } from './ended.ts'
 import { SessionProvider } from './session.tsx'
 
 /** Colours dark enough to read (WCAG AA contrast, checked by the axe scan in test/ui). */
@@ -18,8 +17,6 @@ const readable: CSSVariablesResolver = (current) => ({
 })
 
 const queries = new QueryClient({
-  queryCache: new QueryCache({ onError: noteFailure }),
-  mutationCache: new MutationCache({ onError: noteFailure }),
   defaultOptions: {
     queries: {
       staleTime: 10_000,

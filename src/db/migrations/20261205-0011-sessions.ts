@@ -20,6 +20,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute()
   await db.schema.createIndex('sessions_api_key').on('sessions').column('api_key_id').execute()
   await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute()
+  // Sign-in clears sessions that have ended.
+  await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute()
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

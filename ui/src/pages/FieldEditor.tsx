@@ -46,32 +46,46 @@ export function FieldEditor({
   const resource = answer.data
   const [draft, setDraft] = useState<string | undefined>(undefined)
   const [base, setBase] = useState<string | null>(null)
+  // The field's text when editing started (or when the person last saw someone else's): only a change to it is
+  // a conflict; a change to another field (a switch flipped, an owner added) is not.
+  const [origin, setOrigin] = useState('')
   const [conflict, setConflict] = useState<Resource | undefined>(undefined)
   const [error, setError] = useState<string | undefined>(undefined)
   const [saving, setSaving] = useState(false)
   const [mode, setMode] = useState('write')
   const testId = field === 'description' ? 'description' : 'definition'
-  const save = async (etag: string | null) => {
+  const save = async (etag: string | null, against = origin) => {
     setSaving(true)
     setError(undefined)
     try {
-      const saved = await api<Resource>(`/resource/all/${resource.id}`, {
-        method: 'PATCH',
-        body: { [field]: draft },
-        headers: etag === null ? {} : { 'if-match': etag },
-      })
-      setDraft(undefined)
-      setConflict(undefined)
-      onSaved(saved)
-    } catch (failure) {
-      if (failure instanceof ApiFailure && failure.status === 412) {
-        const current = await api<Resource>(`/resource/all/${resource.id}`)
-        setConflict(current.data)
-        setBase(current.etag)
-        onSaved(current)
-      } else {
-        setError(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const saved = await api<Resource>(`/resource/all/${resource.id}`, {
+            method: 'PATCH',
+            body: { [field]: draft },
+            headers: etag === null ? {} : { 'if-match': etag },
+          })
+          setDraft(undefined)
+          setConflict(undefined)
+          onSaved(saved)
+          return
+        } catch (failure) {
+          if (!(failure instanceof ApiFailure) || failure.status !== 412) throw failure
+          const current = await api<Resource>(`/resource/all/${resource.id}`)
+          onSaved(current)
+          if (current.data[field] === against && attempt < 3) {
+            // Something else changed, not this field: save again over the new version.
+            etag = current.etag
+            continue
+          }
+          setConflict(current.data)
+          setBase(current.etag)
+          setOrigin(current.data[field])
+          return
+        }
       }
+    } catch (failure) {
+      setError(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
     } finally {
       setSaving(false)
     }
@@ -91,6 +105,7 @@ export function FieldEditor({
               onClick={() => {
                 setDraft(value)
                 setBase(answer.etag)
+                setOrigin(value)
                 setMode('write')
               }}
             >

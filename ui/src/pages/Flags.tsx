@@ -30,8 +30,12 @@ export function Flags({ answer, onSaved }: { answer: Answer<Resource>; onSaved: 
       )
     } catch (failure) {
       if (failure instanceof ApiFailure && failure.status === 412) {
-        onSaved(await api<Resource>(`/resource/all/${resource.id}`))
-        setNotice('Someone changed this resource meanwhile: nothing was saved, and the page now shows what it holds.')
+        setNotice('This resource changed meanwhile: nothing was saved, and the page now shows what it holds.')
+        try {
+          onSaved(await api<Resource>(`/resource/all/${resource.id}`))
+        } catch (again) {
+          setNotice(again instanceof ApiFailure ? again.detail : 'Reading it again failed: reload the page.')
+        }
       } else {
         setNotice(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
       }

@@ -35,12 +35,15 @@ export function Properties({
   const tags = useNames('/tag')
   const teams = useNames('/auth/teams')
   const [notice, setNotice] = useState<string | undefined>(undefined)
+  // One save at a time: a second choice made while the first is saved would start from the old list.
+  const [saving, setSaving] = useState(false)
   const label = (list: ReturnType<typeof useNames>, id: string) => {
     const found = list.data?.data.results.find((item) => item.id === id)
     return found?.name ?? found?.email ?? id
   }
   const save = async (field: 'owners' | 'tags', value: string[]) => {
     setNotice(undefined)
+    setSaving(true)
     try {
       onSaved(
         await api<Resource>(`/resource/all/${resource.id}`, {
@@ -51,11 +54,17 @@ export function Properties({
       )
     } catch (failure) {
       if (failure instanceof ApiFailure && failure.status === 412) {
-        onSaved(await api<Resource>(`/resource/all/${resource.id}`))
-        setNotice('Someone changed this resource meanwhile: nothing was saved, and the page now shows what it holds.')
+        setNotice('This resource changed meanwhile: nothing was saved, and the page now shows what it holds.')
+        try {
+          onSaved(await api<Resource>(`/resource/all/${resource.id}`))
+        } catch (again) {
+          setNotice(again instanceof ApiFailure ? again.detail : 'Reading it again failed: reload the page.')
+        }
       } else {
         setNotice(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
       }
+    } finally {
+      setSaving(false)
     }
   }
   const options = (list: ReturnType<typeof useNames>, current: string[]) => {
@@ -81,6 +90,7 @@ export function Properties({
               value={resource.owners}
               onChange={(value) => void save('owners', value)}
               searchable
+              disabled={saving}
               w={300}
             />
             <MultiSelect
@@ -90,6 +100,7 @@ export function Properties({
               value={resource.tags}
               onChange={(value) => void save('tags', value)}
               searchable
+              disabled={saving}
               w={300}
             />
           </>

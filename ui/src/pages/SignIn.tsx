@@ -3,8 +3,8 @@ import { type FormEvent, useState } from 'react'
 import { ApiFailure } from '../api.ts'
 import { useSession } from '../session.tsx'
 
-/** Sign in with an API key: the server answers with a session cookie; the key itself is kept nowhere here. */
-export function SignInPage() {
+/** The API key form: the server answers with a session cookie; the key itself is kept nowhere here. */
+export function SignInForm({ intro }: { intro?: string }) {
   const session = useSession()
   const [key, setKey] = useState('')
   const [error, setError] = useState<string | undefined>(undefined)
@@ -23,35 +23,43 @@ export function SignInPage() {
     }
   }
   return (
+    <form onSubmit={submit}>
+      <Stack>
+        <Text size="sm">
+          {intro ?? 'Use your API key.'} An admin can make one for you with{' '}
+          <Code>docent keys create --email you@…</Code> or under Settings.
+        </Text>
+        <PasswordInput
+          label="API key"
+          value={key}
+          onChange={(event) => setKey(event.currentTarget.value)}
+          autoComplete="off"
+          required
+          data-autofocus
+        />
+        {error !== undefined && (
+          <Alert color="red" title="Not signed in" role="alert">
+            {error}
+          </Alert>
+        )}
+        <Button type="submit" loading={busy} disabled={key.trim() === ''}>
+          Sign in
+        </Button>
+      </Stack>
+    </form>
+  )
+}
+
+export function SignInPage() {
+  return (
     <Center mih="100vh" p="md">
       <Paper withBorder shadow="sm" p="xl" w={420} maw="100%" component="main">
-        <form onSubmit={submit}>
-          <Stack>
-            <Title order={1} size="h2">
-              Sign in to docent
-            </Title>
-            <Text size="sm">
-              Use your API key. An admin can make one for you with <Code>docent keys create --email you@…</Code> or
-              under API keys.
-            </Text>
-            <PasswordInput
-              label="API key"
-              value={key}
-              onChange={(event) => setKey(event.currentTarget.value)}
-              autoComplete="off"
-              required
-              data-autofocus
-            />
-            {error !== undefined && (
-              <Alert color="red" title="Not signed in" role="alert">
-                {error}
-              </Alert>
-            )}
-            <Button type="submit" loading={busy} disabled={key.trim() === ''}>
-              Sign in
-            </Button>
-          </Stack>
-        </form>
+        <Stack>
+          <Title order={1} size="h2">
+            Sign in to docent
+          </Title>
+          <SignInForm />
+        </Stack>
       </Paper>
     </Center>
   )
