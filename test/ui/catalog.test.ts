@@ -403,6 +403,17 @@ describe('the web catalog in Chromium', {
     await context.close()
   })
 
+  test('the tree: integration databases open onto schemas and tables, each level loaded when opened', async () => {
+    const { context, page } = await signedIn(h.adminKey)
+    const tree = page.getByRole('navigation', { name: 'Catalog tree' })
+    await tree.getByRole('link', { name: /^analytics/ }).click()
+    await page.getByRole('heading', { name: 'analytics' }).waitFor()
+    await tree.getByRole('link', { name: /^sales/ }).click()
+    await tree.getByRole('link', { name: 'customer_orders' }).click()
+    await page.getByRole('heading', { name: 'customer_orders' }).waitFor()
+    await context.close()
+  })
+
   test('a phone-width window shows the same pages', async () => {
     const { context, page } = await signedIn(h.adminKey, { width: 390, height: 844 })
     await page.goto(`${base}/ui/r/${table.id}`)
@@ -410,6 +421,14 @@ describe('the web catalog in Chromium', {
     const width = await page.evaluate(() => document.documentElement.scrollWidth)
     assert.ok(width <= 390 + 1, `no sideways scrolling (the page is ${width} px wide)`)
     await page.screenshot({ path: join(SHOTS, 'table-phone.png') })
+    // Every control of the header is within the window; signing out is in the menu.
+    for (const box of await page.locator('header button, header input, header a').all()) {
+      const bounds = await box.boundingBox()
+      if (bounds !== null && bounds.width > 0) assert.ok(bounds.x + bounds.width <= 390, 'inside the window')
+    }
+    await page.getByRole('button', { name: 'Menu' }).click()
+    await page.getByRole('menuitem', { name: 'Sign out' }).click()
+    await page.getByRole('heading', { name: 'Sign in to docent' }).waitFor()
     await context.close()
   })
 })

@@ -1,4 +1,4 @@
-import { Anchor, AppShell, Badge, Button, Center, Group, Loader, Menu, Modal, TextInput } from '@mantine/core'
+import { Anchor, AppShell, Badge, Burger, Button, Center, Group, Loader, Menu, Modal, TextInput } from '@mantine/core'
 import { lazy, Suspense, useEffect, useState } from 'react'
 import { Link, Route, Switch, useLocation, useSearch } from 'wouter'
 import { whenSessionEnds } from './ended.ts'
@@ -9,6 +9,7 @@ import { SignInForm, SignInPage } from './pages/SignIn.tsx'
 import { useSession } from './session.tsx'
 
 const AdminPage = lazy(() => import('./pages/Admin.tsx'))
+const Tree = lazy(() => import('./pages/Tree.tsx'))
 const KnowledgePage = lazy(() => import('./pages/Knowledge.tsx'))
 
 /** The search box on every page: typing goes to the search page, which searches as the person types. */
@@ -37,6 +38,8 @@ function SearchBox() {
 export function App() {
   const session = useSession()
   const [, navigate] = useLocation()
+  // The tree beside the page: open by default on a wide window.
+  const [tree, setTree] = useState(() => window.matchMedia('(min-width: 62em)').matches)
   useEffect(() => whenSessionEnds(session.ended), [session.ended])
   if (session.user === undefined) {
     return (
@@ -60,10 +63,15 @@ export function App() {
     </Modal>
   )
   return (
-    <AppShell header={{ height: 60 }} padding="md">
+    <AppShell
+      header={{ height: 60 }}
+      navbar={{ width: 260, breakpoint: 'md', collapsed: { mobile: !tree, desktop: !tree } }}
+      padding="md"
+    >
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group wrap="nowrap">
+            <Burger opened={tree} onClick={() => setTree(!tree)} size="sm" aria-label="Catalog tree" />
             <Anchor component={Link} href="/" fw={700} size="lg" underline="never">
               docent
             </Anchor>
@@ -83,14 +91,24 @@ export function App() {
                 <Menu.Item onClick={() => navigate('/')}>Browse</Menu.Item>
                 <Menu.Item onClick={() => navigate('/knowledge')}>Knowledge</Menu.Item>
                 <Menu.Item onClick={() => navigate('/settings')}>Settings</Menu.Item>
+                <Menu.Item hiddenFrom="sm" onClick={() => void session.signOut()}>
+                  Sign out
+                </Menu.Item>
               </Menu.Dropdown>
             </Menu>
-            <Button variant="subtle" size="xs" onClick={() => void session.signOut()}>
+            <Button variant="subtle" size="xs" visibleFrom="sm" onClick={() => void session.signOut()}>
               Sign out
             </Button>
           </Group>
         </Group>
       </AppShell.Header>
+      <AppShell.Navbar p="xs" style={{ overflowY: 'auto' }}>
+        {tree && (
+          <Suspense fallback={<Loader size="xs" role="status" aria-label="Loading" />}>
+            <Tree />
+          </Suspense>
+        )}
+      </AppShell.Navbar>
       <AppShell.Main>
         {expired}
         <Switch>
