@@ -414,6 +414,37 @@ describe('the web catalog in Chromium', {
     await context.close()
   })
 
+  test('the keyboard alone signs in, searches and opens a result', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const page = await context.newPage()
+    await page.goto(`${base}/ui/`)
+    await page.getByRole('heading', { name: 'Sign in to docent' }).waitFor()
+    // The key field takes the focus first; Enter submits.
+    for (let i = 0; i < 5 && !(await page.getByLabel('API key').evaluate((e) => e === document.activeElement)); i++) {
+      await page.keyboard.press('Tab')
+    }
+    await page.keyboard.type(h.adminKey)
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Databases' }).waitFor()
+    // Tab to the search box, type, Tab on to the first result, Enter opens it.
+    for (
+      let i = 0;
+      i < 10 && !(await page.getByLabel('Search the catalog').evaluate((e) => e === document.activeElement));
+      i++
+    ) {
+      await page.keyboard.press('Tab')
+    }
+    await page.keyboard.type('customer_orders')
+    const result = page.getByRole('link', { name: 'customer_orders' })
+    await result.waitFor()
+    for (let i = 0; i < 30 && !(await result.evaluate((e) => e === document.activeElement)); i++) {
+      await page.keyboard.press('Tab')
+    }
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'customer_orders', level: 1 }).waitFor()
+    await context.close()
+  })
+
   test('a phone-width window shows the same pages', async () => {
     const { context, page } = await signedIn(h.adminKey, { width: 390, height: 844 })
     await page.goto(`${base}/ui/r/${table.id}`)
