@@ -414,6 +414,42 @@ describe('the web catalog in Chromium', {
     await context.close()
   })
 
+  test('custom properties are set from the page by their type', async () => {
+    const tier = await h.request({
+      method: 'POST',
+      url: '/api/v1/resource/all_v2/custom_properties',
+      body: { name: 'tier', value_type: 'select', options: ['gold', 'silver'], entity_types: ['table'] },
+    })
+    assert.equal(tier.statusCode, 200, tier.body)
+    const steward = await h.request({
+      method: 'POST',
+      url: '/api/v1/resource/all_v2/custom_properties',
+      body: { name: 'steward', value_type: 'string' },
+    })
+    assert.equal(steward.statusCode, 200, steward.body)
+    const { context, page } = await signedIn(h.adminKey)
+    await page.goto(`${base}/ui/r/${table.id}`)
+    await page.getByRole('combobox', { name: 'tier' }).click()
+    await page.getByRole('option', { name: 'gold' }).click()
+    await page.getByRole('textbox', { name: 'steward' }).fill('the finance team')
+    const row = page.getByRole('row').filter({ hasText: 'steward' })
+    for (let i = 0; i < 50; i++) {
+      const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
+      if (stored.custom_properties.tier !== undefined) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    await row.getByRole('button', { name: 'Save' }).click()
+    for (let i = 0; i < 50; i++) {
+      const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
+      if (stored.custom_properties.steward !== undefined) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
+    assert.equal(stored.custom_properties.steward, 'the finance team')
+    assert.equal(stored.custom_properties.tier.length, 1)
+    await context.close()
+  })
+
   test('the keyboard alone signs in, searches and opens a result', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     const page = await context.newPage()

@@ -1,4 +1,4 @@
-import { Alert, Anchor, Badge, Group, MultiSelect, Stack, Table, Text, Title } from '@mantine/core'
+import { Alert, Anchor, Badge, Group, MultiSelect, Stack, Text, Title } from '@mantine/core'
 import { useQuery } from '@tanstack/react-query'
 import { useState } from 'react'
 import { Link } from 'wouter'
@@ -76,7 +76,6 @@ export function Properties({
     const missing = current.filter((id) => !known.some((k) => k.value === id)).map((id) => ({ value: id, label: id }))
     return [...known, ...missing]
   }
-  const custom = Object.entries(resource.custom_properties ?? {})
   const writable = resource.current_user_permissions.write
   return (
     <Stack gap="xs">
@@ -161,19 +160,6 @@ export function Properties({
         <Alert color="yellow" role="alert">
           {notice}
         </Alert>
-      )}
-      {custom.length > 0 && (
-        <Table withTableBorder w="auto" maw={600}>
-          <Table.Caption>Custom properties</Table.Caption>
-          <Table.Tbody>
-            {custom.map(([name, value]) => (
-              <Table.Tr key={name}>
-                <Table.Th scope="row">{name}</Table.Th>
-                <Table.Td>{Array.isArray(value) ? value.join(', ') : String(value)}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
       )}
     </Stack>
   )

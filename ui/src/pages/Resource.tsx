@@ -3,6 +3,7 @@ import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-quer
 import { lazy, Suspense, useState } from 'react'
 import { Link } from 'wouter'
 import { type Answer, ApiFailure, api, catalogPath, type Page, type Resource } from '../api.ts'
+import { CustomProperties } from './CustomProperties.tsx'
 import { FieldEditor } from './FieldEditor.tsx'
 import { Flags } from './Flags.tsx'
 import { Pages } from './Pages.tsx'
@@ -161,6 +162,7 @@ export function ResourcePage({ id }: { id: string }) {
       </Text>
       <Flags key={`flags ${resource.id}`} answer={found.data} onSaved={saved} />
       <Properties key={`properties ${resource.id}`} answer={found.data} onSaved={saved} />
+      <CustomProperties key={`custom ${resource.id}`} answer={found.data} onSaved={saved} />
       <FieldEditor
         key={`description ${resource.id}`}
         answer={found.data}
