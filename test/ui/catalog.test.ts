@@ -450,6 +450,26 @@ describe('the web catalog in Chromium', {
     await context.close()
   })
 
+  test('closing a page with an unsaved draft asks first', async () => {
+    const { context, page } = await signedIn(h.adminKey)
+    await page.goto(`${base}/ui/r/${table.id}`)
+    await page.getByRole('button', { name: 'Edit description' }).click()
+    await page.getByLabel('Description').fill('not saved yet')
+    // The page marks itself as holding unsaved text once it has asked the browser to warn.
+    await page.locator('[data-unsaved="true"]').waitFor()
+    await page.waitForTimeout(200)
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.type())
+        void dialog.dismiss()
+      }),
+    )
+    await page.close({ runBeforeUnload: true })
+    const none = new Promise<string>((resolve) => setTimeout(() => resolve('no dialog within 5 s'), 5000))
+    assert.equal(await Promise.race([asked, none]), 'beforeunload')
+    await context.close()
+  })
+
   test('the keyboard alone signs in, searches and opens a result', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     const page = await context.newPage()

@@ -1,5 +1,5 @@
 import { Alert, Button, Group, Loader, Paper, SegmentedControl, Stack, Text, Textarea, Title } from '@mantine/core'
-import { lazy, Suspense, useState } from 'react'
+import { lazy, Suspense, useEffect, useState } from 'react'
 import { type Answer, ApiFailure, api, type Resource } from '../api.ts'
 
 const Markdown = lazy(() => import('./Markdown.tsx'))
@@ -54,6 +54,14 @@ export function FieldEditor({
   const [saving, setSaving] = useState(false)
   const [mode, setMode] = useState('write')
   const testId = field === 'description' ? 'description' : 'definition'
+  // Closing or reloading the page with unsaved text asks first.
+  const unsaved = draft !== undefined && draft !== origin
+  useEffect(() => {
+    if (!unsaved) return
+    const ask = (event: BeforeUnloadEvent) => event.preventDefault()
+    window.addEventListener('beforeunload', ask)
+    return () => window.removeEventListener('beforeunload', ask)
+  }, [unsaved])
   const save = async (etag: string | null, against = origin) => {
     setSaving(true)
     setError(undefined)
@@ -124,7 +132,7 @@ export function FieldEditor({
     )
   }
   return (
-    <Stack gap="xs">
+    <Stack gap="xs" data-unsaved={unsaved ? 'true' : undefined}>
       <Group justify="space-between">
         <Title order={2} size="h4">
           {title}
