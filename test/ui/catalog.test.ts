@@ -393,7 +393,7 @@ describe('the web catalog in Chromium', {
     await page.getByRole('combobox', { name: 'Tags' }).click()
     await page.getByRole('option', { name: 'finance' }).click()
     await page.keyboard.press('Escape')
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 150; i++) {
       const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
       if (stored.tags.includes(tag.id)) break
       await new Promise((resolve) => setTimeout(resolve, 100))
@@ -433,13 +433,13 @@ describe('the web catalog in Chromium', {
     await page.getByRole('option', { name: 'gold' }).click()
     await page.getByRole('textbox', { name: 'steward' }).fill('the finance team')
     const row = page.getByRole('row').filter({ hasText: 'steward' })
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 150; i++) {
       const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
       if (stored.custom_properties.tier !== undefined) break
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     await row.getByRole('button', { name: 'Save' }).click()
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 150; i++) {
       const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
       if (stored.custom_properties.steward !== undefined) break
       await new Promise((resolve) => setTimeout(resolve, 100))
