@@ -406,9 +406,9 @@ describe('the web catalog in Chromium', {
   test('the tree: integration databases open onto schemas and tables, each level loaded when opened', async () => {
     const { context, page } = await signedIn(h.adminKey)
     const tree = page.getByRole('navigation', { name: 'Catalog tree' })
-    await tree.getByRole('link', { name: /^analytics/ }).click()
-    await page.getByRole('heading', { name: 'analytics' }).waitFor()
-    await tree.getByRole('link', { name: /^sales/ }).click()
+    await tree.getByRole('button', { name: 'Open analytics' }).click()
+    assert.equal(await tree.getByRole('button', { name: 'Close analytics' }).getAttribute('aria-expanded'), 'true')
+    await tree.getByRole('button', { name: 'Open sales' }).click()
     await tree.getByRole('link', { name: 'customer_orders' }).click()
     await page.getByRole('heading', { name: 'customer_orders' }).waitFor()
     await context.close()
@@ -431,6 +431,12 @@ describe('the web catalog in Chromium', {
     await page.goto(`${base}/ui/r/${table.id}`)
     await page.getByRole('combobox', { name: 'tier' }).click()
     await page.getByRole('option', { name: 'gold' }).click()
+    await page.keyboard.press('Escape')
+    for (let i = 0; i < 150; i++) {
+      const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
+      if (stored.custom_properties.tier !== undefined) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
     await page.getByRole('textbox', { name: 'steward' }).fill('the finance team')
     const row = page.getByRole('row').filter({ hasText: 'steward' })
     for (let i = 0; i < 150; i++) {
@@ -455,7 +461,7 @@ describe('the web catalog in Chromium', {
     await page.goto(`${base}/ui/r/${table.id}`)
     await page.getByRole('button', { name: 'Edit description' }).click()
     await page.getByLabel('Description').fill('not saved yet')
-    // The page marks itself as holding unsaved text once it has asked the browser to warn.
+    // The page marks itself as holding unsaved text as it renders; the listener follows right after.
     await page.locator('[data-unsaved="true"]').waitFor()
     await page.waitForTimeout(200)
     const asked = new Promise<string>((resolve) =>
@@ -479,6 +485,10 @@ describe('the web catalog in Chromium', {
     for (let i = 0; i < 5 && !(await page.getByLabel('API key').evaluate((e) => e === document.activeElement)); i++) {
       await page.keyboard.press('Tab')
     }
+    assert.ok(
+      await page.getByLabel('API key').evaluate((e) => e === document.activeElement),
+      'the key field is reached',
+    )
     await page.keyboard.type(h.adminKey)
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Databases' }).waitFor()
@@ -490,12 +500,17 @@ describe('the web catalog in Chromium', {
     ) {
       await page.keyboard.press('Tab')
     }
+    assert.ok(
+      await page.getByLabel('Search the catalog').evaluate((e) => e === document.activeElement),
+      'the search box is reached',
+    )
     await page.keyboard.type('customer_orders')
     const result = page.getByRole('link', { name: 'customer_orders' })
     await result.waitFor()
     for (let i = 0; i < 30 && !(await result.evaluate((e) => e === document.activeElement)); i++) {
       await page.keyboard.press('Tab')
     }
+    assert.ok(await result.evaluate((e) => e === document.activeElement), 'the result is reached')
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'customer_orders', level: 1 }).waitFor()
     await context.close()

@@ -40,6 +40,12 @@ export function App() {
   const [, navigate] = useLocation()
   // The tree beside the page: open by default on a wide window.
   const [tree, setTree] = useState(() => window.matchMedia('(min-width: 62em)').matches)
+  const [location] = useLocation()
+  // On a narrow window the tree covers the page: going somewhere closes it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the effect is for each change of location
+  useEffect(() => {
+    if (!window.matchMedia('(min-width: 62em)').matches) setTree(false)
+  }, [location])
   useEffect(() => whenSessionEnds(session.ended), [session.ended])
   if (session.user === undefined) {
     return (
@@ -71,7 +77,14 @@ export function App() {
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group wrap="nowrap">
-            <Burger opened={tree} onClick={() => setTree(!tree)} size="sm" aria-label="Catalog tree" />
+            <Burger
+              opened={tree}
+              onClick={() => setTree(!tree)}
+              size="sm"
+              aria-label="Catalog tree"
+              aria-expanded={tree}
+              aria-controls="catalog-tree"
+            />
             <Anchor component={Link} href="/" fw={700} size="lg" underline="never">
               docent
             </Anchor>
@@ -102,7 +115,7 @@ export function App() {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="xs" style={{ overflowY: 'auto' }}>
+      <AppShell.Navbar p="xs" style={{ overflowY: 'auto' }} id="catalog-tree">
         {tree && (
           <Suspense fallback={<Loader size="xs" role="status" aria-label="Loading" />}>
             <Tree />

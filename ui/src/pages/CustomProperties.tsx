@@ -1,6 +1,19 @@
-import { Alert, Button, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title } from '@mantine/core'
+import {
+  Alert,
+  Button,
+  Group,
+  Loader,
+  MultiSelect,
+  NumberInput,
+  Stack,
+  Switch,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core'
 import { useQuery } from '@tanstack/react-query'
-import { useState } from 'react'
+import { useEffect, useState } from 'react'
 import { type Answer, ApiFailure, api, type Resource } from '../api.ts'
 
 interface Definition {
@@ -37,67 +50,101 @@ function ValueInput({
   onSave: (value: unknown) => void
   busy: boolean
 }) {
-  const [text, setText] = useState(value === undefined || value === null ? '' : String(value))
-  switch (definition.value_type) {
-    case 'boolean':
-      return (
-        <Switch
-          aria-label={definition.name}
-          checked={value === true}
-          disabled={busy}
-          onChange={(event) => onSave(event.currentTarget.checked)}
-        />
-      )
-    case 'select':
-      return (
-        <Select
-          aria-label={definition.name}
-          data={definition.options.map((o) => ({ value: o.id, label: o.name }))}
-          value={Array.isArray(value) ? ((value[0] as string | undefined) ?? null) : null}
-          onChange={(choice) => onSave(choice === null ? null : [choice])}
-          clearable
-          disabled={busy}
-          w={220}
-        />
-      )
-    case 'number':
-      return (
-        <Group gap="xs">
-          <NumberInput aria-label={definition.name} value={text} onChange={(v) => setText(String(v))} w={160} />
-          <Button size="xs" variant="light" disabled={busy} onClick={() => onSave(text === '' ? null : Number(text))}>
-            Save
-          </Button>
-        </Group>
-      )
-    default:
-      // string, date (YYYY-MM-DD), and user or resource ids (comma-separated).
-      return (
-        <Group gap="xs">
-          <TextInput
+  const stored = value === undefined || value === null ? '' : Array.isArray(value) ? value.join(', ') : String(value)
+  const [text, setText] = useState(stored)
+  const [problem, setProblem] = useState<string | undefined>(undefined)
+  // Only a change of this property's own value replaces what is typed (a save of another field does not).
+  useEffect(() => setText(stored), [stored])
+  const input = (() => {
+    switch (definition.value_type) {
+      case 'boolean':
+        return (
+          <Switch
             aria-label={definition.name}
-            value={text}
-            onChange={(event) => setText(event.currentTarget.value)}
-            placeholder={definition.value_type === 'date' ? 'YYYY-MM-DD' : undefined}
+            checked={value === true}
+            disabled={busy}
+            onChange={(event) => onSave(event.currentTarget.checked)}
+          />
+        )
+      case 'select':
+        return (
+          <MultiSelect
+            aria-label={definition.name}
+            data={definition.options.map((o) => ({ value: o.id, label: o.name }))}
+            value={Array.isArray(value) ? (value as string[]) : []}
+            placeholder={Array.isArray(value) && value.length > 0 ? undefined : 'None'}
+            onChange={(choices) => onSave(choices.length === 0 ? null : choices)}
+            clearable
+            disabled={busy}
             w={260}
           />
-          <Button
-            size="xs"
-            variant="light"
-            disabled={busy}
-            onClick={() => {
-              const trimmed = text.trim()
-              if (trimmed === '') return onSave(null)
-              if (definition.value_type === 'user' || definition.value_type === 'resource') {
-                return onSave(trimmed.split(',').map((id) => id.trim()))
-              }
-              return onSave(text)
-            }}
-          >
-            Save
-          </Button>
-        </Group>
-      )
-  }
+        )
+      case 'number':
+        return (
+          <Group gap="xs">
+            <NumberInput aria-label={definition.name} value={text} onChange={(v) => setText(String(v))} w={160} />
+            <Button
+              size="xs"
+              variant="light"
+              disabled={busy}
+              onClick={() => {
+                const trimmed = text.trim()
+                if (trimmed === '') return onSave(null)
+                const number = Number(trimmed)
+                if (!Number.isFinite(number)) return setProblem(`“${trimmed}” is not a number`)
+                setProblem(undefined)
+                return onSave(number)
+              }}
+            >
+              Save
+            </Button>
+          </Group>
+        )
+      default:
+        // string, date (YYYY-MM-DD), and user or resource ids (comma-separated).
+        return (
+          <Group gap="xs">
+            <TextInput
+              aria-label={definition.name}
+              value={text}
+              onChange={(event) => setText(event.currentTarget.value)}
+              placeholder={definition.value_type === 'date' ? 'YYYY-MM-DD' : undefined}
+              w={260}
+            />
+            <Button
+              size="xs"
+              variant="light"
+              disabled={busy}
+              onClick={() => {
+                const trimmed = text.trim()
+                if (trimmed === '') return onSave(null)
+                if (definition.value_type === 'user' || definition.value_type === 'resource') {
+                  return onSave(
+                    trimmed
+                      .split(',')
+                      .map((id) => id.trim())
+                      .filter((id) => id !== ''),
+                  )
+                }
+                return onSave(definition.value_type === 'date' ? trimmed : text)
+              }}
+            >
+              Save
+            </Button>
+          </Group>
+        )
+    }
+  })()
+  return (
+    <Stack gap={2}>
+      {input}
+      {problem !== undefined && (
+        <Text size="xs" c="red" role="alert">
+          {problem}
+        </Text>
+      )}
+    </Stack>
+  )
 }
 
 /**
@@ -121,6 +168,14 @@ export function CustomProperties({
   const [notice, setNotice] = useState<string | undefined>(undefined)
   const values = resource.custom_properties ?? {}
   const list = (definitions.data?.data ?? []).filter((d) => applies(d, resource.entity_type))
+  if (definitions.isPending) return <Loader size="xs" role="status" aria-label="Loading properties" />
+  if (definitions.isError) {
+    return (
+      <Alert color="red" role="alert">
+        The custom properties could not be read: {(definitions.error as Error).message}
+      </Alert>
+    )
+  }
   const writable = resource.current_user_permissions.write
   // Values of properties this page cannot list (none, usually) still show.
   const unlisted = Object.keys(values).filter((name) => !list.some((d) => d.name === name))
@@ -128,25 +183,34 @@ export function CustomProperties({
   const save = async (name: string, value: unknown) => {
     setBusy(true)
     setNotice(undefined)
+    const before = JSON.stringify(values[name] ?? null)
+    let etag = answer.etag
     try {
-      onSaved(
-        await api<Resource>(`/resource/all/${resource.id}`, {
-          method: 'PATCH',
-          body: { custom_properties: { [name]: value } },
-          headers: answer.etag === null ? {} : { 'if-match': answer.etag },
-        }),
-      )
-    } catch (failure) {
-      if (failure instanceof ApiFailure && failure.status === 412) {
-        setNotice('This resource changed meanwhile: nothing was saved, and the page now shows what it holds.')
+      for (let attempt = 0; ; attempt++) {
         try {
-          onSaved(await api<Resource>(`/resource/all/${resource.id}`))
-        } catch {
-          // The notice says enough; the next read tries again.
+          onSaved(
+            await api<Resource>(`/resource/all/${resource.id}`, {
+              method: 'PATCH',
+              body: { custom_properties: { [name]: value } },
+              headers: etag === null ? {} : { 'if-match': etag },
+            }),
+          )
+          return
+        } catch (failure) {
+          if (!(failure instanceof ApiFailure) || failure.status !== 412) throw failure
+          const current = await api<Resource>(`/resource/all/${resource.id}`)
+          onSaved(current)
+          // Another field changed, not this property: save again over the new version.
+          if (JSON.stringify(current.data.custom_properties?.[name] ?? null) === before && attempt < 3) {
+            etag = current.etag
+            continue
+          }
+          setNotice(`Someone changed ${name} meanwhile: nothing was saved, and the page now shows its value.`)
+          return
         }
-      } else {
-        setNotice(failure instanceof ApiFailure ? (failure.errors[0]?.message ?? failure.detail) : 'Saving failed.')
       }
+    } catch (failure) {
+      setNotice(failure instanceof ApiFailure ? (failure.errors[0]?.message ?? failure.detail) : 'Saving failed.')
     } finally {
       setBusy(false)
     }
@@ -164,7 +228,7 @@ export function CustomProperties({
               <Table.Td>
                 {writable ? (
                   <ValueInput
-                    key={`${definition.id} ${answer.etag}`}
+                    key={definition.id}
                     definition={definition}
                     value={values[definition.name]}
                     busy={busy}

@@ -58,7 +58,11 @@ export function FieldEditor({
   const unsaved = draft !== undefined && draft !== origin
   useEffect(() => {
     if (!unsaved) return
-    const ask = (event: BeforeUnloadEvent) => event.preventDefault()
+    const ask = (event: BeforeUnloadEvent) => {
+      event.preventDefault()
+      // Older browsers ask only when returnValue is set.
+      event.returnValue = ''
+    }
     window.addEventListener('beforeunload', ask)
     return () => window.removeEventListener('beforeunload', ask)
   }, [unsaved])
