@@ -457,23 +457,36 @@ describe('the web catalog in Chromium', {
   })
 
   test('closing a page with an unsaved draft asks first', async () => {
-    const { context, page } = await signedIn(h.adminKey)
-    await page.goto(`${base}/ui/r/${table.id}`)
-    await page.getByRole('button', { name: 'Edit description' }).click()
-    await page.getByLabel('Description').fill('not saved yet')
-    // The page marks itself as holding unsaved text as it renders; the listener follows right after.
-    await page.locator('[data-unsaved="true"]').waitFor()
-    await page.waitForTimeout(200)
-    const asked = new Promise<string>((resolve) =>
-      page.once('dialog', (dialog) => {
-        resolve(dialog.type())
-        void dialog.dismiss()
-      }),
-    )
-    await page.close({ runBeforeUnload: true })
-    const none = new Promise<string>((resolve) => setTimeout(() => resolve('no dialog within 5 s'), 5000))
-    assert.equal(await Promise.race([asked, none]), 'beforeunload')
-    await context.close()
+    // A browser of its own: closing a page through its beforeunload prompt must not touch the other tests' one.
+    const own = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
+    })
+    try {
+      const context = await own.newContext({ viewport: { width: 1280, height: 800 } })
+      const page = await context.newPage()
+      await page.goto(`${base}/ui/`)
+      await page.getByLabel('API key').fill(h.adminKey)
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.getByRole('heading', { name: 'Databases' }).waitFor()
+      await page.goto(`${base}/ui/r/${table.id}`)
+      await page.getByRole('button', { name: 'Edit description' }).click()
+      await page.getByLabel('Description').fill('not saved yet')
+      // The page marks itself as holding unsaved text as it renders; the listener follows right after.
+      await page.locator('[data-unsaved="true"]').waitFor()
+      await page.waitForTimeout(200)
+      const asked = new Promise<string>((resolve) =>
+        page.once('dialog', (dialog) => {
+          resolve(dialog.type())
+          void dialog.accept()
+        }),
+      )
+      await page.close({ runBeforeUnload: true })
+      const none = new Promise<string>((resolve) => setTimeout(() => resolve('no dialog within 5 s'), 5000))
+      assert.equal(await Promise.race([asked, none]), 'beforeunload')
+    } finally {
+      await own.close()
+    }
   })
 
   test('the keyboard alone signs in, searches and opens a result', async () => {
