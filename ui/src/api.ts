@@ -20,9 +20,12 @@ export class ApiFailure extends Error {
 import { sessionEnded } from './ended.ts'
 
 let csrfToken: string | undefined
+/** Which sign-in the page is in: an answer to a request sent before the latest sign-in says nothing of it. */
+let generation = 0
 
 export function setCsrfToken(token: string | undefined): void {
   csrfToken = token
+  generation++
 }
 
 export interface Answer<T> {
@@ -35,6 +38,7 @@ export async function api<T>(
   options: { method?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Answer<T>> {
   const method = options.method ?? 'GET'
+  const sentIn = generation
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers }
   if (options.body !== undefined) headers['content-type'] = 'application/json'
   if (method !== 'GET' && csrfToken !== undefined) headers['x-csrf-token'] = csrfToken
@@ -54,7 +58,8 @@ export async function api<T>(
   const text = await response.text()
   const json = text === '' ? null : safeJson(text)
   // Any answer of 401 but the sign-in's own: the session ended (expired, signed out elsewhere, key revoked).
-  if (response.status === 401 && path !== '/auth/session') sessionEnded()
+  // (A request sent before the person signed in again may still come back 401: that is old news.)
+  if (response.status === 401 && path !== '/auth/session' && sentIn === generation) sessionEnded()
   if (!response.ok) {
     const body = (json ?? {}) as { code?: string; detail?: string; errors?: FieldError[] }
     throw new ApiFailure(
