@@ -1,6 +1,6 @@
 import { CsvError, parse } from 'csv-parse/sync'
 import type { Store } from '../db/types.ts'
-import { importRecords, type JsonlReport, type LineOutcome, type Records } from './jsonl.ts'
+import { importFiles, type JsonlReport, type LineOutcome, type Records } from './jsonl.ts'
 
 /**
  * A custom integration's metadata as CSV (`import_metadata`, issue 15): the same fields as the JSONL files, one
@@ -141,10 +141,5 @@ export function importCsv(
   target: { integrationId: string; workspaceId: string; teamIds: string[] },
   files: { resources?: string | undefined; lineage?: string | undefined },
 ): Promise<JsonlReport> {
-  const refused: LineOutcome[] = []
-  const read = (file: LineOutcome['file']) => {
-    const text = files[file]
-    return text === undefined ? undefined : csvRecords(text, file, refused)
-  }
-  return importRecords(store, target, { resources: read('resources'), lineage: read('lineage') }, 'csv', refused)
+  return importFiles(store, target, files, 'csv', (text, file, refused) => csvRecords(text, file, refused))
 }

@@ -153,25 +153,36 @@ const endNames: Record<MetadataFormat, (end: 'from' | 'to') => (field: string) =
   csv: (end) => (field) => (field === '' ? end : `${end}_${field}`),
 }
 
+/** A custom integration's files (the text of each) read by `readRecords` in `format`, then imported. */
+export function importFiles(
+  store: Store,
+  target: { integrationId: string; workspaceId: string; teamIds: string[] },
+  files: { resources?: string | undefined; lineage?: string | undefined },
+  format: MetadataFormat,
+  readRecords: (text: string, file: LineOutcome['file'], refused: LineOutcome[]) => Records,
+): Promise<JsonlReport> {
+  const refused: LineOutcome[] = []
+  const read = (file: LineOutcome['file']) => {
+    const text = files[file]
+    return text === undefined ? undefined : readRecords(text, file, refused)
+  }
+  return importRecords(store, target, { resources: read('resources'), lineage: read('lineage') }, format, refused)
+}
+
 /** A custom integration's JSONL files (the text of each), imported. */
 export function importJsonl(
   store: Store,
   target: { integrationId: string; workspaceId: string; teamIds: string[] },
   files: { resources?: string | undefined; lineage?: string | undefined },
 ): Promise<JsonlReport> {
-  const refused: LineOutcome[] = []
-  const read = (file: LineOutcome['file']) => {
-    const text = files[file]
-    return text === undefined ? undefined : jsonlRecords(text, file, refused)
-  }
-  return importRecords(store, target, { resources: read('resources'), lineage: read('lineage') }, 'jsonl', refused)
+  return importFiles(store, target, files, 'jsonl', jsonlRecords)
 }
 
 /**
  * The records of a custom integration's files imported: `refused` holds the lines the reading refused already.
  * A lineage file that was sent (even empty) replaces the integration's imported edges; without one they stay.
  */
-export async function importRecords(
+async function importRecords(
   store: Store,
   target: { integrationId: string; workspaceId: string; teamIds: string[] },
   files: { resources?: Records | undefined; lineage?: Records | undefined },

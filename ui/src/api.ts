@@ -137,3 +137,32 @@ export function catalogPath(options: {
   const text = query.toString()
   return `/resource/catalog${text === '' ? '' : `?${text}`}`
 }
+
+/**
+ * A PATCH of one resource sent with `If-Match: etag` (no lost updates). On 412 the resource is read again; when
+ * `unchanged(current)` says the part being saved is still as the person saw it (someone changed another field),
+ * the PATCH goes again over the new version, at most three times; otherwise the answer is the conflict, with the
+ * resource as it is now.
+ */
+export async function patchResource(
+  id: string,
+  body: Record<string, unknown>,
+  etag: string | null,
+  unchanged: (current: Resource) => boolean = () => false,
+): Promise<{ saved: Answer<Resource> } | { conflict: Answer<Resource> }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const saved = await api<Resource>(`/resource/all/${id}`, {
+        method: 'PATCH',
+        body,
+        headers: etag === null ? {} : { 'if-match': etag },
+      })
+      return { saved }
+    } catch (failure) {
+      if (!(failure instanceof ApiFailure) || failure.status !== 412) throw failure
+      const current = await api<Resource>(`/resource/all/${id}`)
+      if (!unchanged(current.data) || attempt >= 3) return { conflict: current }
+      etag = current.etag
+    }
+  }
+}

@@ -14,7 +14,7 @@ import {
 } from '@mantine/core'
 import { useQuery } from '@tanstack/react-query'
 import { useEffect, useState } from 'react'
-import { type Answer, ApiFailure, api, type Resource } from '../api.ts'
+import { type Answer, ApiFailure, api, patchResource, type Resource } from '../api.ts'
 
 interface Definition {
   id: string
@@ -184,30 +184,18 @@ export function CustomProperties({
     setBusy(true)
     setNotice(undefined)
     const before = JSON.stringify(values[name] ?? null)
-    let etag = answer.etag
     try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          onSaved(
-            await api<Resource>(`/resource/all/${resource.id}`, {
-              method: 'PATCH',
-              body: { custom_properties: { [name]: value } },
-              headers: etag === null ? {} : { 'if-match': etag },
-            }),
-          )
-          return
-        } catch (failure) {
-          if (!(failure instanceof ApiFailure) || failure.status !== 412) throw failure
-          const current = await api<Resource>(`/resource/all/${resource.id}`)
-          onSaved(current)
-          // Another field changed, not this property: save again over the new version.
-          if (JSON.stringify(current.data.custom_properties?.[name] ?? null) === before && attempt < 3) {
-            etag = current.etag
-            continue
-          }
-          setNotice(`Someone changed ${name} meanwhile: nothing was saved, and the page now shows its value.`)
-          return
-        }
+      // Another field changed, not this property: saved again over the new version.
+      const outcome = await patchResource(
+        resource.id,
+        { custom_properties: { [name]: value } },
+        answer.etag,
+        (current) => JSON.stringify(current.custom_properties?.[name] ?? null) === before,
+      )
+      if ('saved' in outcome) onSaved(outcome.saved)
+      else {
+        onSaved(outcome.conflict)
+        setNotice(`Someone changed ${name} meanwhile: nothing was saved, and the page now shows its value.`)
       }
     } catch (failure) {
       setNotice(failure instanceof ApiFailure ? (failure.errors[0]?.message ?? failure.detail) : 'Saving failed.')

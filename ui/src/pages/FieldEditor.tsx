@@ -1,6 +1,6 @@
 import { Alert, Button, Group, Loader, Paper, SegmentedControl, Stack, Text, Textarea, Title } from '@mantine/core'
 import { lazy, Suspense, useEffect, useState } from 'react'
-import { type Answer, ApiFailure, api, type Resource } from '../api.ts'
+import { type Answer, ApiFailure, patchResource, type Resource } from '../api.ts'
 
 const Markdown = lazy(() => import('./Markdown.tsx'))
 
@@ -70,31 +70,23 @@ export function FieldEditor({
     setSaving(true)
     setError(undefined)
     try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const saved = await api<Resource>(`/resource/all/${resource.id}`, {
-            method: 'PATCH',
-            body: { [field]: draft },
-            headers: etag === null ? {} : { 'if-match': etag },
-          })
-          setDraft(undefined)
-          setConflict(undefined)
-          onSaved(saved)
-          return
-        } catch (failure) {
-          if (!(failure instanceof ApiFailure) || failure.status !== 412) throw failure
-          const current = await api<Resource>(`/resource/all/${resource.id}`)
-          onSaved(current)
-          if (current.data[field] === against && attempt < 3) {
-            // Something else changed, not this field: save again over the new version.
-            etag = current.etag
-            continue
-          }
-          setConflict(current.data)
-          setBase(current.etag)
-          setOrigin(current.data[field])
-          return
-        }
+      // Something else changed, not this field: saved again over the new version.
+      const outcome = await patchResource(
+        resource.id,
+        { [field]: draft },
+        etag,
+        (current) => current[field] === against,
+      )
+      if ('saved' in outcome) {
+        setDraft(undefined)
+        setConflict(undefined)
+        onSaved(outcome.saved)
+      } else {
+        const current = outcome.conflict
+        onSaved(current)
+        setConflict(current.data)
+        setBase(current.etag)
+        setOrigin(current.data[field])
       }
     } catch (failure) {
       setError(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')

@@ -1,6 +1,6 @@
 import { Alert, Group, Switch } from '@mantine/core'
 import { useState } from 'react'
-import { type Answer, ApiFailure, api, type Resource } from '../api.ts'
+import { type Answer, ApiFailure, patchResource, type Resource } from '../api.ts'
 
 const FLAGS = [
   { field: 'verified', label: 'Verified' },
@@ -21,24 +21,14 @@ export function Flags({ answer, onSaved }: { answer: Answer<Resource>; onSaved: 
     setBusy(field)
     setNotice(undefined)
     try {
-      onSaved(
-        await api<Resource>(`/resource/all/${resource.id}`, {
-          method: 'PATCH',
-          body: { [field]: value },
-          headers: answer.etag === null ? {} : { 'if-match': answer.etag },
-        }),
-      )
-    } catch (failure) {
-      if (failure instanceof ApiFailure && failure.status === 412) {
+      const outcome = await patchResource(resource.id, { [field]: value }, answer.etag)
+      if ('saved' in outcome) onSaved(outcome.saved)
+      else {
+        onSaved(outcome.conflict)
         setNotice('This resource changed meanwhile: nothing was saved, and the page now shows what it holds.')
-        try {
-          onSaved(await api<Resource>(`/resource/all/${resource.id}`))
-        } catch (again) {
-          setNotice(again instanceof ApiFailure ? again.detail : 'Reading it again failed: reload the page.')
-        }
-      } else {
-        setNotice(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
       }
+    } catch (failure) {
+      setNotice(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
     } finally {
       setBusy(undefined)
     }

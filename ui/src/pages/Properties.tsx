@@ -2,7 +2,7 @@ import { Alert, Anchor, Badge, Group, MultiSelect, Stack, Text, Title } from '@m
 import { useQuery } from '@tanstack/react-query'
 import { useState } from 'react'
 import { Link } from 'wouter'
-import { type Answer, ApiFailure, api, catalogPath, type Page, type Resource } from '../api.ts'
+import { type Answer, ApiFailure, api, catalogPath, type Page, patchResource, type Resource } from '../api.ts'
 
 interface Named {
   id: string
@@ -45,24 +45,14 @@ export function Properties({
     setNotice(undefined)
     setSaving(true)
     try {
-      onSaved(
-        await api<Resource>(`/resource/all/${resource.id}`, {
-          method: 'PATCH',
-          body: { [field]: value },
-          headers: answer.etag === null ? {} : { 'if-match': answer.etag },
-        }),
-      )
-    } catch (failure) {
-      if (failure instanceof ApiFailure && failure.status === 412) {
+      const outcome = await patchResource(resource.id, { [field]: value }, answer.etag)
+      if ('saved' in outcome) onSaved(outcome.saved)
+      else {
+        onSaved(outcome.conflict)
         setNotice('This resource changed meanwhile: nothing was saved, and the page now shows what it holds.')
-        try {
-          onSaved(await api<Resource>(`/resource/all/${resource.id}`))
-        } catch (again) {
-          setNotice(again instanceof ApiFailure ? again.detail : 'Reading it again failed: reload the page.')
-        }
-      } else {
-        setNotice(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
       }
+    } catch (failure) {
+      setNotice(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
     } finally {
       setSaving(false)
     }
