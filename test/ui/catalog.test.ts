@@ -104,8 +104,9 @@ describe('the web catalog in Chromium', {
     await h?.close()
   })
 
-  const signedIn = async (key: string, viewport = { width: 1280, height: 800 }) => {
-    const context = await browser.newContext({ viewport })
+  /** A new browser context signed in with `key`; `scannable` lets the accessibility scan inject axe-core. */
+  const signedIn = async (key: string, viewport = { width: 1280, height: 800 }, scannable = false) => {
+    const context = await browser.newContext({ viewport, bypassCSP: scannable })
     const page = await context.newPage()
     await page.goto(`${base}/`)
     await page.getByLabel('API key').fill(key)
@@ -227,6 +228,9 @@ describe('the web catalog in Chromium', {
       edges.map((e) => [e.from_entity, e.to_entity, e.direction]),
       [[table.id, wide.id, 'DOWNSTREAM']],
     )
+    // The same, as lists of links: the way through by keyboard.
+    const downstream = page.getByTestId('lineage-lists').getByRole('list', { name: /Downstream/ })
+    await downstream.getByRole('link', { name: /event_wide/ }).waitFor()
     await scan(page, 'a table page with its lineage')
     await page.screenshot({ path: join(SHOTS, 'lineage.png'), fullPage: true })
     // The graph's node opens the other resource.
@@ -453,6 +457,131 @@ describe('the web catalog in Chromium', {
     const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
     assert.equal(stored.custom_properties.steward, 'the finance team')
     assert.equal(stored.custom_properties.tier.length, 1)
+    await context.close()
+  })
+
+  /** Polls the API until `check` holds of what it answers (a save from the page lands a moment after the click). */
+  const until = async (url: string, check: (body: Record<string, unknown>) => boolean) => {
+    for (let i = 0; i < 150; i++) {
+      const body = (await h.request({ method: 'GET', url })).json()
+      if (check(body)) return body
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    return (await h.request({ method: 'GET', url })).json()
+  }
+
+  test('teams and collections are set from the page', async () => {
+    const team = (await h.request({ method: 'POST', url: '/api/v1/auth/teams', body: { name: 'marketing' } })).json()
+    const collection = await makeVia(h, '/collection/collections', { title: 'Sales KPIs' })
+    const { context, page } = await signedIn(h.adminKey)
+    await page.goto(`${base}/ui/r/${table.id}`)
+    await page.getByRole('combobox', { name: 'Teams' }).click()
+    await page.getByRole('option', { name: 'marketing' }).click()
+    await page.keyboard.press('Escape')
+    let stored = await until(`/api/v1/resource/all/${table.id}`, (r) => (r.teams as string[]).includes(team.id))
+    assert.ok((stored.teams as string[]).includes(team.id), 'the team is added')
+    assert.ok((stored.teams as string[]).includes(h.defaultTeamId), 'the team it had is kept')
+    await page.getByRole('combobox', { name: 'Collections' }).click()
+    await page.getByRole('option', { name: 'Sales KPIs' }).click()
+    await page.keyboard.press('Escape')
+    stored = await until(`/api/v1/resource/all/${table.id}`, (r) => (r.collections as string[]).length > 0)
+    assert.deepEqual(stored.collections, [collection.id])
+    await context.close()
+  })
+
+  test('a question is asked, replied to and its answer accepted from the page; a viewer is offered neither', async () => {
+    const { context, page } = await signedIn(h.adminKey, undefined, true)
+    await page.getByRole('button', { name: 'Menu' }).click()
+    await page.getByRole('menuitem', { name: 'Knowledge' }).click()
+    await page.getByRole('tab', { name: 'Questions' }).click()
+    await page.getByRole('textbox', { name: 'Your question' }).fill('Where do refunds live?')
+    await page.getByRole('button', { name: 'Ask' }).click()
+    await page.getByRole('heading', { name: 'Where do refunds live?' }).waitFor()
+    assert.equal(await page.getByTestId('question-status').textContent(), 'open')
+    const question = page.url().split('/r/')[1] as string
+    await page.getByText('No replies yet.').waitFor()
+    await page.getByRole('textbox', { name: 'Your reply' }).fill('In the orders table, as negative amounts.')
+    await page.getByRole('button', { name: 'Post reply' }).click()
+    await page.getByTestId('reply').filter({ hasText: 'negative amounts' }).waitFor()
+    assert.equal(await page.getByRole('textbox', { name: 'Your reply' }).inputValue(), '', 'the form is cleared')
+    await page.getByRole('button', { name: 'Accept this answer' }).click()
+    await page.getByTestId('question-status').filter({ hasText: 'answered' }).waitFor()
+    // The pointer off the buttons: the scan below reads colours at rest.
+    await page.mouse.move(0, 0)
+    await page.getByTestId('reply').getByText('accepted answer').waitFor()
+    const stored = (await h.request({ method: 'GET', url: `/api/v1/question/questions/${question}` })).json()
+    assert.equal(stored.question_status, 'ANSWERED')
+    await scan(page, 'a question with its replies')
+    await page.screenshot({ path: join(SHOTS, 'question.png'), fullPage: true })
+    await context.close()
+    // A viewer: no form to ask, none to reply, no button to accept.
+    const published = await h.request({
+      method: 'PATCH',
+      url: `/api/v1/question/questions/${question}`,
+      body: { published: true },
+    })
+    assert.equal(published.statusCode, 200, published.body)
+    const viewer = await signedIn(viewerKey)
+    await viewer.page.goto(`${base}/ui/knowledge`)
+    await viewer.page.getByRole('tab', { name: 'Questions' }).click()
+    await viewer.page.getByRole('link', { name: 'Where do refunds live?' }).click()
+    await viewer.page.getByRole('heading', { name: 'Where do refunds live?' }).waitFor()
+    await viewer.page.getByRole('heading', { name: /Replies/ }).waitFor()
+    assert.equal(await viewer.page.getByRole('textbox', { name: 'Your reply' }).count(), 0)
+    assert.equal(await viewer.page.getByRole('button', { name: /Accept this answer|Take back/ }).count(), 0)
+    await viewer.page.goto(`${base}/ui/knowledge`)
+    await viewer.page.getByRole('tab', { name: 'Questions' }).click()
+    await viewer.page.getByRole('link', { name: 'Where do refunds live?' }).waitFor()
+    assert.equal(await viewer.page.getByRole('button', { name: 'Ask' }).count(), 0)
+    await viewer.context.close()
+  })
+
+  test("an admin changes a user's role and teams, and a group's members", async () => {
+    const email = `analyst-${randomUUID().slice(0, 8)}@example.com`
+    const user = await makeUser(h, { role: 'viewer', email })
+    const group = (await h.request({ method: 'POST', url: '/api/v1/auth/group', body: { name: 'stewards' } })).json()
+    const { context, page } = await signedIn(h.adminKey)
+    await page.goto(`${base}/ui/settings`)
+    await page.getByRole('tab', { name: 'Users' }).click()
+    await page.getByRole('combobox', { name: `Role of ${email}` }).click()
+    await page.getByRole('option', { name: 'editor' }).click()
+    const stored = await until(`/api/v1/user/${user}`, (u) => u.role === 'editor')
+    assert.equal(stored.role, 'editor')
+    await page.getByRole('tab', { name: 'Groups' }).click()
+    await page.getByRole('combobox', { name: 'Members of stewards' }).click()
+    await page.getByRole('option', { name: email }).click()
+    await page.keyboard.press('Escape')
+    const members = await until(`/api/v1/auth/group/${group.id}`, (g) => (g.users as string[]).includes(user))
+    assert.deepEqual(members.users, [user])
+    await context.close()
+  })
+
+  test('going elsewhere in the catalog with unsaved text asks first; saying no keeps the text', async () => {
+    const { context, page } = await signedIn(h.adminKey)
+    await page.goto(`${base}/ui/r/${table.id}`)
+    await page.getByRole('button', { name: 'Edit description' }).click()
+    await page.getByLabel('Description').fill('half a thought')
+    await page.locator('[data-unsaved="true"]').waitFor()
+    const path = page.getByRole('navigation', { name: 'Path' })
+    // The page's confirm() blocks it until answered: the answer is set up before the click.
+    const prompts: string[] = []
+    let answer: 'accept' | 'dismiss' = 'dismiss'
+    page.on('dialog', (dialog) => {
+      prompts.push(`${dialog.type()}: ${dialog.message()}`)
+      void (answer === 'accept' ? dialog.accept() : dialog.dismiss())
+    })
+    await path.getByRole('link', { name: 'sales' }).click()
+    assert.deepEqual(prompts, ['confirm: You have unsaved text on this page. Leave it and lose what you wrote?'])
+    assert.equal(await page.getByLabel('Description').inputValue(), 'half a thought')
+    assert.ok(page.url().endsWith(`/r/${table.id}`), 'still on the page')
+    answer = 'accept'
+    await path.getByRole('link', { name: 'sales' }).click()
+    await page.getByRole('heading', { name: 'sales' }).waitFor()
+    assert.equal(prompts.length, 2)
+    // With nothing unsaved, nothing is asked.
+    await page.getByRole('link', { name: 'customer_orders' }).click()
+    await page.getByRole('heading', { name: 'customer_orders' }).waitFor()
+    assert.equal(prompts.length, 2)
     await context.close()
   })
 

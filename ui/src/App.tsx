@@ -1,6 +1,7 @@
 import { Anchor, AppShell, Badge, Burger, Button, Center, Group, Loader, Menu, Modal, TextInput } from '@mantine/core'
 import { lazy, Suspense, useEffect, useState } from 'react'
 import { Link, Route, Switch, useLocation, useSearch } from 'wouter'
+import { mayLeave } from './drafts.ts'
 import { whenSessionEnds } from './ended.ts'
 import { BrowsePage } from './pages/Browse.tsx'
 import { ResourcePage } from './pages/Resource.tsx'
@@ -28,6 +29,8 @@ function SearchBox() {
       w={{ base: 160, sm: 360 }}
       onChange={(event) => {
         const value = event.currentTarget.value
+        // Typing leaves the page for the search: unsaved text on it is asked about first.
+        if (location !== '/search' && !mayLeave()) return
         setText(value)
         navigate(`/search?q=${encodeURIComponent(value)}`, { replace: location === '/search' })
       }}

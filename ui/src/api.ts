@@ -100,6 +100,11 @@ export interface Resource {
   collections: string[]
   sources: string[]
   custom_properties: Record<string, unknown>
+  /** A question's (CONTRACT §9). */
+  question_status?: string | null
+  question_priority?: string | null
+  /** A reply's: whether it is its question's accepted answer. */
+  accepted?: boolean
   /** A column's data type, as extraction read it. */
   type?: string | null
   updated_at: string
@@ -123,6 +128,7 @@ export interface SessionUser {
 /** A List Resources URL: `/resource/catalog` with its filter, search term and page. */
 export function catalogPath(options: {
   filter?: unknown
+  sort?: { field: string; order: 'asc' | 'desc' }
   searchTerm?: string
   entityType?: string
   page?: number
@@ -130,6 +136,7 @@ export function catalogPath(options: {
 }): string {
   const query = new URLSearchParams()
   if (options.filter !== undefined) query.set('filter', JSON.stringify(options.filter))
+  if (options.sort !== undefined) query.set('sort', JSON.stringify(options.sort))
   if (options.searchTerm) query.set('search_term', options.searchTerm)
   if (options.entityType) query.set('entity_type', options.entityType)
   if (options.page !== undefined && options.page > 1) query.set('page', String(options.page))

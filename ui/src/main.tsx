@@ -6,6 +6,7 @@ import { createRoot } from 'react-dom/client'
 import { Router } from 'wouter'
 import { App } from './App.tsx'
 import { ApiFailure } from './api.ts'
+import { useGuardedLocation } from './drafts.ts'
 import { SessionProvider } from './session.tsx'
 
 /** Colours dark enough to read (WCAG AA contrast, checked by the axe scan in test/ui). */
@@ -32,7 +33,7 @@ createRoot(root).render(
     <MantineProvider theme={theme} cssVariablesResolver={readable}>
       <QueryClientProvider client={queries}>
         <SessionProvider>
-          <Router base="/ui">
+          <Router base="/ui" hook={useGuardedLocation}>
             <App />
           </Router>
         </SessionProvider>

@@ -7,6 +7,7 @@ import {
   Group,
   Loader,
   Modal,
+  MultiSelect,
   Select,
   Stack,
   Table,
@@ -34,11 +35,17 @@ interface User {
   first_name: string
   last_name: string
   role: string
+  teams: string[]
 }
 interface Named {
   id: string
   name: string
 }
+interface UserGroup extends Named {
+  users: string[]
+}
+
+const ROLES = ['admin', 'editor', 'viewer', 'guest']
 interface Integration {
   id: string
   name: string
@@ -166,6 +173,10 @@ function Keys() {
 function Users() {
   const client = useQueryClient()
   const users = useQuery({ queryKey: ['users'], queryFn: () => api<Page<User>>('/user?page_size=100') })
+  const teams = useQuery({
+    queryKey: ['named', '/auth/teams'],
+    queryFn: () => api<Page<Named>>('/auth/teams?page_size=100'),
+  })
   const [email, setEmail] = useState('')
   const [role, setRole] = useState<string | null>('viewer')
   const [error, setError] = useState<unknown>(undefined)
@@ -191,7 +202,7 @@ function Users() {
             value={email}
             onChange={(e) => setEmail(e.currentTarget.value)}
           />
-          <Select label="Role" data={['admin', 'editor', 'viewer', 'guest']} value={role} onChange={setRole} />
+          <Select label="Role" data={ROLES} value={role} onChange={setRole} allowDeselect={false} />
           <Button type="submit">Add user</Button>
         </Group>
       </form>
@@ -207,15 +218,138 @@ function Users() {
               <Table.Th>Email</Table.Th>
               <Table.Th>Name</Table.Th>
               <Table.Th>Role</Table.Th>
+              <Table.Th>Teams</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
             {users.data.data.results.map((user) => (
-              <Table.Tr key={user.id}>
-                <Table.Td>{user.email}</Table.Td>
-                <Table.Td>{`${user.first_name} ${user.last_name}`.trim()}</Table.Td>
+              <UserRow key={user.id} user={user} teams={teams.data?.data.results ?? []} />
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Stack>
+  )
+}
+
+/**
+ * One user: role and teams changed in place (PATCH /user/{id}); what the server refuses (the last admin made a
+ * viewer, say) is said beside it and the row shows what is stored.
+ */
+function UserRow({ user, teams }: { user: User; teams: Named[] }) {
+  const client = useQueryClient()
+  const { user: me } = useSession()
+  const [error, setError] = useState<unknown>(undefined)
+  const [saving, setSaving] = useState(false)
+  const save = async (body: Partial<User>) => {
+    setError(undefined)
+    setSaving(true)
+    try {
+      await api(`/user/${user.id}`, { method: 'PATCH', body })
+    } catch (failure) {
+      setError(failure)
+    } finally {
+      setSaving(false)
+      void client.invalidateQueries({ queryKey: ['users'] })
+    }
+  }
+  const name = `${user.first_name} ${user.last_name}`.trim()
+  return (
+    <Table.Tr>
+      <Table.Td>{user.email}</Table.Td>
+      <Table.Td>{name}</Table.Td>
+      <Table.Td>
+        <Select
+          aria-label={`Role of ${user.email}`}
+          data={ROLES}
+          value={user.role}
+          allowDeselect={false}
+          // Taking away one's own admin role from here would lock the person out of this page.
+          disabled={saving || user.id === me?.id}
+          onChange={(role) => role !== null && role !== user.role && void save({ role })}
+          w={120}
+        />
+        {error !== undefined && <Failure error={error} />}
+      </Table.Td>
+      <Table.Td>
+        <MultiSelect
+          aria-label={`Teams of ${user.email}`}
+          data={[
+            ...teams.map((team) => ({ value: team.id, label: team.name })),
+            ...user.teams.filter((id) => !teams.some((t) => t.id === id)).map((id) => ({ value: id, label: id })),
+          ]}
+          value={user.teams}
+          disabled={saving}
+          onChange={(value) => void save({ teams: value })}
+          placeholder={user.teams.length === 0 ? 'None' : undefined}
+          w={260}
+        />
+      </Table.Td>
+    </Table.Tr>
+  )
+}
+
+/** Groups: each with its members, changed in place (PATCH /auth/group/{id} `users`). */
+function Groups() {
+  const client = useQueryClient()
+  const groups = useQuery({
+    queryKey: ['named', '/auth/group'],
+    queryFn: () => api<Page<UserGroup>>('/auth/group?page_size=100'),
+  })
+  const users = useQuery({ queryKey: ['users'], queryFn: () => api<Page<User>>('/user?page_size=100') })
+  const [error, setError] = useState<unknown>(undefined)
+  const [saving, setSaving] = useState(false)
+  const save = async (group: UserGroup, members: string[]) => {
+    setError(undefined)
+    setSaving(true)
+    try {
+      await api(`/auth/group/${group.id}`, { method: 'PATCH', body: { users: members } })
+    } catch (failure) {
+      setError(failure)
+    } finally {
+      setSaving(false)
+      void client.invalidateQueries({ queryKey: ['named', '/auth/group'] })
+    }
+  }
+  const people = users.data?.data.results ?? []
+  return (
+    <Stack>
+      <NamedList path="/auth/group" noun="group" showList={false} />
+      {error !== undefined && <Failure error={error} />}
+      {groups.isPending ? (
+        <Loader role="status" aria-label="Loading groups" />
+      ) : groups.isError ? (
+        <Failure error={groups.error} />
+      ) : groups.data.data.count === 0 ? (
+        <Text c="dimmed">None yet.</Text>
+      ) : (
+        <Table>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Group</Table.Th>
+              <Table.Th>Members</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {groups.data.data.results.map((group) => (
+              <Table.Tr key={group.id}>
+                <Table.Td>{group.name}</Table.Td>
                 <Table.Td>
-                  <Badge variant="light">{user.role}</Badge>
+                  <MultiSelect
+                    aria-label={`Members of ${group.name}`}
+                    data={[
+                      ...people.map((person) => ({ value: person.id, label: person.email })),
+                      ...group.users
+                        .filter((id) => !people.some((p) => p.id === id))
+                        .map((id) => ({ value: id, label: id })),
+                    ]}
+                    value={group.users}
+                    disabled={saving}
+                    searchable
+                    onChange={(value) => void save(group, value)}
+                    placeholder={group.users.length === 0 ? 'Nobody' : undefined}
+                    w={420}
+                  />
                 </Table.Td>
               </Table.Tr>
             ))}
@@ -227,7 +361,7 @@ function Users() {
 }
 
 /** Teams, groups and tags: a name each, listed and added the same way. */
-function NamedList({ path, noun }: { path: string; noun: string }) {
+function NamedList({ path, noun, showList = true }: { path: string; noun: string; showList?: boolean }) {
   const client = useQueryClient()
   const list = useQuery({ queryKey: ['named', path], queryFn: () => api<Page<Named>>(`${path}?page_size=100`) })
   const [name, setName] = useState('')
@@ -252,7 +386,7 @@ function NamedList({ path, noun }: { path: string; noun: string }) {
         </Group>
       </form>
       {error !== undefined && <Failure error={error} />}
-      {list.isPending ? (
+      {!showList ? null : list.isPending ? (
         <Loader role="status" aria-label={`Loading ${noun}s`} />
       ) : list.isError ? (
         <Failure error={list.error} />
@@ -380,7 +514,7 @@ export default function AdminPage() {
           <NamedList path="/auth/teams" noun="team" />
         </Tabs.Panel>
         <Tabs.Panel value="groups" pt="md">
-          <NamedList path="/auth/group" noun="group" />
+          <Groups />
         </Tabs.Panel>
         <Tabs.Panel value="tags" pt="md">
           <NamedList path="/tag" noun="tag" />

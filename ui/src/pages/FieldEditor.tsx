@@ -1,6 +1,7 @@
 import { Alert, Button, Group, Loader, Paper, SegmentedControl, Stack, Text, Textarea, Title } from '@mantine/core'
-import { lazy, Suspense, useEffect, useState } from 'react'
+import { lazy, Suspense, useState } from 'react'
 import { type Answer, ApiFailure, patchResource, type Resource } from '../api.ts'
+import { useUnsavedGuard } from '../drafts.ts'
 
 const Markdown = lazy(() => import('./Markdown.tsx'))
 
@@ -54,18 +55,9 @@ export function FieldEditor({
   const [saving, setSaving] = useState(false)
   const [mode, setMode] = useState('write')
   const testId = field === 'description' ? 'description' : 'definition'
-  // Closing or reloading the page with unsaved text asks first.
+  // Leaving the page with unsaved text asks first.
   const unsaved = draft !== undefined && draft !== origin
-  useEffect(() => {
-    if (!unsaved) return
-    const ask = (event: BeforeUnloadEvent) => {
-      event.preventDefault()
-      // Older browsers ask only when returnValue is set.
-      event.returnValue = ''
-    }
-    window.addEventListener('beforeunload', ask)
-    return () => window.removeEventListener('beforeunload', ask)
-  }, [unsaved])
+  useUnsavedGuard(unsaved)
   const save = async (etag: string | null, against = origin) => {
     setSaving(true)
     setError(undefined)

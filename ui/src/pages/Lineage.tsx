@@ -1,10 +1,10 @@
 import '@xyflow/react/dist/style.css'
-import { Alert, Button, Group, Loader, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core'
+import { Alert, Anchor, Button, Group, List, Loader, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core'
 import { useDebouncedValue } from '@mantine/hooks'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { Background, Controls, type Edge, MarkerType, type Node, Position, ReactFlow } from '@xyflow/react'
 import { useMemo, useState } from 'react'
-import { useLocation } from 'wouter'
+import { Link, useLocation } from 'wouter'
 import { ApiFailure, api, catalogPath, type Page, type Resource } from '../api.ts'
 
 interface Graph {
@@ -59,6 +59,63 @@ function layout(center: string, graph: Graph): { nodes: Node[]; edges: Edge[] } 
     animated: !edge.is_manual,
   }))
   return { nodes, edges }
+}
+
+/**
+ * The graph as lists, for the keyboard and screen readers (the drawing is for the eye): what feeds the resource
+ * and what it feeds, nearest first, each a link to its page.
+ */
+function Neighbours({ center, graph }: { center: string; graph: Graph }) {
+  const byId = new Map(graph.nodes.map((node) => [node.id, node]))
+  const ways = (['up', 'down'] as const).map((way) => {
+    const hops = new Map<string, number>([[center, 0]])
+    let frontier = [center]
+    for (let hop = 1; frontier.length > 0; hop++) {
+      const next: string[] = []
+      for (const edge of graph.edges) {
+        const [near, far] = way === 'down' ? [edge.from, edge.to] : [edge.to, edge.from]
+        if (frontier.includes(near) && !hops.has(far)) {
+          hops.set(far, hop)
+          next.push(far)
+        }
+      }
+      frontier = next
+    }
+    hops.delete(center)
+    return {
+      way,
+      found: [...hops].flatMap(([id, hop]) => (byId.has(id) ? [{ node: byId.get(id) as Resource, hop }] : [])),
+    }
+  })
+  return (
+    <Group align="start" gap="xl" data-testid="lineage-lists">
+      {ways.map(({ way, found }) => (
+        <Stack gap={4} key={way} miw={240}>
+          <Text size="sm" fw={500} id={`lineage-${way}`}>
+            {way === 'up' ? 'Upstream (feeds this)' : 'Downstream (reads from this)'}
+          </Text>
+          {found.length === 0 ? (
+            <Text size="sm" c="dimmed">
+              Nothing
+            </Text>
+          ) : (
+            <List size="sm" aria-labelledby={`lineage-${way}`}>
+              {found.map(({ node, hop }) => (
+                <List.Item key={node.id}>
+                  <Anchor component={Link} href={`/r/${node.id}`}>
+                    {node.title_full || node.title}
+                  </Anchor>{' '}
+                  <Text span size="xs" c="dimmed">
+                    {node.entity_type} · {hop === 1 ? '1 hop' : `${hop} hops`}
+                  </Text>
+                </List.Item>
+              ))}
+            </List>
+          )}
+        </Stack>
+      ))}
+    </Group>
+  )
 }
 
 /** Draw an edge by hand: this resource feeds another, or is fed by it; the other is found by search. */
@@ -183,6 +240,9 @@ export default function Lineage({ resource }: { resource: Resource }) {
               fitView
               nodesConnectable={false}
               onNodeClick={(_event, node) => navigate(`/r/${node.id}`)}
+              // The lists below are the way through by keyboard: the drawing's nodes are not tab stops.
+              nodesFocusable={false}
+              edgesFocusable={false}
               proOptions={{ hideAttribution: true }}
             >
               <Background />
@@ -190,6 +250,9 @@ export default function Lineage({ resource }: { resource: Resource }) {
             </ReactFlow>
           </div>
         ))}
+      {drawn !== undefined && drawn.edges.length > 0 && graph.data !== undefined && (
+        <Neighbours center={resource.id} graph={graph.data.data} />
+      )}
       {graph.data?.data.truncated && <Text size="sm">Only the nearest 1,000 are shown.</Text>}
       {resource.current_user_permissions.write && (
         <DrawEdge

@@ -8,9 +8,10 @@ interface Named {
   id: string
   name?: string
   email?: string
+  title?: string
 }
 
-/** The workspace's users, tags and teams, by id, for showing names (each list read once a page). */
+/** The workspace's users, tags, teams or collections, by id, for showing names (each list read once a page). */
 function useNames(path: string) {
   return useQuery({
     queryKey: ['named', path],
@@ -19,9 +20,21 @@ function useNames(path: string) {
   })
 }
 
+type ListField = 'owners' | 'tags' | 'teams' | 'collections'
+
+/** What each list of a resource holds ids of, and what it shows when empty. */
+const LISTS: { field: ListField; label: string; path: string; empty: string; variant: 'outline' | 'light' }[] = [
+  { field: 'owners', label: 'Owners', path: '/user', empty: 'Nobody yet', variant: 'outline' },
+  { field: 'tags', label: 'Tags', path: '/tag', empty: 'None', variant: 'light' },
+  { field: 'teams', label: 'Teams', path: '/auth/teams', empty: 'None', variant: 'outline' },
+  { field: 'collections', label: 'Collections', path: '/collection/collections', empty: 'None', variant: 'light' },
+]
+
+const nameOf = (item: Named) => item.name ?? item.title ?? item.email ?? item.id
+
 /**
- * Owners and tags (editable by writers, saved with If-Match), teams and custom properties; and the documents and
- * questions that name this resource among their sources.
+ * Owners, tags, teams and collections (editable by writers, saved with If-Match) as lists of names; and the
+ * documents and questions that name this resource among their sources.
  */
 export function Properties({
   answer,
@@ -31,17 +44,16 @@ export function Properties({
   onSaved: (next: Answer<Resource>) => void
 }) {
   const resource = answer.data
-  const users = useNames('/user')
-  const tags = useNames('/tag')
-  const teams = useNames('/auth/teams')
+  const named: Record<ListField, ReturnType<typeof useNames>> = {
+    owners: useNames('/user'),
+    tags: useNames('/tag'),
+    teams: useNames('/auth/teams'),
+    collections: useNames('/collection/collections'),
+  }
   const [notice, setNotice] = useState<string | undefined>(undefined)
   // One save at a time: a second choice made while the first is saved would start from the old list.
   const [saving, setSaving] = useState(false)
-  const label = (list: ReturnType<typeof useNames>, id: string) => {
-    const found = list.data?.data.results.find((item) => item.id === id)
-    return found?.name ?? found?.email ?? id
-  }
-  const save = async (field: 'owners' | 'tags', value: string[]) => {
+  const save = async (field: ListField, value: string[]) => {
     setNotice(undefined)
     setSaving(true)
     try {
@@ -57,94 +69,57 @@ export function Properties({
       setSaving(false)
     }
   }
-  const options = (list: ReturnType<typeof useNames>, current: string[]) => {
-    const known = (list.data?.data.results ?? []).map((item) => ({
-      value: item.id,
-      label: item.name ?? item.email ?? item.id,
-    }))
+  const options = (field: ListField, current: string[]) => {
+    const known = (named[field].data?.data.results ?? [])
+      // A collection is not in itself.
+      .filter((item) => item.id !== resource.id)
+      .map((item) => ({ value: item.id, label: nameOf(item) }))
     // Ids the page cannot name (a list longer than a page) still show, by id.
     const missing = current.filter((id) => !known.some((k) => k.value === id)).map((id) => ({ value: id, label: id }))
     return [...known, ...missing]
+  }
+  const label = (field: ListField, id: string) => {
+    const found = named[field].data?.data.results.find((item) => item.id === id)
+    return found === undefined ? id : nameOf(found)
   }
   const writable = resource.current_user_permissions.write
   return (
     <Stack gap="xs">
       <Group align="start" gap="xl" wrap="wrap">
-        {writable ? (
-          <>
+        {LISTS.map(({ field, label: title, empty, variant }) =>
+          writable ? (
             <MultiSelect
-              label="Owners"
-              placeholder={resource.owners.length === 0 ? 'Nobody yet' : undefined}
-              data={options(users, resource.owners)}
-              value={resource.owners}
-              onChange={(value) => void save('owners', value)}
+              key={field}
+              label={title}
+              placeholder={resource[field].length === 0 ? empty : undefined}
+              data={options(field, resource[field])}
+              value={resource[field]}
+              onChange={(value) => void save(field, value)}
               searchable
               disabled={saving}
-              w={300}
+              w={260}
             />
-            <MultiSelect
-              label="Tags"
-              placeholder={resource.tags.length === 0 ? 'None' : undefined}
-              data={options(tags, resource.tags)}
-              value={resource.tags}
-              onChange={(value) => void save('tags', value)}
-              searchable
-              disabled={saving}
-              w={300}
-            />
-          </>
-        ) : (
-          <>
-            <Stack gap={4}>
+          ) : (
+            <Stack gap={4} key={field}>
               <Text size="sm" fw={500}>
-                Owners
+                {title}
               </Text>
               <Group gap={4}>
-                {resource.owners.length === 0 ? (
+                {resource[field].length === 0 ? (
                   <Text size="sm" c="dimmed">
-                    Nobody yet
+                    {empty}
                   </Text>
                 ) : (
-                  resource.owners.map((id) => (
-                    <Badge key={id} variant="outline">
-                      {label(users, id)}
+                  resource[field].map((id) => (
+                    <Badge key={id} variant={variant} color={field === 'teams' ? 'gray' : undefined}>
+                      {label(field, id)}
                     </Badge>
                   ))
                 )}
               </Group>
             </Stack>
-            <Stack gap={4}>
-              <Text size="sm" fw={500}>
-                Tags
-              </Text>
-              <Group gap={4}>
-                {resource.tags.length === 0 ? (
-                  <Text size="sm" c="dimmed">
-                    None
-                  </Text>
-                ) : (
-                  resource.tags.map((id) => (
-                    <Badge key={id} variant="light">
-                      {label(tags, id)}
-                    </Badge>
-                  ))
-                )}
-              </Group>
-            </Stack>
-          </>
+          ),
         )}
-        <Stack gap={4}>
-          <Text size="sm" fw={500}>
-            Teams
-          </Text>
-          <Group gap={4}>
-            {resource.teams.map((id) => (
-              <Badge key={id} variant="outline" color="gray">
-                {label(teams, id)}
-              </Badge>
-            ))}
-          </Group>
-        </Stack>
       </Group>
       {notice !== undefined && (
         <Alert color="yellow" role="alert">

@@ -8,6 +8,7 @@ import { FieldEditor } from './FieldEditor.tsx'
 import { Flags } from './Flags.tsx'
 import { Pages } from './Pages.tsx'
 import { Properties, Related } from './Properties.tsx'
+import { Replies } from './Replies.tsx'
 
 const Lineage = lazy(() => import('./Lineage.tsx'))
 
@@ -153,9 +154,17 @@ export function ResourcePage({ id }: { id: string }) {
             {resource.native_type}
           </Badge>
         )}
-        {resource.verified && <Badge color="green">verified</Badge>}
+        {resource.verified && <Badge color="#1b5e20">verified</Badge>}
         {resource.pii && <Badge color="orange">PII</Badge>}
         {!resource.published && <Badge color="gray">unpublished</Badge>}
+        {resource.entity_type === 'question' && (
+          <>
+            <Badge color={resource.question_status === 'ANSWERED' ? '#1b5e20' : 'blue.8'} data-testid="question-status">
+              {(resource.question_status ?? 'OPEN').toLowerCase()}
+            </Badge>
+            <Badge variant="outline">{(resource.question_priority ?? 'MEDIUM').toLowerCase()} priority</Badge>
+          </>
+        )}
       </Group>
       <Text size="sm" c="dimmed">
         {resource.title_full}
@@ -180,7 +189,7 @@ export function ResourcePage({ id }: { id: string }) {
         markdown
         onSaved={saved}
       />
-      <Children parent={resource} />
+      {resource.entity_type === 'question' ? <Replies question={resource} /> : <Children parent={resource} />}
       <Related resource={resource} />
       <Suspense fallback={<Loader role="status" aria-label="Loading lineage" />}>
         <Lineage key={`lineage ${resource.id}`} resource={resource} />

@@ -21,7 +21,7 @@ export function ResultList({ resources }: { resources: Resource[] }) {
               </Badge>
             )}
             {resource.verified && (
-              <Badge size="sm" color="green">
+              <Badge size="sm" color="#1b5e20">
                 verified
               </Badge>
             )}
