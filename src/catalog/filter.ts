@@ -462,7 +462,7 @@ export function textIndexed(
     // Titles are folded one by one, a path as a whole; only a Greek sigma folds differently in the two (a final
     // `ς` before a dot in a title, `σ` in the middle of a path). Such a value is compared on every row.
     if (folded.some((value) => /[σς]/u.test(value))) return undefined
-    parts.push(eb(eb.ref('resources.id'), 'in', subtreesOfTitles(eb, pieces)))
+    parts.push(eb(sql.ref('resources.rowid'), 'in', subtreesOfTitles(eb, pieces)))
   }
   if (direct.length > 0) parts.push(eb(eb.ref('resources.id'), 'in', ftsMatches(eb, direct, folded)))
   return parts.length === 1 ? (parts[0] as Expression<SqlBool>) : eb.or(parts)
@@ -495,13 +495,22 @@ function ftsMatches(eb: Builder, columns: readonly string[], folded: readonly st
     .where('resource_search_keys.key', 'in', sql<number>`(${keys})`)
 }
 
-/** SQLite: the resources whose title holds one of `pieces` (folded), and every resource under them. */
+/**
+ * SQLite: the row ids of the resources whose title holds one of `pieces` (folded), and of every resource under
+ * them: those whose path begins with such a title's path and a dot, one range of the path index each (a
+ * resource's path is always its parent's, a dot and its title: src/catalog/titles.ts, and a rename rewrites the
+ * paths below). A range may hold a resource of another subtree with the same path; it holds the piece too, and
+ * the exact comparison that follows decides.
+ */
 function subtreesOfTitles(eb: Builder, pieces: readonly string[]) {
-  return sql<string>`(with recursive under (id) as (
-      select t.id from resources t where t.id in (${ftsMatches(eb, ['title'], pieces)})
-      union
-      select child.id from resources child join under on child.parent_id = under.id
-    ) select id from under)`
+  return sql<number>`(
+    with titled (rid, path) as (
+      select t.rowid, t.title_full from resources t where t.id in (${ftsMatches(eb, ['title'], pieces)})
+    )
+    select rid from titled
+    union all
+    select d.rowid from titled join resources d on d.title_full >= titled.path || '.' and d.title_full < titled.path || '/'
+  )`
 }
 
 /**

@@ -10,6 +10,7 @@ import * as questions from './migrations/20261205-0008-questions.ts'
 import * as customProperties from './migrations/20261205-0009-custom-properties.ts'
 import * as lineage from './migrations/20261205-0010-lineage.ts'
 import * as sessions from './migrations/20261205-0011-sessions.ts'
+import * as pathIndex from './migrations/20261205-0012-path-index.ts'
 
 export type Migrations = Record<string, Migration>
 
@@ -25,6 +26,7 @@ const migrations: Migrations = {
   '20261205-0009-custom-properties': customProperties,
   '20261205-0010-lineage': lineage,
   '20261205-0011-sessions': sessions,
+  '20261205-0012-path-index': pathIndex,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

@@ -119,6 +119,38 @@ for (const { engine, skip } of ENGINES) {
       }
     })
 
+    test('a path is found under titles with dots, under two parents of one path, and after a rename', async () => {
+      const integration = await makeIntegration(h)
+      // Two databases whose paths are equal: `web.shop` (a title with a dot) and `web` › `shop`.
+      const dotted = await makeVia(h, '/database/databases', { integration, title: 'web.shop' })
+      const web = await makeVia(h, '/database/databases', { integration, title: 'web' })
+      const shop = await makeVia(h, '/database/schemas', { parent: web.id, title: 'shop' })
+      const underDotted = await makeVia(h, '/database/schemas', { parent: dotted.id, title: 'ledger' })
+      const underShop = await makeVia(h, '/table/tables', { parent: shop.id, title: 'ledger' })
+      const deep = await makeVia(h, '/table/columns', { parent: underShop.id, title: 'amount' })
+      // A sibling whose path only begins like theirs is not under them.
+      const sibling = await makeVia(h, '/database/databases', { integration, title: 'web.shopping' })
+      const ids = (found: string[]) => new Set(found)
+      assert.deepEqual(
+        ids(await contains('title_full', 'WEB.SHOP.LEDGER')),
+        ids([underDotted.id, underShop.id, deep.id]),
+      )
+      assert.deepEqual(ids(await contains('title_full', 'shop.ledger.amo')), ids([deep.id]))
+      assert.ok((await contains('title_full', 'shopping')).includes(sibling.id))
+      assert.ok(!(await contains('title_full', 'shop.ledger')).includes(sibling.id))
+      // Renaming the middle of the path: what is under it is found by the new path, not by the old.
+      await refreshAllNoted(h.store)
+      const renamed = await h.request({
+        method: 'PATCH',
+        url: `/api/v1/resource/all/${shop.id}`,
+        body: { title: 'store' },
+      })
+      assert.equal(renamed.statusCode, 200, renamed.body)
+      assert.deepEqual(ids(await contains('title_full', 'web.store.ledger')), ids([underShop.id, deep.id]))
+      assert.deepEqual(ids(await contains('title_full', 'web.shop.ledger')), ids([underDotted.id]))
+      assert.ok((await list(`search_term=${encodeURIComponent('store amount')}`)).includes(deep.id))
+    })
+
     test('every resource stays findable by each field, and deleted ones never are, over 60 random writes', async () => {
       const seed = Number(process.env.DOCENT_TEST_SEED ?? 4242)
       const r = rng(seed)

@@ -20,7 +20,7 @@ const TYPES = [
 /** Search as the person types (search_term), filtered by kind, best match first (CONTRACT §12). */
 export function SearchPage() {
   const term = new URLSearchParams(useSearch()).get('q') ?? ''
-  const [debounced] = useDebouncedValue(term.trim(), 150)
+  const [debounced] = useDebouncedValue(term.trim(), 100)
   const [type, setType] = useState('')
   const [page, setPage] = useState(1)
   const [flags, setFlags] = useState<string[]>([])
