@@ -536,6 +536,25 @@ describe('the web catalog in Chromium', {
     await viewer.context.close()
   })
 
+  test('what a document is about is linked from its page, and changed there', async () => {
+    const handbook = await makeVia(h, '/document/documents', { title: 'Refunds guide', sources: [table.id] })
+    const { context, page } = await signedIn(h.adminKey)
+    await page.goto(`${base}/ui/r/${handbook.id}`)
+    const about = page.getByTestId('sources')
+    await about.getByRole('link', { name: /customer_orders/ }).waitFor()
+    await page.getByPlaceholder('Search by name').first().fill('event_wide')
+    await page.getByRole('option', { name: /event_wide \(table\)/ }).click()
+    await page.getByRole('button', { name: 'Link', exact: true }).click()
+    await about.getByRole('link', { name: /event_wide/ }).waitFor()
+    let stored = await until(`/api/v1/resource/all/${handbook.id}`, (r) => (r.sources as string[]).length === 2)
+    assert.deepEqual(stored.sources, [table.id, wide.id])
+    await page.getByRole('button', { name: 'Remove customer_orders' }).click()
+    stored = await until(`/api/v1/resource/all/${handbook.id}`, (r) => (r.sources as string[]).length === 1)
+    assert.deepEqual(stored.sources, [wide.id])
+    await about.getByRole('link', { name: /customer_orders/ }).waitFor({ state: 'detached' })
+    await context.close()
+  })
+
   test("an admin changes a user's role and teams, and a group's members", async () => {
     const email = `analyst-${randomUUID().slice(0, 8)}@example.com`
     const user = await makeUser(h, { role: 'viewer', email })

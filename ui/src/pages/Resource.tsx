@@ -9,6 +9,7 @@ import { Flags } from './Flags.tsx'
 import { Pages } from './Pages.tsx'
 import { Properties, Related } from './Properties.tsx'
 import { Replies } from './Replies.tsx'
+import { Sources } from './Sources.tsx'
 
 const Lineage = lazy(() => import('./Lineage.tsx'))
 
@@ -190,6 +191,7 @@ export function ResourcePage({ id }: { id: string }) {
         onSaved={saved}
       />
       {resource.entity_type === 'question' ? <Replies question={resource} /> : <Children parent={resource} />}
+      <Sources key={`sources ${resource.id}`} answer={found.data} onSaved={saved} />
       <Related resource={resource} />
       <Suspense fallback={<Loader role="status" aria-label="Loading lineage" />}>
         <Lineage key={`lineage ${resource.id}`} resource={resource} />
