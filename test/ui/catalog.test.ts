@@ -555,6 +555,53 @@ describe('the web catalog in Chromium', {
     await context.close()
   })
 
+  test("a column's description is edited in its row; a change made meanwhile is shown, not overwritten", async () => {
+    const columns = (await h.request({ method: 'GET', url: `/api/v1/table/columns?parent_id=${table.id}` })).json()
+      .results as { id: string; title: string }[]
+    const amount = columns.find((c) => c.title === 'amount') as { id: string }
+    const { context, page } = await signedIn(h.adminKey)
+    await page.goto(`${base}/ui/r/${table.id}`)
+    await page.getByRole('button', { name: 'Edit the description of amount' }).click()
+    const box = page.getByRole('textbox', { name: 'Description of amount' })
+    await box.fill('Net of refunds, in cents.')
+    // Someone else saves first.
+    const other = await h.request({
+      method: 'PATCH',
+      url: `/api/v1/resource/all/${amount.id}`,
+      body: { description: 'Gross, in dollars.' },
+    })
+    assert.equal(other.statusCode, 200, other.body)
+    await page.getByRole('button', { name: 'Save', exact: true }).click()
+    await page.getByRole('alert').filter({ hasText: 'Gross, in dollars.' }).waitFor()
+    assert.equal(await box.inputValue(), 'Net of refunds, in cents.', 'the text typed is kept')
+    let stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${amount.id}` })).json()
+    assert.equal(stored.description, 'Gross, in dollars.', 'nothing was overwritten')
+    // Having seen it, they save theirs on purpose.
+    await page.getByRole('button', { name: 'Save', exact: true }).click()
+    await page.getByRole('cell', { name: /Net of refunds, in cents\./ }).waitFor()
+    stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${amount.id}` })).json()
+    assert.equal(stored.description, 'Net of refunds, in cents.')
+    await context.close()
+  })
+
+  test('search facets: owners', async () => {
+    const owned = await h.request({
+      method: 'PATCH',
+      url: `/api/v1/resource/all/${table.id}`,
+      body: { owners: [h.adminUserId] },
+    })
+    assert.equal(owned.statusCode, 200, owned.body)
+    const { context, page } = await signedIn(h.adminKey)
+    await page.getByLabel('Search the catalog').fill('customer_ord')
+    await page.getByRole('link', { name: 'customer_orders' }).waitFor()
+    await page.getByRole('combobox', { name: 'Owners' }).click()
+    await page.getByRole('option', { name: /admin@example\.com/ }).click()
+    await page.keyboard.press('Escape')
+    await page.getByTestId('result-count').filter({ hasText: '1 found' }).waitFor()
+    await page.getByRole('link', { name: 'customer_orders' }).waitFor()
+    await context.close()
+  })
+
   test("an admin changes a user's role and teams, and a group's members", async () => {
     const email = `analyst-${randomUUID().slice(0, 8)}@example.com`
     const user = await makeUser(h, { role: 'viewer', email })

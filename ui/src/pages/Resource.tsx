@@ -1,8 +1,23 @@
-import { Alert, Anchor, Badge, Breadcrumbs, Group, Loader, Stack, Table, Text, Title } from '@mantine/core'
+import {
+  ActionIcon,
+  Alert,
+  Anchor,
+  Badge,
+  Breadcrumbs,
+  Button,
+  Group,
+  Loader,
+  Stack,
+  Table,
+  Text,
+  Textarea,
+  Title,
+} from '@mantine/core'
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query'
 import { lazy, Suspense, useState } from 'react'
 import { Link } from 'wouter'
-import { type Answer, ApiFailure, api, catalogPath, type Page, type Resource } from '../api.ts'
+import { type Answer, ApiFailure, api, catalogPath, type Page, patchResource, type Resource } from '../api.ts'
+import { useUnsavedGuard } from '../drafts.ts'
 import { CustomProperties } from './CustomProperties.tsx'
 import { FieldEditor } from './FieldEditor.tsx'
 import { Flags } from './Flags.tsx'
@@ -37,6 +52,111 @@ function useAncestors(resource: Resource | undefined) {
       return chain
     },
   })
+}
+
+/**
+ * A child's description in its row, edited in place by writers: the child is read when editing starts, and the
+ * save carries its ETag, so a change made meanwhile by someone else is shown, never overwritten.
+ */
+function InlineDescription({ resource, onSaved }: { resource: Resource; onSaved: () => void }) {
+  const [editing, setEditing] = useState<{ etag: string | null; origin: string } | undefined>(undefined)
+  const [draft, setDraft] = useState('')
+  const [notice, setNotice] = useState<string | undefined>(undefined)
+  const [busy, setBusy] = useState(false)
+  const release = useUnsavedGuard(editing !== undefined && draft !== editing.origin)
+  const start = async () => {
+    setBusy(true)
+    setNotice(undefined)
+    try {
+      const current = await api<Resource>(`/resource/all/${resource.id}`)
+      setEditing({ etag: current.etag, origin: current.data.description })
+      setDraft(current.data.description)
+    } catch (failure) {
+      setNotice(failure instanceof ApiFailure ? failure.detail : 'Could not load it: try again.')
+    } finally {
+      setBusy(false)
+    }
+  }
+  const save = async () => {
+    if (editing === undefined) return
+    setBusy(true)
+    setNotice(undefined)
+    try {
+      const origin = editing.origin
+      const outcome = await patchResource(
+        resource.id,
+        { description: draft },
+        editing.etag,
+        (current) => current.description === origin,
+      )
+      if ('saved' in outcome) {
+        release()
+        setEditing(undefined)
+        onSaved()
+      } else {
+        const current = outcome.conflict
+        setEditing({ etag: current.etag, origin: current.data.description })
+        setNotice(`Changed meanwhile to “${current.data.description}”. Save again to put yours over it.`)
+      }
+    } catch (failure) {
+      setNotice(failure instanceof ApiFailure ? failure.detail : 'Saving failed: try again.')
+    } finally {
+      setBusy(false)
+    }
+  }
+  if (editing === undefined) {
+    return (
+      <Group gap={4} wrap="nowrap" justify="space-between">
+        <Text size="sm" lineClamp={2}>
+          {resource.description}
+        </Text>
+        {resource.current_user_permissions.write && (
+          <ActionIcon
+            variant="subtle"
+            size="sm"
+            aria-label={`Edit the description of ${resource.title}`}
+            loading={busy}
+            onClick={() => void start()}
+          >
+            ✎
+          </ActionIcon>
+        )}
+        {notice !== undefined && (
+          <Text size="xs" c="red.8" role="alert">
+            {notice}
+          </Text>
+        )}
+      </Group>
+    )
+  }
+  return (
+    <Stack gap={4}>
+      <Textarea
+        aria-label={`Description of ${resource.title}`}
+        autosize
+        minRows={1}
+        value={draft}
+        onChange={(event) => setDraft(event.currentTarget.value)}
+        onKeyDown={(event) => {
+          if (event.key === 'Escape') setEditing(undefined)
+        }}
+        autoFocus
+      />
+      {notice !== undefined && (
+        <Text size="xs" c="orange.9" role="alert">
+          {notice}
+        </Text>
+      )}
+      <Group gap={4}>
+        <Button size="compact-xs" onClick={() => void save()} loading={busy}>
+          Save
+        </Button>
+        <Button size="compact-xs" variant="subtle" onClick={() => setEditing(undefined)} disabled={busy}>
+          Cancel
+        </Button>
+      </Group>
+    </Stack>
+  )
 }
 
 /** What is under a resource, a page at a time: a table of 30,000 columns opens with its first 50. */
@@ -96,9 +216,7 @@ function Children({ parent }: { parent: Resource }) {
               </Table.Td>
               <Table.Td>{columns ? (child.type ?? child.native_type ?? '') : child.entity_type}</Table.Td>
               <Table.Td>
-                <Text size="sm" lineClamp={2}>
-                  {child.description}
-                </Text>
+                <InlineDescription resource={child} onSaved={() => void children.refetch()} />
               </Table.Td>
             </Table.Tr>
           ))}

@@ -25,10 +25,16 @@ export function SearchPage() {
   const [page, setPage] = useState(1)
   const [flags, setFlags] = useState<string[]>([])
   const [tags, setTags] = useState<string[]>([])
+  const [owners, setOwners] = useState<string[]>([])
   const [integration, setIntegration] = useState<string | null>(null)
   const tagList = useQuery({
     queryKey: ['named', '/tag'],
     queryFn: () => api<Page<{ id: string; name: string }>>('/tag?page_size=100'),
+  })
+  const users = useQuery({
+    queryKey: ['named', '/user'],
+    queryFn: () =>
+      api<Page<{ id: string; email: string; first_name: string; last_name: string }>>('/user?page_size=100'),
   })
   const integrations = useQuery({
     queryKey: ['integrations'],
@@ -38,6 +44,7 @@ export function SearchPage() {
   const operands = [
     ...flags.map((field) => ({ operator: 'exact', field, value: true })),
     ...(tags.length > 0 ? [{ operator: 'in', field: 'tags', value: tags }] : []),
+    ...(owners.length > 0 ? [{ operator: 'in', field: 'owners', value: owners }] : []),
     ...(integration === null ? [] : [{ operator: 'exact', field: 'integration_id', value: integration }]),
   ]
   const filter = operands.length === 0 ? undefined : { operator: 'and', operands }
@@ -71,7 +78,7 @@ export function SearchPage() {
         aria-label="Kind of resource"
         style={{ alignSelf: 'flex-start' }}
       />
-      <Group align="end" gap="md">
+      <Group align="end" gap="md" wrap="wrap">
         <Chip.Group multiple value={flags} onChange={reset(setFlags)}>
           <Group gap="xs">
             <Chip value="verified">Verified</Chip>
@@ -84,6 +91,19 @@ export function SearchPage() {
           data={(tagList.data?.data.results ?? []).map((t) => ({ value: t.id, label: t.name }))}
           value={tags}
           onChange={reset(setTags)}
+          searchable
+          clearable
+          w={240}
+        />
+        <MultiSelect
+          label="Owners"
+          placeholder="Anyone"
+          data={(users.data?.data.results ?? []).map((u) => ({
+            value: u.id,
+            label: `${u.first_name} ${u.last_name}`.trim() ? `${u.first_name} ${u.last_name} · ${u.email}` : u.email,
+          }))}
+          value={owners}
+          onChange={reset(setOwners)}
           searchable
           clearable
           w={240}
