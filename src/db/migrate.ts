@@ -11,6 +11,7 @@ import * as customProperties from './migrations/20261205-0009-custom-properties.
 import * as lineage from './migrations/20261205-0010-lineage.ts'
 import * as sessions from './migrations/20261205-0011-sessions.ts'
 import * as pathIndex from './migrations/20261205-0012-path-index.ts'
+import * as pathIndexPostgres from './migrations/20261205-0013-path-index-postgres.ts'
 
 export type Migrations = Record<string, Migration>
 
@@ -27,6 +28,7 @@ const migrations: Migrations = {
   '20261205-0010-lineage': lineage,
   '20261205-0011-sessions': sessions,
   '20261205-0012-path-index': pathIndex,
+  '20261205-0013-path-index-postgres': pathIndexPostgres,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */
