@@ -473,10 +473,16 @@ export function textIndexed(
   return parts.length === 1 ? (parts[0] as Expression<SqlBool>) : eb.or(parts)
 }
 
+/** PostgreSQL's path index holds the paths' first 500 characters (migration 0013: a B-tree entry is bounded). */
+const PATH_PREFIX = 500
+
 /**
  * PostgreSQL: the addresses (`ctid`) of the resources whose title holds one of `pieces` and of every resource
  * under them, and of those whose `direct` columns hold one of `folded`, each part through its trigram or path
- * index. Read in the statement's snapshot, so the addresses are those of the row versions it sees.
+ * index. Read in the statement's snapshot, so the addresses are those of the row versions it sees. The path range
+ * is compared on the indexed prefixes, upper bound included: a path `p.…` has the prefix of `p.`, or, when `p`
+ * is 500 characters or longer, the same prefix as `p` itself; both lie within the bounds, and what else does
+ * (`p/…`, or paths sharing a long prefix) is dropped by the comparison.
  */
 function addresses(direct: readonly string[], folded: readonly string[], pieces: readonly string[]) {
   const holds = (table: string, column: string, texts: readonly string[]) =>
@@ -496,7 +502,9 @@ function addresses(direct: readonly string[], folded: readonly string[], pieces:
     )
     select address from titled
     union all
-    select d.ctid from titled join resources d on d.title_full >= titled.path || '.' and d.title_full < titled.path || '/'${others}`
+    select d.ctid from titled join resources d
+      on left(d.title_full, ${sql.lit(PATH_PREFIX)}) >= left(titled.path || '.', ${sql.lit(PATH_PREFIX)})
+      and left(d.title_full, ${sql.lit(PATH_PREFIX)}) <= left(titled.path || '/', ${sql.lit(PATH_PREFIX)})${others}`
 }
 
 /** The longest run of `text` without a dot. */

@@ -4,6 +4,7 @@ import { type Principal, permissionsFor } from '../access/principal.ts'
 import { checkAccess } from '../access/references.ts'
 import { requireWrite } from '../access/rules.ts'
 import { type Scope, scopeOf, visibilityOf, visibleResources } from '../access/visibility.ts'
+import { engineOf } from '../db/dialect.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso, parseTimestamp } from '../db/values.ts'
 import { findDefaultTeamId } from '../directory/teams/repository.ts'
@@ -34,6 +35,7 @@ import {
   appendToList,
   deleteResourceRow,
   insertResourceRow,
+  lockAncestorsForShare,
   lockResourceRow,
   newResourceValues,
   type ResourceValues,
@@ -137,6 +139,8 @@ async function placeNewResource(
   body: ResourceCreate,
 ): Promise<{ parent: ResourceRow | undefined; integration: string | null }> {
   const parentId = body.parent?.toLowerCase() ?? undefined
+  if (parentId !== undefined && engineOf(db) === 'postgres')
+    await lockAncestorsForShare(db, scope.workspaceId, parentId)
   const parent = parentId === undefined ? undefined : await findResourceRow(db, scope, parentId, undefined, 'share')
   if (parentId !== undefined && parent === undefined) {
     throw fieldError('parent', `refers to ${parentId}, which is not a resource of this workspace`)

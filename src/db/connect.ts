@@ -152,9 +152,7 @@ async function openPostgres(url: string, options: StoreOptions): Promise<Store> 
     connectionString: url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 5000,
-    // No JIT: docent's statements are short, and a cost estimate inflated by a subquery (search's row addresses,
-    // src/catalog/filter.ts) made PostgreSQL spend 295 ms compiling a statement that ran in 75.
-    options: ['-c jit=off', ...(schema === undefined ? [] : [`-c search_path=${schema}`])].join(' '),
+    options: schema === undefined ? undefined : `-c search_path=${schema}`,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
@@ -162,6 +160,13 @@ async function openPostgres(url: string, options: StoreOptions): Promise<Store> 
   })
   // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
   pool.on('error', () => {})
+  // No JIT: docent's statements are short, and a cost estimate inflated by a subquery (search's row addresses,
+  // src/catalog/filter.ts) made PostgreSQL spend 295 ms compiling a statement that ran in 75. Set on each new
+  // connection, ahead of its first query (a startup option would be refused by PgBouncer); a server without JIT
+  // (before PostgreSQL 11) refuses the setting, which changes nothing.
+  pool.on('connect', (client) => {
+    client.query('set jit = off').catch(() => {})
+  })
   const prepare = async () => {
     const client = await pool.connect()
     try {

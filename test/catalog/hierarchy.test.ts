@@ -278,6 +278,45 @@ for (const { engine, skip } of ENGINES) {
         assert.equal(child.integration, null)
       })
 
+      if (engine === 'postgres')
+        test('a resource created while an ancestor is renamed waits for the rename and gets the new path', async () => {
+          const integration = await makeIntegration(h)
+          const database = await makeVia(h, '/database/databases', { integration, title: 'before' })
+          const schema = await makeVia(h, '/database/schemas', { parent: database.id, title: 'sales' })
+          const peer = await h.openPeer()
+          let created: Promise<LightMyRequestResponse> | undefined
+          try {
+            await peer.db.transaction().execute(async (trx) => {
+              // Another writer renames the database and holds its row until it has rewritten the paths below.
+              await trx
+                .updateTable('resources')
+                .set({ title: 'after', title_full: 'after' })
+                .where('id', '=', database.id)
+                .execute()
+              created = h.request({
+                method: 'POST',
+                url: '/api/v1/table/tables',
+                body: { parent: schema.id, title: 'orders' },
+              })
+              const first = await Promise.race([
+                created,
+                new Promise((resolve) => setTimeout(() => resolve('waiting'), 500)),
+              ])
+              assert.equal(first, 'waiting', 'the creation waits for the rename of an ancestor')
+              await trx
+                .updateTable('resources')
+                .set({ title_full: 'after.sales' })
+                .where('id', '=', schema.id)
+                .execute()
+            })
+          } finally {
+            await peer.close()
+          }
+          const response = await (created as Promise<LightMyRequestResponse>)
+          assert.equal(response.statusCode, 201, response.body)
+          assert.equal(response.json().title_full, 'after.sales.orders')
+        })
+
       test("inherits the parent's integration when none is given", async () => {
         const integration = await makeIntegration(h)
         const database = await makeDatabase(h, { integration })

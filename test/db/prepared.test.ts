@@ -99,6 +99,18 @@ for (const { engine, skip } of ENGINES) {
       })
 
     if (engine === 'postgres')
+      test('every connection runs without JIT, from its first query', async () => {
+        // Several at once, so that the pool opens new connections for them.
+        const answers = await Promise.all(
+          Array.from({ length: 5 }, () => sql<{ jit: string }>`show jit`.execute(store.db)),
+        )
+        assert.deepEqual(
+          answers.map((a) => a.rows[0]?.jit),
+          ['off', 'off', 'off', 'off', 'off'],
+        )
+      })
+
+    if (engine === 'postgres')
       test('runs as a named prepared statement', async () => {
         await store.db.transaction().execute(async (trx) => {
           await findKeys(trx, { prefix: 'p:%', limit: 10 }, 'one')

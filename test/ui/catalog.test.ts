@@ -177,10 +177,10 @@ describe('the web catalog in Chromium', {
       await page.goto(`${base}/ui/r/${table.id}`)
       await page.getByRole('button', { name: 'Edit description' }).click()
     }
-    await first.page.getByLabel('Description').fill('Orders, one row each, from the web shop.')
+    await first.page.getByLabel('Description', { exact: true }).fill('Orders, one row each, from the web shop.')
     await first.page.getByRole('button', { name: 'Save' }).click()
     await first.page.getByTestId('description').filter({ hasText: 'from the web shop' }).waitFor()
-    await second.page.getByLabel('Description').fill('Orders placed by customers, net of refunds.')
+    await second.page.getByLabel('Description', { exact: true }).fill('Orders placed by customers, net of refunds.')
     await second.page.getByRole('button', { name: 'Save' }).click()
     await second.page.getByTestId('conflict').waitFor()
     assert.equal(
@@ -189,7 +189,7 @@ describe('the web catalog in Chromium', {
     )
     // The second person's text is still in the editor; the first's is what is stored.
     assert.equal(
-      await second.page.getByLabel('Description').inputValue(),
+      await second.page.getByLabel('Description', { exact: true }).inputValue(),
       'Orders placed by customers, net of refunds.',
     )
     const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
@@ -259,7 +259,7 @@ describe('the web catalog in Chromium', {
     const { context, page } = await signedIn(h.adminKey)
     await page.goto(`${base}/ui/r/${table.id}`)
     await page.getByRole('button', { name: 'Edit description' }).click()
-    await page.getByLabel('Description').fill('Written over the end of a session.')
+    await page.getByLabel('Description', { exact: true }).fill('Written over the end of a session.')
     // Someone flips a switch meanwhile (another field: not a conflict with the description).
     await h.request({ method: 'PATCH', url: `/api/v1/resource/all/${table.id}`, body: { verified: true } })
     await h.store.db.updateTable('sessions').set({ expires_at: '2020-01-01T00:00:00.000Z' }).execute()
@@ -269,7 +269,10 @@ describe('the web catalog in Chromium', {
     await dialog.getByLabel('API key').fill(h.adminKey)
     await dialog.getByRole('button', { name: 'Sign in' }).click()
     await dialog.waitFor({ state: 'hidden' })
-    assert.equal(await page.getByLabel('Description').inputValue(), 'Written over the end of a session.')
+    assert.equal(
+      await page.getByLabel('Description', { exact: true }).inputValue(),
+      'Written over the end of a session.',
+    )
     await page.getByRole('button', { name: 'Save' }).click()
     await page.getByTestId('description').filter({ hasText: 'Written over the end of a session.' }).waitFor()
     const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
@@ -354,7 +357,7 @@ describe('the web catalog in Chromium', {
     await page.getByRole('button', { name: 'Menu' }).click()
     await page.getByRole('menuitem', { name: 'Settings' }).click()
     await page.getByRole('heading', { name: 'Settings' }).waitFor()
-    await page.getByLabel('Description').fill('made in the catalog')
+    await page.getByLabel('Description', { exact: true }).fill('made in the catalog')
     await page.getByRole('button', { name: 'Create key' }).click()
     const key = (await page.getByTestId('new-key').textContent())?.trim() ?? ''
     assert.match(key, /\S{20,}/)
@@ -526,7 +529,8 @@ describe('the web catalog in Chromium', {
     await viewer.page.getByRole('tab', { name: 'Questions' }).click()
     await viewer.page.getByRole('link', { name: 'Where do refunds live?' }).click()
     await viewer.page.getByRole('heading', { name: 'Where do refunds live?' }).waitFor()
-    await viewer.page.getByRole('heading', { name: /Replies/ }).waitFor()
+    // The reply shown (a viewer sees the published question's replies), then what is offered around it.
+    await viewer.page.getByTestId('reply').filter({ hasText: 'negative amounts' }).waitFor()
     assert.equal(await viewer.page.getByRole('textbox', { name: 'Your reply' }).count(), 0)
     assert.equal(await viewer.page.getByRole('button', { name: /Accept this answer|Take back/ }).count(), 0)
     await viewer.page.goto(`${base}/ui/knowledge`)
@@ -548,7 +552,7 @@ describe('the web catalog in Chromium', {
     await about.getByRole('link', { name: /event_wide/ }).waitFor()
     let stored = await until(`/api/v1/resource/all/${handbook.id}`, (r) => (r.sources as string[]).length === 2)
     assert.deepEqual(stored.sources, [table.id, wide.id])
-    await page.getByRole('button', { name: 'Remove customer_orders' }).click()
+    await page.getByRole('button', { name: 'Remove analytics.sales.customer_orders' }).click()
     stored = await until(`/api/v1/resource/all/${handbook.id}`, (r) => (r.sources as string[]).length === 1)
     assert.deepEqual(stored.sources, [wide.id])
     await about.getByRole('link', { name: /customer_orders/ }).waitFor({ state: 'detached' })
@@ -571,14 +575,16 @@ describe('the web catalog in Chromium', {
       body: { description: 'Gross, in dollars.' },
     })
     assert.equal(other.statusCode, 200, other.body)
-    await page.getByRole('button', { name: 'Save', exact: true }).click()
+    const row = page.getByRole('row').filter({ has: box })
+    await row.getByRole('button', { name: 'Save', exact: true }).click()
     await page.getByRole('alert').filter({ hasText: 'Gross, in dollars.' }).waitFor()
     assert.equal(await box.inputValue(), 'Net of refunds, in cents.', 'the text typed is kept')
     let stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${amount.id}` })).json()
     assert.equal(stored.description, 'Gross, in dollars.', 'nothing was overwritten')
-    // Having seen it, they save theirs on purpose.
-    await page.getByRole('button', { name: 'Save', exact: true }).click()
+    // Having seen it, they save theirs on purpose; the keyboard is back on the row's edit button.
+    await row.getByRole('button', { name: 'Save', exact: true }).click()
     await page.getByRole('cell', { name: /Net of refunds, in cents\./ }).waitFor()
+    await page.getByRole('button', { name: 'Edit the description of amount' }).and(page.locator(':focus')).waitFor()
     stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${amount.id}` })).json()
     assert.equal(stored.description, 'Net of refunds, in cents.')
     await context.close()
@@ -626,7 +632,7 @@ describe('the web catalog in Chromium', {
     const { context, page } = await signedIn(h.adminKey)
     await page.goto(`${base}/ui/r/${table.id}`)
     await page.getByRole('button', { name: 'Edit description' }).click()
-    await page.getByLabel('Description').fill('half a thought')
+    await page.getByLabel('Description', { exact: true }).fill('half a thought')
     await page.locator('[data-unsaved="true"]').waitFor()
     const path = page.getByRole('navigation', { name: 'Path' })
     // The page's confirm() blocks it until answered: the answer is set up before the click.
@@ -638,7 +644,7 @@ describe('the web catalog in Chromium', {
     })
     await path.getByRole('link', { name: 'sales' }).click()
     assert.deepEqual(prompts, ['confirm: You have unsaved text on this page. Leave it and lose what you wrote?'])
-    assert.equal(await page.getByLabel('Description').inputValue(), 'half a thought')
+    assert.equal(await page.getByLabel('Description', { exact: true }).inputValue(), 'half a thought')
     assert.ok(page.url().endsWith(`/r/${table.id}`), 'still on the page')
     answer = 'accept'
     await path.getByRole('link', { name: 'sales' }).click()
@@ -666,7 +672,7 @@ describe('the web catalog in Chromium', {
       await page.getByRole('heading', { name: 'Databases' }).waitFor()
       await page.goto(`${base}/ui/r/${table.id}`)
       await page.getByRole('button', { name: 'Edit description' }).click()
-      await page.getByLabel('Description').fill('not saved yet')
+      await page.getByLabel('Description', { exact: true }).fill('not saved yet')
       // The page marks itself as holding unsaved text as it renders; the listener follows right after.
       await page.locator('[data-unsaved="true"]').waitFor()
       await page.waitForTimeout(200)

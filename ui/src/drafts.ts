@@ -35,18 +35,30 @@ export function useUnsavedGuard(dirty: boolean): () => void {
   }, [])
 }
 
-/** Whether the person lets the page go: yes when nothing is unsaved, else their answer to the question. */
+/** The answer given to a question asked for a navigation that has not happened yet (see `mayLeave`). */
+let answered = false
+
+/**
+ * Whether the person lets the page go: yes when nothing is unsaved, else their answer to the question. A yes
+ * stands for the navigation that follows at once (it is not asked again); the drafts stay protected until their
+ * editors close, so a navigation that leaves an editor on the page (to the page itself) asks again next time.
+ */
 export function mayLeave(): boolean {
   if (unsaved.size === 0) return true
   if (!window.confirm(LEAVE_QUESTION)) return false
-  // Asked once: the drafts go with the page.
-  unsaved.clear()
+  answered = true
+  queueMicrotask(() => {
+    answered = false
+  })
   return true
 }
 
 /** Navigation inside the catalog, asking first while any text is unsaved. */
 const guardedNavigate: typeof navigate = (to, options) => {
-  if (mayLeave()) navigate(to, options)
+  if (answered || mayLeave()) {
+    answered = false
+    navigate(to, options)
+  }
 }
 
 /** wouter's browser location, with every in-app navigation going through the unsaved-text question. */

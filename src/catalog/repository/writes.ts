@@ -224,3 +224,26 @@ export async function lockResourceRow(db: Kysely<DB>, workspaceId: string, id: s
     .executeTakeFirst()
   return locked !== undefined
 }
+
+/**
+ * PostgreSQL: before a resource is created under `parentId`, its parent and every ancestor above it are locked
+ * `FOR SHARE`, the topmost first, until the transaction ends. A rename of any of them (which rewrites the paths
+ * below it, `refreshDescendantPlaces`) then either waits for this creation to commit and sees the new row, or has
+ * committed before the parent is read here; without it, a resource created under a grandchild during the rename
+ * kept the old path. Top-down, so that a creation never holds a lower row while waiting for a higher one that a
+ * rename holds and then asks for the lower one (a deadlock).
+ */
+export async function lockAncestorsForShare(db: Kysely<DB>, workspaceId: string, parentId: string): Promise<void> {
+  await sql`
+    with recursive up (id, depth) as (
+      select ${parentId}::text, 0
+      union all
+      select p.parent_id, up.depth + 1 from up join resources p on p.id = up.id
+      where p.parent_id is not null and up.depth < 64
+    )
+    select r.id from resources r join up on up.id = r.id
+    where r.workspace_id = ${workspaceId}
+    order by up.depth desc
+    for share of r
+  `.execute(db)
+}

@@ -14,10 +14,10 @@ import {
   Title,
 } from '@mantine/core'
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query'
-import { lazy, Suspense, useState } from 'react'
+import { lazy, Suspense, useRef, useState } from 'react'
 import { Link } from 'wouter'
 import { type Answer, ApiFailure, api, catalogPath, type Page, patchResource, type Resource } from '../api.ts'
-import { useUnsavedGuard } from '../drafts.ts'
+import { LEAVE_QUESTION, mayLeave, useUnsavedGuard } from '../drafts.ts'
 import { CustomProperties } from './CustomProperties.tsx'
 import { FieldEditor } from './FieldEditor.tsx'
 import { Flags } from './Flags.tsx'
@@ -63,7 +63,16 @@ function InlineDescription({ resource, onSaved }: { resource: Resource; onSaved:
   const [draft, setDraft] = useState('')
   const [notice, setNotice] = useState<string | undefined>(undefined)
   const [busy, setBusy] = useState(false)
-  const release = useUnsavedGuard(editing !== undefined && draft !== editing.origin)
+  const changed = editing !== undefined && draft !== editing.origin
+  const release = useUnsavedGuard(changed)
+  const button = useRef<HTMLButtonElement>(null)
+  // Closing the editor puts the keyboard back on its button.
+  const close = () => {
+    release()
+    setEditing(undefined)
+    setNotice(undefined)
+    requestAnimationFrame(() => button.current?.focus())
+  }
   const start = async () => {
     setBusy(true)
     setNotice(undefined)
@@ -90,8 +99,7 @@ function InlineDescription({ resource, onSaved }: { resource: Resource; onSaved:
         (current) => current.description === origin,
       )
       if ('saved' in outcome) {
-        release()
-        setEditing(undefined)
+        close()
         onSaved()
       } else {
         const current = outcome.conflict
@@ -112,6 +120,7 @@ function InlineDescription({ resource, onSaved }: { resource: Resource; onSaved:
         </Text>
         {resource.current_user_permissions.write && (
           <ActionIcon
+            ref={button}
             variant="subtle"
             size="sm"
             aria-label={`Edit the description of ${resource.title}`}
@@ -138,7 +147,8 @@ function InlineDescription({ resource, onSaved }: { resource: Resource; onSaved:
         value={draft}
         onChange={(event) => setDraft(event.currentTarget.value)}
         onKeyDown={(event) => {
-          if (event.key === 'Escape') setEditing(undefined)
+          // Escape drops the text, asking first when there is some to lose.
+          if (event.key === 'Escape' && (!changed || window.confirm(LEAVE_QUESTION))) close()
         }}
         autoFocus
       />
@@ -151,7 +161,7 @@ function InlineDescription({ resource, onSaved }: { resource: Resource; onSaved:
         <Button size="compact-xs" onClick={() => void save()} loading={busy}>
           Save
         </Button>
-        <Button size="compact-xs" variant="subtle" onClick={() => setEditing(undefined)} disabled={busy}>
+        <Button size="compact-xs" variant="subtle" onClick={close} disabled={busy}>
           Cancel
         </Button>
       </Group>
@@ -222,7 +232,7 @@ function Children({ parent }: { parent: Resource }) {
           ))}
         </Table.Tbody>
       </Table>
-      {total_pages > 1 && <Pages total={total_pages} value={page} onChange={setPage} />}
+      {total_pages > 1 && <Pages total={total_pages} value={page} onChange={(next) => mayLeave() && setPage(next)} />}
     </Stack>
   )
 }
@@ -308,7 +318,11 @@ export function ResourcePage({ id }: { id: string }) {
         markdown
         onSaved={saved}
       />
-      {resource.entity_type === 'question' ? <Replies question={resource} /> : <Children parent={resource} />}
+      {resource.entity_type === 'question' ? (
+        <Replies key={`replies ${resource.id}`} question={resource} />
+      ) : (
+        <Children key={`children ${resource.id}`} parent={resource} />
+      )}
       <Sources key={`sources ${resource.id}`} answer={found.data} onSaved={saved} />
       <Related resource={resource} />
       <Suspense fallback={<Loader role="status" aria-label="Loading lineage" />}>

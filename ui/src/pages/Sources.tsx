@@ -92,7 +92,7 @@ export function Sources({ answer, onSaved }: { answer: Answer<Resource>; onSaved
                 variant="subtle"
                 color="gray"
                 size="sm"
-                aria-label={`Remove ${source.title}`}
+                aria-label={`Remove ${source.title_full || source.title}`}
                 disabled={saving}
                 onClick={() => void save(resource.sources.filter((id) => id !== source.id))}
               >
