@@ -33,6 +33,7 @@ import { ErrorSchema } from './http/schemas.ts'
 import { clientErrorHandler, installTransportAnswers } from './http/transport.ts'
 import { installUi } from './http/ui.ts'
 import { lineageRoutes } from './lineage/routes.ts'
+import { mcpRoutes } from './mcp/routes.ts'
 import { keepSearchIndex } from './search/index-sqlite.ts'
 
 export interface AppOptions {
@@ -147,6 +148,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(customPropertyRoutes(store))
   await app.register(lineageRoutes(store))
   await app.register(dbtRoutes(store))
+  await app.register(mcpRoutes)
   await installUi(app)
   routes.answerOtherMethods()
   return app

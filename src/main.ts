@@ -297,6 +297,29 @@ program
   )
 
 program
+  .command('mcp')
+  .description(
+    "serve the catalog's tools to an AI assistant over stdio (the Model Context Protocol), read from a docent server",
+  )
+  .option('--url <url>', 'the docent server (DOCENT_URL; default http://127.0.0.1:8080)')
+  .option('--key <key>', 'the API key the tools read with (DOCENT_API_KEY)')
+  .action((options: { url?: string; key?: string }) =>
+    run(async () => {
+      const base = (options.url ?? process.env.DOCENT_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '')
+      const key = options.key ?? process.env.DOCENT_API_KEY
+      if (key === undefined || key === '') {
+        throw new CliError('give the API key the tools read with: DOCENT_API_KEY=<key> or --key <key>')
+      }
+      const { McpSetupError, serveStdio } = await import('./mcp/stdio.ts')
+      try {
+        await serveStdio(base, key, packageJson.version)
+      } catch (error) {
+        throw error instanceof McpSetupError ? new CliError(error.message) : error
+      }
+    }),
+  )
+
+program
   .command('workspaces')
   .description('workspaces: create')
   .command('create <name>')

@@ -29,6 +29,8 @@ declare module 'fastify' {
      * the hook only refuses a missing or malformed Authorization header.
      */
     keyCheckedByHandler?: boolean
+    /** A POST that only reads (a tool call): not counted among the key's writes. */
+    readOnly?: boolean
   }
 }
 

@@ -27,7 +27,8 @@ export async function installWriteRateLimit(app: FastifyInstance, perMinute: num
     hook: 'preHandler',
     enableDraftSpec: true,
     keyGenerator: (request: FastifyRequest) => request.principal?.keyId ?? request.ip,
-    allowList: (request: FastifyRequest) => !WRITES.has(request.method) || request.principal === null,
+    allowList: (request: FastifyRequest) =>
+      !WRITES.has(request.method) || request.principal === null || request.routeOptions.config.readOnly === true,
     errorResponseBuilder: (_request, context) =>
       new ApiError(
         'RATE_LIMITED',

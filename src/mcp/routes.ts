@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { LRUCache } from 'lru-cache'
+import { Type } from 'typebox'
+import { ApiError } from '../errors.ts'
+import { CommonErrors } from '../http/schemas.ts'
+import { mcpServer } from './server.ts'
+import { type ApiReader, callTool, TOOLS } from './tools.ts'
+
+const tags = ['ai']
+
+/** The headers that sign a request in, passed on to the API reads a tool makes for it. */
+function credentialsOf(request: FastifyRequest): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const name of ['authorization', 'cookie'] as const) {
+    const value = request.headers[name]
+    if (typeof value === 'string') headers[name] = value
+  }
+  return headers
+}
+
+/** GETs of docent's own API, in process, signed in as the caller. */
+export function apiReader(app: FastifyInstance, headers: Record<string, string>): ApiReader {
+  return async (path) => {
+    const response = await app.inject({ method: 'GET', url: `/api/v1${path}`, headers })
+    let body: unknown = null
+    try {
+      body = response.body === '' ? null : JSON.parse(response.body)
+    } catch {
+      body = null
+    }
+    return { status: response.statusCode, body }
+  }
+}
+
+const ToolCallSchema = Type.Object(
+  {
+    name: Type.String({ maxLength: 200, description: `one of ${TOOLS.map((t) => t.name).join(', ')}` }),
+    arguments: Type.Optional(
+      Type.Unknown({ description: "the tool's arguments (an object); see each tool's inputSchema at /mcp" }),
+    ),
+  },
+  { additionalProperties: true },
+)
+
+const ToolAnswerSchema = Type.Object({
+  isError: Type.Boolean(),
+  content: Type.Array(Type.Object({ type: Type.Literal('text'), text: Type.String() })),
+})
+
+/** An MCP session of `/mcp`: its transport, and the key that opened it (no other key may use it). */
+interface Session {
+  transport: StreamableHTTPServerTransport
+  keyId: string
+}
+
+/** Sessions kept at once, and how long one lasts unused. */
+const MAX_SESSIONS = 1000
+const SESSION_IDLE_MS = 30 * 60_000
+
+/**
+ * Secoda's tool endpoint (CONTRACT §13) and docent's own MCP server over Streamable HTTP. Both run the tools of
+ * src/mcp/tools.ts, which read the catalog through the API with the caller's credentials.
+ */
+export async function mcpRoutes(app: FastifyInstance): Promise<void> {
+  app.post(
+    '/ai/mcp/tools/call',
+    {
+      // A read, whatever its method: not counted among the key's writes.
+      config: { readOnly: true },
+      schema: {
+        tags,
+        summary: "Call one of the catalog's tools for AI assistants (Secoda's MCP endpoint)",
+        description:
+          'The endpoint the Secoda MCP servers call. The answer is an MCP tool result: Markdown text, or isError with a sentence saying what was wrong (an unknown tool, a bad argument, a resource you may not see).',
+        body: ToolCallSchema,
+        response: { 200: ToolAnswerSchema, ...CommonErrors },
+      },
+    },
+    async (request) => {
+      const body = request.body as { name: string; arguments?: unknown }
+      return callTool(body.name, body.arguments, apiReader(app, credentialsOf(request)))
+    },
+  )
+
+  const sessions = new LRUCache<string, Session>({
+    max: MAX_SESSIONS,
+    ttl: SESSION_IDLE_MS,
+    updateAgeOnGet: true,
+    dispose: (session) => {
+      void session.transport.close().catch(() => {})
+    },
+  })
+  app.addHook('onClose', async () => {
+    sessions.clear()
+  })
+
+  /** The session a request names, refused when it is unknown or another key's. */
+  const sessionOf = (request: FastifyRequest): Session | undefined => {
+    const id = request.headers['mcp-session-id']
+    if (typeof id !== 'string') return undefined
+    const session = sessions.get(id)
+    if (session === undefined) {
+      throw new ApiError(
+        'NOT_FOUND',
+        'No such MCP session (it ended, or expired after 30 minutes unused): initialize again.',
+      )
+    }
+    if (session.keyId !== request.principal.keyId) {
+      throw new ApiError('PERMISSION_DENIED', 'This MCP session belongs to another API key.')
+    }
+    return session
+  }
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply, session: Session) => {
+    reply.hijack()
+    await session.transport.handleRequest(request.raw, reply.raw, request.body)
+  }
+
+  const mcpSchema = {
+    tags,
+    summary: 'The Model Context Protocol, over Streamable HTTP',
+    description:
+      'docent as an MCP server (JSON-RPC 2.0): initialize, tools/list, tools/call. Sessions per the protocol (Mcp-Session-Id); answers are JSON, not event streams.',
+  }
+  app.post(
+    '/mcp',
+    { config: { readOnly: true }, schema: { ...mcpSchema, body: Type.Unknown() } },
+    async (request, reply) => {
+      let session = sessionOf(request)
+      if (session === undefined) {
+        // No session yet: this must be the initialize request, which opens one for the caller's key.
+        const read = apiReader(app, credentialsOf(request))
+        const keyId = request.principal.keyId
+        const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          enableJsonResponse: true,
+          onsessioninitialized: (id) => {
+            sessions.set(id, { transport, keyId })
+          },
+          onsessionclosed: (id) => {
+            sessions.delete(id)
+          },
+        })
+        await mcpServer(read).connect(transport)
+        session = { transport, keyId }
+      }
+      await handle(request, reply, session)
+    },
+  )
+  app.delete('/mcp', { schema: mcpSchema }, async (request, reply) => {
+    const session = sessionOf(request)
+    if (session === undefined) throw new ApiError('NOT_FOUND', 'No MCP session named: send its id in Mcp-Session-Id.')
+    await handle(request, reply, session)
+  })
+  app.get('/mcp', { schema: mcpSchema }, async (_request, reply) => {
+    // No stream of messages from the server: it never sends one unasked (the protocol's answer for that is 405).
+    return reply
+      .code(405)
+      .header('allow', 'POST, DELETE')
+      .send({ detail: 'docent sends no messages unasked: POST requests to /mcp.', code: 'METHOD_NOT_ALLOWED' })
+  })
+}

@@ -1,0 +1,42 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { mcpServer } from './server.ts'
+import type { ApiReader } from './tools.ts'
+
+/** A failure the operator fixes (a wrong URL or key): said on stderr before the assistant is served. */
+export class McpSetupError extends Error {}
+
+/** GETs of a docent server's API with a bearer key. */
+export function httpReader(base: string, key: string): ApiReader {
+  return async (path) => {
+    const response = await fetch(`${base}/api/v1${path}`, {
+      headers: { authorization: `Bearer ${key}`, accept: 'application/json' },
+    })
+    const text = await response.text()
+    let body: unknown = null
+    try {
+      body = text === '' ? null : JSON.parse(text)
+    } catch {
+      body = null
+    }
+    return { status: response.status, body }
+  }
+}
+
+/**
+ * `docent mcp`: the tools over stdio (stdout carries the protocol only; messages go to stderr), reading from the
+ * docent server at `base` with `key`. The URL and the key are tried once first, so a wrong one is said at once.
+ */
+export async function serveStdio(base: string, key: string, version: string): Promise<void> {
+  const read = httpReader(base, key)
+  let status: number
+  try {
+    status = (await read('/resource/catalog?page_size=1')).status
+  } catch (error) {
+    throw new McpSetupError(`cannot reach docent at ${base}: ${(error as Error).message}; start it or give --url`)
+  }
+  if (status === 401) throw new McpSetupError(`docent at ${base} refused the API key: it is unknown or revoked`)
+  if (status !== 200) throw new McpSetupError(`docent at ${base} answered ${status}: is it a docent server?`)
+  const server = mcpServer(read, version)
+  await server.connect(new StdioServerTransport())
+  process.stderr.write(`docent mcp: serving the catalog at ${base} over stdio\n`)
+}
