@@ -148,7 +148,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(customPropertyRoutes(store))
   await app.register(lineageRoutes(store))
   await app.register(dbtRoutes(store))
-  await app.register(mcpRoutes)
+  await app.register(mcpRoutes(store))
   await installUi(app)
   routes.answerOtherMethods()
   return app

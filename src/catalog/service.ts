@@ -21,6 +21,8 @@ import {
 } from './questions.ts'
 import { checkReferences } from './references.ts'
 import {
+  type ColumnSummary,
+  findColumnSummaries,
   findList,
   findRelations,
   findResource,
@@ -538,4 +540,14 @@ export async function deleteResource(
   if (!deleted) {
     throw notFound()
   }
+}
+
+/** A table's columns as a short list (tools for AI assistants): those the caller sees, primary keys first. */
+export function listColumnSummaries(
+  store: Store,
+  principal: Principal,
+  tableId: string,
+  limit: number,
+): Promise<{ count: number; columns: ColumnSummary[] }> {
+  return findColumnSummaries(store.db, scopeOf(principal), tableId, limit)
 }

@@ -3,7 +3,10 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { Type } from 'typebox'
+import { listColumnSummaries } from '../catalog/service.ts'
+import type { Store } from '../db/types.ts'
 import { ApiError } from '../errors.ts'
+import { authenticate } from '../http/auth.ts'
 import { CommonErrors } from '../http/schemas.ts'
 import { mcpServer } from './server.ts'
 import { type ApiReader, callTool, TOOLS } from './tools.ts'
@@ -20,9 +23,13 @@ function credentialsOf(request: FastifyRequest): Record<string, string> {
   return headers
 }
 
-/** GETs of docent's own API, in process, signed in as the caller. */
-export function apiReader(app: FastifyInstance, headers: Record<string, string>): ApiReader {
-  return async (path) => {
+/**
+ * GETs of docent's own API, in process, signed in as the caller; and a table's columns read directly, with the
+ * caller's visibility (the caller was signed in by this request, and each GET signs in again).
+ */
+export function apiReader(store: Store, app: FastifyInstance, request: FastifyRequest): ApiReader {
+  const headers = credentialsOf(request)
+  const read: ApiReader = async (path) => {
     const response = await app.inject({ method: 'GET', url: `/api/v1${path}`, headers })
     let body: unknown = null
     try {
@@ -32,6 +39,16 @@ export function apiReader(app: FastifyInstance, headers: Record<string, string>)
     }
     return { status: response.statusCode, body }
   }
+  // The key is checked again for each read (as each GET does), so that a key revoked or a role changed during an
+  // MCP session counts at once; anything but a bearer key reads the columns through the API.
+  const key = /^Bearer +(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1]
+  if (key !== undefined) {
+    read.columns = async (tableId, limit) => {
+      const principal = await authenticate(store, key).catch(() => undefined)
+      return principal === undefined ? undefined : listColumnSummaries(store, principal, tableId, limit)
+    }
+  }
+  return read
 }
 
 const ToolCallSchema = Type.Object(
@@ -63,102 +80,104 @@ const SESSION_IDLE_MS = 30 * 60_000
  * Secoda's tool endpoint (CONTRACT §13) and docent's own MCP server over Streamable HTTP. Both run the tools of
  * src/mcp/tools.ts, which read the catalog through the API with the caller's credentials.
  */
-export async function mcpRoutes(app: FastifyInstance): Promise<void> {
-  app.post(
-    '/ai/mcp/tools/call',
-    {
-      // A read, whatever its method: not counted among the key's writes.
-      config: { readOnly: true },
-      schema: {
-        tags,
-        summary: "Call one of the catalog's tools for AI assistants (Secoda's MCP endpoint)",
-        description:
-          'The endpoint the Secoda MCP servers call. The answer is an MCP tool result: Markdown text, or isError with a sentence saying what was wrong (an unknown tool, a bad argument, a resource you may not see).',
-        body: ToolCallSchema,
-        response: { 200: ToolAnswerSchema, ...CommonErrors },
+export function mcpRoutes(store: Store) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.post(
+      '/ai/mcp/tools/call',
+      {
+        // A read, whatever its method: not counted among the key's writes.
+        config: { readOnly: true },
+        schema: {
+          tags,
+          summary: "Call one of the catalog's tools for AI assistants (Secoda's MCP endpoint)",
+          description:
+            'The endpoint the Secoda MCP servers call. The answer is an MCP tool result: Markdown text, or isError with a sentence saying what was wrong (an unknown tool, a bad argument, a resource you may not see).',
+          body: ToolCallSchema,
+          response: { 200: ToolAnswerSchema, ...CommonErrors },
+        },
       },
-    },
-    async (request) => {
-      const body = request.body as { name: string; arguments?: unknown }
-      return callTool(body.name, body.arguments, apiReader(app, credentialsOf(request)))
-    },
-  )
+      async (request) => {
+        const body = request.body as { name: string; arguments?: unknown }
+        return callTool(body.name, body.arguments, apiReader(store, app, request))
+      },
+    )
 
-  const sessions = new LRUCache<string, Session>({
-    max: MAX_SESSIONS,
-    ttl: SESSION_IDLE_MS,
-    updateAgeOnGet: true,
-    dispose: (session) => {
-      void session.transport.close().catch(() => {})
-    },
-  })
-  app.addHook('onClose', async () => {
-    sessions.clear()
-  })
+    const sessions = new LRUCache<string, Session>({
+      max: MAX_SESSIONS,
+      ttl: SESSION_IDLE_MS,
+      updateAgeOnGet: true,
+      dispose: (session) => {
+        void session.transport.close().catch(() => {})
+      },
+    })
+    app.addHook('onClose', async () => {
+      sessions.clear()
+    })
 
-  /** The session a request names, refused when it is unknown or another key's. */
-  const sessionOf = (request: FastifyRequest): Session | undefined => {
-    const id = request.headers['mcp-session-id']
-    if (typeof id !== 'string') return undefined
-    const session = sessions.get(id)
-    if (session === undefined) {
-      throw new ApiError(
-        'NOT_FOUND',
-        'No such MCP session (it ended, or expired after 30 minutes unused): initialize again.',
-      )
-    }
-    if (session.keyId !== request.principal.keyId) {
-      throw new ApiError('PERMISSION_DENIED', 'This MCP session belongs to another API key.')
-    }
-    return session
-  }
-
-  const handle = async (request: FastifyRequest, reply: FastifyReply, session: Session) => {
-    reply.hijack()
-    await session.transport.handleRequest(request.raw, reply.raw, request.body)
-  }
-
-  const mcpSchema = {
-    tags,
-    summary: 'The Model Context Protocol, over Streamable HTTP',
-    description:
-      'docent as an MCP server (JSON-RPC 2.0): initialize, tools/list, tools/call. Sessions per the protocol (Mcp-Session-Id); answers are JSON, not event streams.',
-  }
-  app.post(
-    '/mcp',
-    { config: { readOnly: true }, schema: { ...mcpSchema, body: Type.Unknown() } },
-    async (request, reply) => {
-      let session = sessionOf(request)
+    /** The session a request names, refused when it is unknown or another key's. */
+    const sessionOf = (request: FastifyRequest): Session | undefined => {
+      const id = request.headers['mcp-session-id']
+      if (typeof id !== 'string') return undefined
+      const session = sessions.get(id)
       if (session === undefined) {
-        // No session yet: this must be the initialize request, which opens one for the caller's key.
-        const read = apiReader(app, credentialsOf(request))
-        const keyId = request.principal.keyId
-        const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          enableJsonResponse: true,
-          onsessioninitialized: (id) => {
-            sessions.set(id, { transport, keyId })
-          },
-          onsessionclosed: (id) => {
-            sessions.delete(id)
-          },
-        })
-        await mcpServer(read).connect(transport)
-        session = { transport, keyId }
+        throw new ApiError(
+          'NOT_FOUND',
+          'No such MCP session (it ended, or expired after 30 minutes unused): initialize again.',
+        )
       }
+      if (session.keyId !== request.principal.keyId) {
+        throw new ApiError('PERMISSION_DENIED', 'This MCP session belongs to another API key.')
+      }
+      return session
+    }
+
+    const handle = async (request: FastifyRequest, reply: FastifyReply, session: Session) => {
+      reply.hijack()
+      await session.transport.handleRequest(request.raw, reply.raw, request.body)
+    }
+
+    const mcpSchema = {
+      tags,
+      summary: 'The Model Context Protocol, over Streamable HTTP',
+      description:
+        'docent as an MCP server (JSON-RPC 2.0): initialize, tools/list, tools/call. Sessions per the protocol (Mcp-Session-Id); answers are JSON, not event streams.',
+    }
+    app.post(
+      '/mcp',
+      { config: { readOnly: true }, schema: { ...mcpSchema, body: Type.Unknown() } },
+      async (request, reply) => {
+        let session = sessionOf(request)
+        if (session === undefined) {
+          // No session yet: this must be the initialize request, which opens one for the caller's key.
+          const read = apiReader(store, app, request)
+          const keyId = request.principal.keyId
+          const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+            sessionIdGenerator: () => randomUUID(),
+            enableJsonResponse: true,
+            onsessioninitialized: (id) => {
+              sessions.set(id, { transport, keyId })
+            },
+            onsessionclosed: (id) => {
+              sessions.delete(id)
+            },
+          })
+          await mcpServer(read).connect(transport)
+          session = { transport, keyId }
+        }
+        await handle(request, reply, session)
+      },
+    )
+    app.delete('/mcp', { schema: mcpSchema }, async (request, reply) => {
+      const session = sessionOf(request)
+      if (session === undefined) throw new ApiError('NOT_FOUND', 'No MCP session named: send its id in Mcp-Session-Id.')
       await handle(request, reply, session)
-    },
-  )
-  app.delete('/mcp', { schema: mcpSchema }, async (request, reply) => {
-    const session = sessionOf(request)
-    if (session === undefined) throw new ApiError('NOT_FOUND', 'No MCP session named: send its id in Mcp-Session-Id.')
-    await handle(request, reply, session)
-  })
-  app.get('/mcp', { schema: mcpSchema }, async (_request, reply) => {
-    // No stream of messages from the server: it never sends one unasked (the protocol's answer for that is 405).
-    return reply
-      .code(405)
-      .header('allow', 'POST, DELETE')
-      .send({ detail: 'docent sends no messages unasked: POST requests to /mcp.', code: 'METHOD_NOT_ALLOWED' })
-  })
+    })
+    app.get('/mcp', { schema: mcpSchema }, async (_request, reply) => {
+      // No stream of messages from the server: it never sends one unasked (the protocol's answer for that is 405).
+      return reply
+        .code(405)
+        .header('allow', 'POST, DELETE')
+        .send({ detail: 'docent sends no messages unasked: POST requests to /mcp.', code: 'METHOD_NOT_ALLOWED' })
+    })
+  }
 }

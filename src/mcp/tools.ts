@@ -3,8 +3,26 @@
 // (`ApiReader`): what the caller may not see is answered as if it did not exist, by the same code that answers
 // every other client, and a revoked key stops working at the very next call.
 
-/** One GET of docent's API (`path` below `/api/v1`) with the caller's credentials. */
-export type ApiReader = (path: string) => Promise<{ status: number; body: unknown }>
+/** A table's columns as a list shows them: those the caller sees, primary keys first, then by title. */
+export interface ColumnPage {
+  count: number
+  columns: {
+    title: string
+    data_type: string | null
+    native_type: string | null
+    is_pk: boolean
+    description: string
+  }[]
+}
+
+/**
+ * One GET of docent's API (`path` below `/api/v1`) with the caller's credentials; in the server's own process also
+ * `columns`, the same list of a table's columns its typed list answers, read without the rest of each resource.
+ */
+export type ApiReader = ((path: string) => Promise<{ status: number; body: unknown }>) & {
+  /** Undefined when the columns are to be read through the API after all (its answer then says why not). */
+  columns?: (tableId: string, limit: number) => Promise<ColumnPage | undefined>
+}
 
 export interface ToolAnswer {
   [key: string]: unknown
@@ -257,22 +275,36 @@ async function retrieve(read: ApiReader, args: Record<string, unknown>): Promise
   return truncated(out.join('\n'), limit)
 }
 
+/** A table's first columns, primary keys first, then by title: in process directly, else through its typed list. */
+async function columnsOf(read: ApiReader, tableId: string): Promise<ColumnPage> {
+  const direct = await read.columns?.(tableId, MAX_COLUMNS)
+  if (direct !== undefined) return direct
+  const page = await get<Page<Resource>>(
+    read,
+    `/table/columns?${query({ parent_id: tableId, page_size: MAX_COLUMNS })}`,
+  )
+  const columns = page.results
+    .map((c) => ({
+      title: c.title,
+      data_type: c.type ?? null,
+      native_type: c.native_type,
+      is_pk: c.is_pk === true,
+      description: c.description,
+    }))
+    .sort((a, b) => Number(b.is_pk) - Number(a.is_pk) || (a.title < b.title ? -1 : a.title > b.title ? 1 : 0))
+  return { count: page.count, columns }
+}
+
 /** A table's columns with their types, or the first resources under anything else. */
 async function childrenOf(read: ApiReader, resource: Resource): Promise<string[]> {
   if (resource.entity_type === 'table') {
-    const columns = await get<Page<Resource>>(
-      read,
-      `/table/columns?${query({ parent_id: resource.id, page_size: MAX_COLUMNS })}`,
-    )
-    const rows = [...columns.results].sort(
-      (a, b) => (a.is_pk === b.is_pk ? 0 : a.is_pk ? -1 : 1) || a.title.localeCompare(b.title),
-    )
-    const out = [`## Columns (${count(columns.count)})`, '', '| column | type | description |', '|---|---|---|']
-    for (const column of rows) {
-      const type = [column.type ?? column.native_type ?? '', column.is_pk ? 'primary key' : ''].filter(Boolean)
+    const { count: total, columns } = await columnsOf(read, resource.id)
+    const out = [`## Columns (${count(total)})`, '', '| column | type | description |', '|---|---|---|']
+    for (const column of columns) {
+      const type = [column.data_type ?? column.native_type ?? '', column.is_pk ? 'primary key' : ''].filter(Boolean)
       out.push(`| ${cell(column.title)} | ${cell(type.join(', '))} | ${cell(column.description)} |`)
     }
-    if (columns.count > rows.length) out.push('', `…and ${count(columns.count - rows.length)} more columns.`)
+    if (total > columns.length) out.push('', `…and ${count(total - columns.length)} more columns.`)
     return out
   }
   const filter = JSON.stringify({ operator: 'exact', field: 'parent_id', value: resource.id })

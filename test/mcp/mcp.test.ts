@@ -48,6 +48,8 @@ for (const { engine, skip } of ENGINES) {
       }
       // Enough metrics for a second page of results (20 a page).
       for (let i = 0; i < 25; i++) await makeVia(h, '/table/columns', { title: `metric_${i}`, parent: table.id })
+      // A column a viewer may not see, in a table they may.
+      await makeVia(h, '/table/columns', { title: 'hidden_margin', parent: table.id, published: false })
       source = await makeVia(h, '/table/tables', { title: 'raw_orders', parent: schema.id })
       secret = await makeVia(h, '/table/tables', { title: 'secret_salaries', parent: schema.id, published: false })
       for (const [from, to] of [
@@ -94,7 +96,7 @@ for (const { engine, skip } of ENGINES) {
       assert.match(entity, /Path: analytics\.sales\.customer_orders/)
       assert.match(entity, /One row per order a customer placed\./)
       assert.match(entity, /Refunds are negative amounts\./)
-      assert.match(entity, /## Columns \(28\)/)
+      assert.match(entity, /## Columns \(29\)/)
       assert.match(entity, /\| customer_id \| .* \| The customer id\. \|/)
 
       const cut = await secoda('retrieve_entity', { entity_id: table.id, truncate_length: 300 })
@@ -176,16 +178,17 @@ for (const { engine, skip } of ENGINES) {
         await secoda('glossary', {}, viewerKey),
       ]
       for (const [i, answer] of seen.entries()) {
-        assert.doesNotMatch(textOf(answer), /secret_salaries/i)
+        assert.doesNotMatch(textOf(answer), /secret_salaries|hidden_margin/i)
         // (Asked by its id, the answer repeats the id it was given.)
         if (i !== 2 && i !== 5) assert.ok(!textOf(answer).includes(secret.id), textOf(answer))
       }
       // What the viewer may see is still answered (the test is not passing by answering nothing).
-      assert.match(textOf(seen[3] as Answer), /customer_orders/)
+      assert.match(textOf(seen[3] as Answer), /customer_orders[\s\S]*## Columns \(28\)/)
       assert.match(textOf(seen[4] as Answer), /raw_orders/)
       assert.equal((seen[2] as Answer).isError, true)
-      // The admin sees it, through the same tools.
+      // The admin sees them, through the same tools.
       assert.match(textOf(await secoda('entity_lineage', { entity_id: table.id })), /secret_salaries/)
+      assert.match(textOf(await secoda('retrieve_entity', { entity_id: table.id })), /\| hidden_margin \|/)
     })
 
     test('MCP over Streamable HTTP with the SDK client: initialize, list tools, call each, paging, an error', async () => {
@@ -214,7 +217,7 @@ for (const { engine, skip } of ENGINES) {
         assert.match(textOf(await call('search_data_assets', { query: 'customer' })), /customer_orders/)
         assert.match(textOf(await call('search_data_assets', { query: 'metric', page: 2 })), /page 2 of 2/)
         assert.match(textOf(await call('search_documentation', { query: 'churn' })), /Churn/)
-        assert.match(textOf(await call('retrieve_entity', { entity_id: table.id })), /## Columns \(28\)/)
+        assert.match(textOf(await call('retrieve_entity', { entity_id: table.id })), /## Columns \(29\)/)
         assert.match(textOf(await call('entity_lineage', { entity_id: table.id })), /raw_orders/)
         assert.match(textOf(await call('glossary', {})), /Churn/)
         const listed = textOf(
@@ -311,6 +314,13 @@ for (const { engine, skip } of ENGINES) {
           assert.match(textOf(page2), /page 2 of 2/)
           const refused = (await client.callTool({ name: 'run_sql', arguments: { query: 'select 1' } })) as Answer
           assert.equal(refused.isError, true)
+          // Read over HTTP, a table's columns come from its typed list; in the server, directly: the same text.
+          const entity = (await client.callTool({
+            name: 'retrieve_entity',
+            arguments: { entity_id: table.id },
+          })) as Answer
+          assert.match(textOf(entity), /## Columns \(29\)/)
+          assert.equal(textOf(entity), textOf(await secoda('retrieve_entity', { entity_id: table.id })))
         } finally {
           await client.close()
         }

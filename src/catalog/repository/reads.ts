@@ -427,3 +427,49 @@ export async function findRowsInOrder(
   const byId = new Map(rows.map((row) => [row.id, row]))
   return ids.map((id) => byId.get(id)).filter((row) => row !== undefined)
 }
+
+/** What a list of a table's columns shows of each. */
+export interface ColumnSummary {
+  title: string
+  data_type: string | null
+  native_type: string | null
+  is_pk: boolean
+  description: string
+}
+
+/**
+ * A table's columns as a short list, with only what a list of them shows (the tools for AI assistants: a table of
+ * 1,000 columns read as full resources took 108 ms on SQLite, 226 ms on PostgreSQL): those the scope sees, primary
+ * keys first, then by title; and how many the scope sees.
+ */
+export async function findColumnSummaries(
+  db: Kysely<DB>,
+  scope: Scope,
+  tableId: string,
+  limit: number,
+): Promise<{ count: number; columns: ColumnSummary[] }> {
+  const columns = () =>
+    inScope(db.selectFrom('resources'), scope)
+      .where('resources.parent_id', '=', tableId)
+      .where('resources.entity_type', '=', 'column')
+  const counted = await columns()
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirst()
+  const rows = await columns()
+    .select([
+      'resources.title',
+      'resources.data_type',
+      'resources.native_type',
+      'resources.is_pk',
+      'resources.description',
+    ])
+    .orderBy((eb) => eb.case().when('resources.is_pk', '=', sql.lit(true)).then(0).else(1).end())
+    .orderBy('resources.title')
+    .orderBy('resources.id')
+    .limit(limit)
+    .execute()
+  return {
+    count: toCount(counted?.n as number | string | undefined),
+    columns: rows.map((row) => ({ ...row, is_pk: Boolean(row.is_pk) })),
+  }
+}
