@@ -22,7 +22,7 @@ for (const { engine, skip } of ENGINES) {
     let table: { id: string }
     let source: { id: string }
     let secret: { id: string }
-    let viewerKey: string
+    let viewer: string
 
     before(async () => {
       h = await startHarness(engine)
@@ -68,7 +68,7 @@ for (const { engine, skip } of ENGINES) {
         title: 'Orders handbook',
         description: 'How customer orders are counted.',
       })
-      viewerKey = await makeKey(h, await makeUser(h, { role: 'viewer' }))
+      viewer = await makeKey(h, await makeUser(h, { role: 'viewer' }))
     })
     after(() => h?.close())
 
@@ -160,36 +160,48 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(anonymous.statusCode, 401)
     })
 
-    test('a viewer gets no unpublished resource through any tool', async () => {
-      const seen = [
-        await secoda('search_data_assets', { query: 'salaries' }, viewerKey),
-        await secoda('search_data_assets', { query: 'sales' }, viewerKey),
-        await secoda('retrieve_entity', { entity_id: secret.id }, viewerKey),
-        await secoda('retrieve_entity', { entity_id: table.id }, viewerKey),
-        await secoda('entity_lineage', { entity_id: table.id }, viewerKey),
-        await secoda('entity_lineage', { entity_id: secret.id }, viewerKey),
-        await secoda(
-          'list_resources',
-          { filter: { operator: 'contains', field: 'title', value: 'secret' } },
-          viewerKey,
-        ),
-        await secoda('list_resources', {}, viewerKey),
-        await secoda('search_documentation', { query: 'salaries' }, viewerKey),
-        await secoda('glossary', {}, viewerKey),
-      ]
-      for (const [i, answer] of seen.entries()) {
-        assert.doesNotMatch(textOf(answer), /secret_salaries|hidden_margin/i)
-        // (Asked by its id, the answer repeats the id it was given.)
-        if (i !== 2 && i !== 5) assert.ok(!textOf(answer).includes(secret.id), textOf(answer))
-      }
-      // What the viewer may see is still answered (the test is not passing by answering nothing).
-      assert.match(textOf(seen[3] as Answer), /customer_orders[\s\S]*## Columns \(28\)/)
-      assert.match(textOf(seen[4] as Answer), /raw_orders/)
-      assert.equal((seen[2] as Answer).isError, true)
-      // The admin sees them, through the same tools.
-      assert.match(textOf(await secoda('entity_lineage', { entity_id: table.id })), /secret_salaries/)
-      assert.match(textOf(await secoda('retrieve_entity', { entity_id: table.id })), /\| hidden_margin \|/)
-    })
+    for (const role of ['viewer', 'guest'] as const)
+      test(`a ${role} gets no unpublished resource through any tool`, async () => {
+        let viewerKey = viewer
+        if (role === 'guest') {
+          const guest = await makeUser(h, { role })
+          const joined = await h.request({
+            method: 'PATCH',
+            url: `/api/v1/user/${guest}`,
+            body: { teams: [h.defaultTeamId] },
+          })
+          assert.equal(joined.statusCode, 200, joined.body)
+          viewerKey = await makeKey(h, guest)
+        }
+        const seen = [
+          await secoda('search_data_assets', { query: 'salaries' }, viewerKey),
+          await secoda('search_data_assets', { query: 'sales' }, viewerKey),
+          await secoda('retrieve_entity', { entity_id: secret.id }, viewerKey),
+          await secoda('retrieve_entity', { entity_id: table.id }, viewerKey),
+          await secoda('entity_lineage', { entity_id: table.id }, viewerKey),
+          await secoda('entity_lineage', { entity_id: secret.id }, viewerKey),
+          await secoda(
+            'list_resources',
+            { filter: { operator: 'contains', field: 'title', value: 'secret' } },
+            viewerKey,
+          ),
+          await secoda('list_resources', {}, viewerKey),
+          await secoda('search_documentation', { query: 'salaries' }, viewerKey),
+          await secoda('glossary', {}, viewerKey),
+        ]
+        for (const [i, answer] of seen.entries()) {
+          assert.doesNotMatch(textOf(answer), /secret_salaries|hidden_margin/i)
+          // (Asked by its id, the answer repeats the id it was given.)
+          if (i !== 2 && i !== 5) assert.ok(!textOf(answer).includes(secret.id), textOf(answer))
+        }
+        // What the viewer may see is still answered (the test is not passing by answering nothing).
+        assert.match(textOf(seen[3] as Answer), /customer_orders[\s\S]*## Columns \(28\)/)
+        assert.match(textOf(seen[4] as Answer), /raw_orders/)
+        assert.equal((seen[2] as Answer).isError, true)
+        // The admin sees them, through the same tools.
+        assert.match(textOf(await secoda('entity_lineage', { entity_id: table.id })), /secret_salaries/)
+        assert.match(textOf(await secoda('retrieve_entity', { entity_id: table.id })), /\| hidden_margin \|/)
+      })
 
     test('MCP over Streamable HTTP with the SDK client: initialize, list tools, call each, paging, an error', async () => {
       const transport = new StreamableHTTPClientTransport(new URL(`${base}/api/v1/mcp`), {
@@ -238,7 +250,7 @@ for (const { engine, skip } of ENGINES) {
         const other = await fetch(`${base}/api/v1/mcp`, {
           method: 'POST',
           headers: {
-            authorization: viewerKey,
+            authorization: viewer,
             'content-type': 'application/json',
             accept: 'application/json, text/event-stream',
             'mcp-session-id': transport.sessionId as string,
@@ -314,6 +326,14 @@ for (const { engine, skip } of ENGINES) {
           assert.match(textOf(page2), /page 2 of 2/)
           const refused = (await client.callTool({ name: 'run_sql', arguments: { query: 'select 1' } })) as Answer
           assert.equal(refused.isError, true)
+          for (const [name, args, said] of [
+            ['search_documentation', { query: 'churn' }, /Churn/],
+            ['entity_lineage', { entity_id: table.id }, /raw_orders/],
+            ['glossary', {}, /Churn/],
+            ['list_resources', { filter: { operator: 'exact', field: 'title', value: 'raw_orders' } }, /raw_orders/],
+          ] as const) {
+            assert.match(textOf((await client.callTool({ name, arguments: args })) as Answer), said, name)
+          }
           // Read over HTTP, a table's columns come from its typed list; in the server, directly: the same text.
           const entity = (await client.callTool({
             name: 'retrieve_entity',
