@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
@@ -9,7 +10,7 @@ import { ApiError } from '../errors.ts'
 import { authenticate } from '../http/auth.ts'
 import { CommonErrors } from '../http/schemas.ts'
 import { mcpServer } from './server.ts'
-import { type ApiReader, callTool, TOOLS } from './tools.ts'
+import { type ApiReader, callTool, TOOLS, ToolError } from './tools.ts'
 
 const tags = ['ai']
 
@@ -30,7 +31,10 @@ function credentialsOf(request: FastifyRequest): Record<string, string> {
 export function apiReader(store: Store, app: FastifyInstance, request: FastifyRequest): ApiReader {
   const headers = credentialsOf(request)
   const read: ApiReader = async (path) => {
-    const response = await app.inject({ method: 'GET', url: `/api/v1${path}`, headers })
+    const response = await app.inject({ method: 'GET', url: `/api/v1${path}`, headers }).catch(() => {
+      // Fastify refuses new requests once it is closing.
+      throw new ToolError('docent is shutting down: try again in a moment.')
+    })
     let body: unknown = null
     try {
       body = response.body === '' ? null : JSON.parse(response.body)
@@ -66,15 +70,31 @@ const ToolAnswerSchema = Type.Object({
   content: Type.Array(Type.Object({ type: Type.Literal('text'), text: Type.String() })),
 })
 
-/** An MCP session of `/mcp`: its transport, and the key that opened it (no other key may use it). */
+/**
+ * An MCP session of `/mcp`: its transport, the key that opened it (no other key may use it), and the answers it
+ * owes (ended with an error if the session ends first: the transport itself would leave them open).
+ */
 interface Session {
   transport: StreamableHTTPServerTransport
   keyId: string
+  pending: Set<ServerResponse>
 }
 
-/** Sessions kept at once, and how long one lasts unused. */
+/** Sessions kept at once, per key, and how long one lasts unused. */
 const MAX_SESSIONS = 1000
+const MAX_SESSIONS_PER_KEY = 10
 const SESSION_IDLE_MS = 30 * 60_000
+
+/** Ends an answer the transport still owes: a JSON-RPC error saying why, or a cut connection once it began. */
+function abandon(response: ServerResponse, why: string): void {
+  if (response.writableEnded) return
+  if (response.headersSent) {
+    response.end()
+    return
+  }
+  response.writeHead(503, { 'content-type': 'application/json' })
+  response.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: why }, id: null }))
+}
 
 /**
  * Secoda's tool endpoint (CONTRACT §13) and docent's own MCP server over Streamable HTTP. Both run the tools of
@@ -98,7 +118,9 @@ export function mcpRoutes(store: Store) {
       },
       async (request) => {
         const body = request.body as { name: string; arguments?: unknown }
-        return callTool(body.name, body.arguments, apiReader(store, app, request))
+        return callTool(body.name, body.arguments, apiReader(store, app, request), (error) =>
+          request.log.error({ err: error }, 'a tool failed'),
+        )
       },
     )
 
@@ -107,10 +129,12 @@ export function mcpRoutes(store: Store) {
       ttl: SESSION_IDLE_MS,
       updateAgeOnGet: true,
       dispose: (session) => {
+        for (const response of session.pending) abandon(response, 'The MCP session ended: initialize again.')
         void session.transport.close().catch(() => {})
       },
     })
-    app.addHook('onClose', async () => {
+    // Before the server waits for open requests: none is left waiting on a session.
+    app.addHook('preClose', async () => {
       sessions.clear()
     })
 
@@ -131,9 +155,30 @@ export function mcpRoutes(store: Store) {
       return session
     }
 
-    const handle = async (request: FastifyRequest, reply: FastifyReply, session: Session) => {
+    /**
+     * The transport answers on the raw response. It never answers a call the client cancelled, so the handler
+     * also ends when the connection closes, and a session that ends first answers what it still owes.
+     */
+    const handle = async (request: FastifyRequest, reply: FastifyReply, session: Session, owed = true) => {
       reply.hijack()
-      await session.transport.handleRequest(request.raw, reply.raw, request.body)
+      const response = reply.raw
+      // (The DELETE that ends the session is answered by the transport as it ends it.)
+      if (owed) session.pending.add(response)
+      try {
+        await Promise.race([
+          session.transport.handleRequest(request.raw, response, request.body),
+          new Promise<void>((resolve) => response.once('close', resolve)),
+        ])
+      } finally {
+        session.pending.delete(response)
+      }
+    }
+
+    /** Makes room for a new session of `keyId`: its oldest goes when it has the most a key may keep. */
+    const makeRoom = (keyId: string) => {
+      // Least recently used first.
+      const own = ([...sessions.rentries()] as [string, Session][]).filter(([, session]) => session.keyId === keyId)
+      for (const [id] of own.slice(0, Math.max(0, own.length - MAX_SESSIONS_PER_KEY + 1))) sessions.delete(id)
     }
 
     const mcpSchema = {
@@ -151,18 +196,20 @@ export function mcpRoutes(store: Store) {
           // No session yet: this must be the initialize request, which opens one for the caller's key.
           const read = apiReader(store, app, request)
           const keyId = request.principal.keyId
+          const pending = new Set<ServerResponse>()
           const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
             sessionIdGenerator: () => randomUUID(),
             enableJsonResponse: true,
             onsessioninitialized: (id) => {
-              sessions.set(id, { transport, keyId })
+              makeRoom(keyId)
+              sessions.set(id, { transport, keyId, pending })
             },
             onsessionclosed: (id) => {
               sessions.delete(id)
             },
           })
-          await mcpServer(read).connect(transport)
-          session = { transport, keyId }
+          await mcpServer(read, (error) => request.log.error({ err: error }, 'a tool failed')).connect(transport)
+          session = { transport, keyId, pending }
         }
         await handle(request, reply, session)
       },
@@ -170,7 +217,7 @@ export function mcpRoutes(store: Store) {
     app.delete('/mcp', { schema: mcpSchema }, async (request, reply) => {
       const session = sessionOf(request)
       if (session === undefined) throw new ApiError('NOT_FOUND', 'No MCP session named: send its id in Mcp-Session-Id.')
-      await handle(request, reply, session)
+      await handle(request, reply, session, false)
     })
     app.get('/mcp', { schema: mcpSchema }, async (_request, reply) => {
       // No stream of messages from the server: it never sends one unasked (the protocol's answer for that is 405).

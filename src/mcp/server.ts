@@ -12,13 +12,13 @@ const INSTRUCTIONS = [
 ].join(' ')
 
 /** An MCP server (the official SDK's) whose tools read the catalog through `read`. */
-export function mcpServer(read: ApiReader, version = '0.1.0'): Server {
+export function mcpServer(read: ApiReader, onError: (error: unknown) => void, version = '0.1.0'): Server {
   const server = new Server({ name: 'docent', version }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS })
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: TOOLS.map(({ name, description, inputSchema }) => ({ name, description, inputSchema })),
   }))
   server.setRequestHandler(CallToolRequestSchema, async (request) =>
-    callTool(request.params.name, request.params.arguments, read),
+    callTool(request.params.name, request.params.arguments, read, onError),
   )
   return server
 }

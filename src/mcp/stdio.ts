@@ -28,15 +28,22 @@ export function httpReader(base: string, key: string): ApiReader {
  */
 export async function serveStdio(base: string, key: string, version: string): Promise<void> {
   const read = httpReader(base, key)
-  let status: number
+  let answer: { status: number; body: unknown }
   try {
-    status = (await read('/resource/catalog?page_size=1')).status
+    answer = await read('/resource/catalog?page_size=1')
   } catch (error) {
     throw new McpSetupError(`cannot reach docent at ${base}: ${(error as Error).message}; start it or give --url`)
   }
-  if (status === 401) throw new McpSetupError(`docent at ${base} refused the API key: it is unknown or revoked`)
-  if (status !== 200) throw new McpSetupError(`docent at ${base} answered ${status}: is it a docent server?`)
-  const server = mcpServer(read, version)
+  if (answer.status === 401) throw new McpSetupError(`docent at ${base} refused the API key: it is unknown or revoked`)
+  const list = answer.body as { count?: unknown; results?: unknown } | null
+  if (answer.status !== 200 || typeof list?.count !== 'number' || !Array.isArray(list.results)) {
+    throw new McpSetupError(`${base} answered ${answer.status} without a catalog list: is it a docent server?`)
+  }
+  const server = mcpServer(
+    read,
+    (error) => process.stderr.write(`docent mcp: a tool failed: ${String(error)}\n`),
+    version,
+  )
   await server.connect(new StdioServerTransport())
   process.stderr.write(`docent mcp: serving the catalog at ${base} over stdio\n`)
 }

@@ -31,7 +31,7 @@ export interface ToolAnswer {
 }
 
 /** A tool's arguments failed their checks, or the API refused them: said to the caller, never a 500. */
-class ToolError extends Error {}
+export class ToolError extends Error {}
 
 interface ToolSpec {
   name: string
@@ -159,8 +159,11 @@ function line(text: string, max = SNIPPET): string {
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`
 }
 
-/** A table cell: one line, pipes escaped. */
-const cell = (text: string) => line(text, 300).replaceAll('|', '\\|')
+/** A table cell: one line, backslashes and pipes escaped. */
+const cell = (text: string) => line(text, 300).replaceAll('\\', '\\\\').replaceAll('|', '\\|')
+
+/** A name or path as it is shown: one line (a title holding a newline cannot start a line of its own). */
+const titleText = (text: string) => line(text, 2000)
 
 const count = (n: number) => n.toLocaleString('en')
 
@@ -180,7 +183,7 @@ function resultList(page: Page<Resource>, heading: string, pageNumber: number, e
   page.results.forEach((resource, i) => {
     const flags = [resource.verified ? 'verified' : '', resource.pii ? 'PII' : ''].filter(Boolean).join(', ')
     lines.push(
-      `${from + i + 1}. **${resource.title_full || resource.title}** (${kindOf(resource)}${flags ? `; ${flags}` : ''}) — id \`${resource.id}\``,
+      `${from + i + 1}. **${titleText(resource.title_full || resource.title)}** (${kindOf(resource)}${flags ? `; ${flags}` : ''}) — id \`${resource.id}\``,
     )
     if (resource.description.trim() !== '') lines.push(`   ${line(resource.description)}`)
   })
@@ -250,9 +253,9 @@ async function retrieve(read: ApiReader, args: Record<string, unknown>): Promise
     namesOf(read, '/auth/teams', resource.teams),
   ])
   const out = [
-    `# ${resource.title}`,
+    `# ${titleText(resource.title)}`,
     '',
-    `- Path: ${resource.title_full}`,
+    `- Path: ${titleText(resource.title_full)}`,
     `- Kind: ${kindOf(resource)}`,
     `- Id: \`${resource.id}\``,
     `- Verified: ${resource.verified ? 'yes' : 'no'} · PII: ${resource.pii ? 'yes' : 'no'} · Published: ${resource.published ? 'yes' : 'no'}`,
@@ -310,7 +313,7 @@ async function childrenOf(read: ApiReader, resource: Resource): Promise<string[]
   const filter = JSON.stringify({ operator: 'exact', field: 'parent_id', value: resource.id })
   const under = await get<Page<Resource>>(read, `/resource/catalog?${query({ filter, page_size: 50 })}`)
   const out = [`## Under it (${count(under.count)}${under.count === 10_000 ? '+' : ''})`, '']
-  for (const child of under.results) out.push(`- **${child.title}** (${kindOf(child)}) — id \`${child.id}\``)
+  for (const child of under.results) out.push(`- **${titleText(child.title)}** (${kindOf(child)}) — id \`${child.id}\``)
   if (under.count > under.results.length) out.push(`- …and ${count(under.count - under.results.length)} more`)
   return out
 }
@@ -351,7 +354,11 @@ async function lineage(read: ApiReader, args: Record<string, unknown>): Promise<
   )
   const byId = new Map(graph.nodes.map((node) => [node.id, node]))
   const center = byId.get(id)
-  const out = [`# Lineage of ${center?.title_full ?? id}`, '', `Up to ${depth} hops each way.`]
+  const out = [
+    `# Lineage of ${center === undefined ? id : titleText(center.title_full)}`,
+    '',
+    `Up to ${depth} hops each way.`,
+  ]
   for (const [way, title, none] of [
     ['up', 'Upstream: what it is made from', 'Nothing is known to feed it.'],
     ['down', 'Downstream: what reads from it', 'Nothing is known to read from it.'],
@@ -362,7 +369,7 @@ async function lineage(read: ApiReader, args: Record<string, unknown>): Promise<
     for (const [node, hop] of found) {
       const resource = byId.get(node) as Resource
       out.push(
-        `- **${resource.title_full || resource.title}** (${kindOf(resource)}) — ${hop === 1 ? '1 hop' : `${hop} hops`}, id \`${resource.id}\``,
+        `- **${titleText(resource.title_full || resource.title)}** (${kindOf(resource)}) — ${hop === 1 ? '1 hop' : `${hop} hops`}, id \`${resource.id}\``,
       )
     }
   }
@@ -377,7 +384,7 @@ async function glossary(read: ApiReader, args: Record<string, unknown>): Promise
   if (terms.count === 0) return 'The glossary is empty: no terms are defined yet.'
   const out = [`# Glossary: ${count(terms.count)} terms (page ${page} of ${terms.total_pages})`, '']
   for (const term of terms.results) {
-    out.push(`- **${term.title}** — ${line(term.description || term.definition || '(no description)', 500)}`)
+    out.push(`- **${titleText(term.title)}** — ${line(term.description || term.definition || '(no description)', 500)}`)
   }
   if (page < terms.total_pages) out.push('', `More on page ${page + 1}.`)
   return out.join('\n')
@@ -533,8 +540,16 @@ export const TOOLS: ToolSpec[] = [
   },
 ]
 
-/** Runs a tool by name: a Markdown answer, or `isError` with a sentence saying what went wrong. */
-export async function callTool(name: unknown, args: unknown, read: ApiReader): Promise<ToolAnswer> {
+/**
+ * Runs a tool by name: a Markdown answer, or `isError` with a sentence saying what went wrong. A failure of docent
+ * itself is told to `onError` (the log) and answered without its details.
+ */
+export async function callTool(
+  name: unknown,
+  args: unknown,
+  read: ApiReader,
+  onError: (error: unknown) => void,
+): Promise<ToolAnswer> {
   const answer = (isError: boolean, text: string): ToolAnswer => ({ isError, content: [{ type: 'text', text }] })
   const tool = TOOLS.find((t) => t.name === name)
   if (tool === undefined) {
@@ -547,6 +562,10 @@ export async function callTool(name: unknown, args: unknown, read: ApiReader): P
     return answer(false, await tool.run(read, (args ?? {}) as Record<string, unknown>))
   } catch (error) {
     if (error instanceof ToolError) return answer(true, error.message)
-    throw error
+    onError(error)
+    return answer(
+      true,
+      'The tool failed inside docent (the server logged why): try again, and tell its operator if it keeps failing.',
+    )
   }
 }

@@ -301,6 +301,53 @@ for (const { engine, skip } of ENGINES) {
       }
     })
 
+    test('a role changed during an MCP session counts at the next call, the columns of a table included', async () => {
+      const userId = await makeUser(h, { role: 'admin' })
+      const key = await makeKey(h, userId)
+      const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+        requestInit: { headers: { authorization: key } },
+      })
+      const client = new Client({ name: 'docent-test', version: '1.0.0' })
+      await client.connect(transport)
+      try {
+        const read = async () =>
+          textOf((await client.callTool({ name: 'retrieve_entity', arguments: { entity_id: table.id } })) as Answer)
+        assert.match(await read(), /\| hidden_margin \|/)
+        const demoted = await h.request({ method: 'PATCH', url: `/api/v1/user/${userId}`, body: { role: 'viewer' } })
+        assert.equal(demoted.statusCode, 200, demoted.body)
+        const after = await read()
+        assert.match(after, /## Columns \(28\)/)
+        assert.doesNotMatch(after, /hidden_margin/)
+      } finally {
+        await client.close()
+      }
+    })
+
+    test('the MCP endpoint refuses what is not the protocol with a clear status', async () => {
+      const post = (headers: Record<string, string>, body: unknown) =>
+        fetch(`${base}/mcp`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${h.adminKey}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            ...headers,
+          },
+          body: JSON.stringify(body),
+        })
+      // A request other than initialize, without a session.
+      assert.equal((await post({}, { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status, 400)
+      // A session nobody opened, or a malformed one.
+      for (const id of ['00000000-0000-4000-8000-000000000000', 'x'.repeat(300), '../../etc']) {
+        const response = await post({ 'mcp-session-id': id }, { jsonrpc: '2.0', id: 1, method: 'tools/list' })
+        assert.equal(response.status, 404, id)
+      }
+      assert.equal((await fetch(`${base}/mcp`, { headers: { authorization: `Bearer ${h.adminKey}` } })).status, 405)
+      const end = await fetch(`${base}/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${h.adminKey}` } })
+      assert.equal(end.status, 404)
+      assert.equal((await fetch(`${base}/mcp`, { method: 'POST', body: '{}' })).status, 401)
+    })
+
     if (engine === 'sqlite')
       test('MCP over stdio (`docent mcp`) with the SDK client, reading a docent server', async () => {
         const transport = new StdioClientTransport({
