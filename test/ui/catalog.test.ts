@@ -584,7 +584,10 @@ describe('the web catalog in Chromium', {
     // Having seen it, they save theirs on purpose; the keyboard is back on the row's edit button.
     await row.getByRole('button', { name: 'Save', exact: true }).click()
     await page.getByRole('cell', { name: /Net of refunds, in cents\./ }).waitFor()
-    await page.getByRole('button', { name: 'Edit the description of amount' }).and(page.locator(':focus')).waitFor()
+    // (document.activeElement, not :focus, which a page without the window's focus never matches.)
+    await page.waitForFunction(
+      () => document.activeElement?.getAttribute('aria-label') === 'Edit the description of amount',
+    )
     stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${amount.id}` })).json()
     assert.equal(stored.description, 'Net of refunds, in cents.')
     await context.close()

@@ -14,7 +14,7 @@ import {
   Title,
 } from '@mantine/core'
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query'
-import { lazy, Suspense, useRef, useState } from 'react'
+import { lazy, Suspense, useEffect, useRef, useState } from 'react'
 import { Link } from 'wouter'
 import { type Answer, ApiFailure, api, catalogPath, type Page, patchResource, type Resource } from '../api.ts'
 import { LEAVE_QUESTION, mayLeave, useUnsavedGuard } from '../drafts.ts'
@@ -66,12 +66,19 @@ function InlineDescription({ resource, onSaved }: { resource: Resource; onSaved:
   const changed = editing !== undefined && draft !== editing.origin
   const release = useUnsavedGuard(changed)
   const button = useRef<HTMLButtonElement>(null)
-  // Closing the editor puts the keyboard back on its button.
+  // Closing the editor puts the keyboard back on its button, once the button is there again.
+  const [refocus, setRefocus] = useState(false)
+  useEffect(() => {
+    if (refocus && editing === undefined) {
+      button.current?.focus()
+      setRefocus(false)
+    }
+  }, [refocus, editing])
   const close = () => {
     release()
     setEditing(undefined)
     setNotice(undefined)
-    requestAnimationFrame(() => button.current?.focus())
+    setRefocus(true)
   }
   const start = async () => {
     setBusy(true)
