@@ -10,7 +10,7 @@ import { ApiError } from '../errors.ts'
 import { authenticate } from '../http/auth.ts'
 import { CommonErrors } from '../http/schemas.ts'
 import { mcpServer } from './server.ts'
-import { type ApiReader, callTool, TOOLS, ToolError } from './tools.ts'
+import { type ApiReader, callTool, jsonOf, TOOLS, ToolError } from './tools.ts'
 
 const tags = ['ai']
 
@@ -35,13 +35,7 @@ export function apiReader(store: Store, app: FastifyInstance, request: FastifyRe
       // Fastify refuses new requests once it is closing.
       throw new ToolError('docent is shutting down: try again in a moment.')
     })
-    let body: unknown = null
-    try {
-      body = response.body === '' ? null : JSON.parse(response.body)
-    } catch {
-      body = null
-    }
-    return { status: response.statusCode, body }
+    return { status: response.statusCode, body: jsonOf(response.body) }
   }
   // The key is checked again for each read (as each GET does), so that a key revoked or a role changed during an
   // MCP session counts at once; anything but a bearer key reads the columns through the API.

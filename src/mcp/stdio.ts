@@ -1,6 +1,6 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { mcpServer } from './server.ts'
-import type { ApiReader } from './tools.ts'
+import { type ApiReader, jsonOf } from './tools.ts'
 
 /** A failure the operator fixes (a wrong URL or key): said on stderr before the assistant is served. */
 export class McpSetupError extends Error {}
@@ -11,14 +11,7 @@ export function httpReader(base: string, key: string): ApiReader {
     const response = await fetch(`${base}/api/v1${path}`, {
       headers: { authorization: `Bearer ${key}`, accept: 'application/json' },
     })
-    const text = await response.text()
-    let body: unknown = null
-    try {
-      body = text === '' ? null : JSON.parse(text)
-    } catch {
-      body = null
-    }
-    return { status: response.status, body }
+    return { status: response.status, body: jsonOf(await response.text()) }
   }
 }
 

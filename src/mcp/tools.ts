@@ -30,6 +30,15 @@ export interface ToolAnswer {
   content: { type: 'text'; text: string }[]
 }
 
+/** An API answer's text as JSON; null for an empty or unparsable one (its status still says what happened). */
+export function jsonOf(text: string): unknown {
+  try {
+    return text === '' ? null : JSON.parse(text)
+  } catch {
+    return null
+  }
+}
+
 /** A tool's arguments failed their checks, or the API refused them: said to the caller, never a 500. */
 export class ToolError extends Error {}
 
@@ -137,7 +146,11 @@ function entityId(args: Record<string, unknown>): string {
 
 /** The body of a 200, or a ToolError saying what the API said (its `detail`). */
 async function get<T>(read: ApiReader, path: string, notFound?: string): Promise<T> {
-  const { status, body } = await read(path)
+  return bodyOf<T>(await read(path), notFound)
+}
+
+/** The body of an answer of 200, or a ToolError saying what the API said (its `detail`). */
+function bodyOf<T>({ status, body }: { status: number; body: unknown }, notFound?: string): T {
   if (status === 200) return body as T
   if (status === 404 && notFound !== undefined) throw new ToolError(notFound)
   const detail = (body as { detail?: unknown } | null)?.detail
@@ -208,12 +221,11 @@ async function search(read: ApiReader, args: Record<string, unknown>, filter: un
 
 /** A page of a list; a page past the last is an empty answer, not an error. */
 async function pageOf(read: ApiReader, path: string, page: number): Promise<Page<Resource>> {
-  const { status, body } = await read(path)
-  if (status === 404 && page > 1) {
+  const answer = await read(path)
+  if (answer.status === 404 && page > 1) {
     throw new ToolError(`There is no page ${page}: the results end before it. Ask for an earlier page.`)
   }
-  if (status === 200) return body as Page<Resource>
-  return get<Page<Resource>>(read, path)
+  return bodyOf<Page<Resource>>(answer)
 }
 
 /** Names for ids of users, tags, teams: one list read per kind that is needed. */
@@ -425,52 +437,42 @@ const FILTER_DESCRIPTION = [
   '{"operator":"contains","field":"title","value":"order"}]}',
 ].join(' ')
 
+/** A search tool: `search_term` within the kinds `filter` admits, a page of results. */
+function searchTool(
+  name: string,
+  description: string,
+  filter: unknown,
+  words: { heading: string; none: string },
+): ToolSpec {
+  return {
+    name,
+    description,
+    inputSchema: {
+      type: 'object',
+      properties: { query: { type: 'string', description: 'Words to look for.' }, page: PAGE_SCHEMA },
+      required: ['query'],
+    },
+    run: async (read, args) => {
+      const { term, page, found } = await search(read, args, filter)
+      const quoted = `“${line(term, 80)}”`
+      return resultList(found, `${words.heading} for ${quoted}`, page, `No ${words.none} matches ${quoted}.`)
+    },
+  }
+}
+
 export const TOOLS: ToolSpec[] = [
-  {
-    name: 'search_data_assets',
-    description:
-      'Search the data catalog for databases, schemas, tables, columns, dashboards and charts by name, path or description (typos forgiven), best match first. Use it first to find where data lives, e.g. "which table has customer churn". Answers paths, kinds and ids.',
-    inputSchema: {
-      type: 'object',
-      properties: { query: { type: 'string', description: 'Words to look for.' }, page: PAGE_SCHEMA },
-      required: ['query'],
-    },
-    run: async (read, args) => {
-      const { term, page, found } = await search(read, args, {
-        operator: 'not',
-        operands: [{ operator: 'in', field: 'entity_type', value: NOT_DATA_TYPES }],
-      })
-      return resultList(
-        found,
-        `Data assets for “${line(term, 80)}”`,
-        page,
-        `No data asset matches “${line(term, 80)}”.`,
-      )
-    },
-  },
-  {
-    name: 'search_documentation',
-    description:
-      "Search the team's written knowledge: documents, glossary terms and questions with their answers. Use it for what something means or how it is used, rather than where data is.",
-    inputSchema: {
-      type: 'object',
-      properties: { query: { type: 'string', description: 'Words to look for.' }, page: PAGE_SCHEMA },
-      required: ['query'],
-    },
-    run: async (read, args) => {
-      const { term, page, found } = await search(read, args, {
-        operator: 'in',
-        field: 'entity_type',
-        value: DOCUMENTATION_TYPES,
-      })
-      return resultList(
-        found,
-        `Documentation for “${line(term, 80)}”`,
-        page,
-        `No documentation matches “${line(term, 80)}”.`,
-      )
-    },
-  },
+  searchTool(
+    'search_data_assets',
+    'Search the data catalog for databases, schemas, tables, columns, dashboards and charts by name, path or description (typos forgiven), best match first. Use it first to find where data lives, e.g. "which table has customer churn". Answers paths, kinds and ids.',
+    { operator: 'not', operands: [{ operator: 'in', field: 'entity_type', value: NOT_DATA_TYPES }] },
+    { heading: 'Data assets', none: 'data asset' },
+  ),
+  searchTool(
+    'search_documentation',
+    "Search the team's written knowledge: documents, glossary terms and questions with their answers. Use it for what something means or how it is used, rather than where data is.",
+    { operator: 'in', field: 'entity_type', value: DOCUMENTATION_TYPES },
+    { heading: 'Documentation', none: 'documentation' },
+  ),
   {
     name: 'retrieve_entity',
     description:

@@ -14,28 +14,39 @@ interface Graph {
 }
 
 /**
+ * Walks the edges from `center` one way (down: what it feeds; up: what feeds it), noting in `reached` each node
+ * not yet there with its hops times `sign`; nodes already in `reached` are not walked through.
+ */
+function walk(
+  edges: Graph['edges'],
+  center: string,
+  way: 'up' | 'down',
+  reached: Map<string, number>,
+  sign = 1,
+  maxHops = Number.POSITIVE_INFINITY,
+): void {
+  let frontier = [center]
+  for (let hop = 1; frontier.length > 0 && hop <= maxHops; hop++) {
+    const next: string[] = []
+    for (const edge of edges) {
+      const [near, far] = way === 'down' ? [edge.from, edge.to] : [edge.to, edge.from]
+      if (frontier.includes(near) && !reached.has(far)) {
+        reached.set(far, sign * hop)
+        next.push(far)
+      }
+    }
+    frontier = next
+  }
+}
+
+/**
  * Columns by hops: what feeds the resource to its left (one column a hop), what it feeds to its right. A node
  * reached both ways sits where it was reached first.
  */
 function layout(center: string, graph: Graph): { nodes: Node[]; edges: Edge[] } {
   const level = new Map<string, number>([[center, 0]])
-  for (const [way, sign] of [
-    ['down', 1],
-    ['up', -1],
-  ] as const) {
-    let frontier = [center]
-    for (let hop = 1; frontier.length > 0 && hop <= 10; hop++) {
-      const next: string[] = []
-      for (const edge of graph.edges) {
-        const [near, far] = way === 'down' ? [edge.from, edge.to] : [edge.to, edge.from]
-        if (frontier.includes(near) && !level.has(far)) {
-          level.set(far, sign * hop)
-          next.push(far)
-        }
-      }
-      frontier = next
-    }
-  }
+  walk(graph.edges, center, 'down', level, 1, 10)
+  walk(graph.edges, center, 'up', level, -1, 10)
   const rows = new Map<number, number>()
   const nodes: Node[] = graph.nodes.map((resource) => {
     const column = level.get(resource.id) ?? 0
@@ -69,18 +80,7 @@ function Neighbours({ center, graph }: { center: string; graph: Graph }) {
   const byId = new Map(graph.nodes.map((node) => [node.id, node]))
   const ways = (['up', 'down'] as const).map((way) => {
     const hops = new Map<string, number>([[center, 0]])
-    let frontier = [center]
-    for (let hop = 1; frontier.length > 0; hop++) {
-      const next: string[] = []
-      for (const edge of graph.edges) {
-        const [near, far] = way === 'down' ? [edge.from, edge.to] : [edge.to, edge.from]
-        if (frontier.includes(near) && !hops.has(far)) {
-          hops.set(far, hop)
-          next.push(far)
-        }
-      }
-      frontier = next
-    }
+    walk(graph.edges, center, way, hops)
     hops.delete(center)
     return {
       way,
