@@ -12,6 +12,7 @@ import * as lineage from './migrations/20261205-0010-lineage.ts'
 import * as sessions from './migrations/20261205-0011-sessions.ts'
 import * as pathIndex from './migrations/20261205-0012-path-index.ts'
 import * as pathIndexPostgres from './migrations/20261205-0013-path-index-postgres.ts'
+import * as readForms from './migrations/20261205-0014-read-forms.ts'
 
 export type Migrations = Record<string, Migration>
 
@@ -29,6 +30,7 @@ const migrations: Migrations = {
   '20261205-0011-sessions': sessions,
   '20261205-0012-path-index': pathIndex,
   '20261205-0013-path-index-postgres': pathIndexPostgres,
+  '20261205-0014-read-forms': readForms,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

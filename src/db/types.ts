@@ -195,6 +195,15 @@ export interface RelationTable {
   position: number
 }
 
+/**
+ * A resource's lists and custom property values in one read-ready form, kept by triggers (migration 0014): JSON
+ * text on SQLite, jsonb (parsed by the driver) on PostgreSQL.
+ */
+export interface ResourceListsTable {
+  resource_id: string
+  lists: string | Record<string, unknown>
+}
+
 /** The words of catalog text (src/search/words.ts), kept by triggers (migration 0005). */
 export interface SearchWordTable {
   workspace_id: string
@@ -301,6 +310,7 @@ export interface DB {
   resource_multiplayers: RelationTable
   resource_internal_users: RelationTable
   resource_external_users: RelationTable
+  resource_lists: ResourceListsTable
   search_words: SearchWordTable
   resource_search_keys: ResourceSearchKeyTable
   search_pending: SearchPendingTable

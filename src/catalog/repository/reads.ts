@@ -3,7 +3,6 @@ import {
   type Expression,
   type ExpressionBuilder,
   type Kysely,
-  type RawBuilder,
   type SelectQueryBuilder,
   type SqlBool,
   sql,
@@ -85,10 +84,13 @@ export async function findResourceRow(
 }
 
 /**
- * A resource's row with each of its lists as a column (JSON array text on SQLite, text[] on PostgreSQL) and its
- * custom property values as `custom_values` (a JSON array of encoded elements, text on SQLite).
+ * A resource's row with its read-ready form (`resource_lists`, migration 0014): JSON text on SQLite, parsed by the
+ * driver on PostgreSQL; null when the resource has no list entry and no custom value.
  */
-type RowWithLists = ResourceRow & Record<RelationField, string | string[]> & { custom_values: string | string[] }
+type RowWithLists = ResourceRow & { lists: string | Form | null }
+
+/** The read-ready form: each list by its field, the custom values as encoded elements; an absent key is empty. */
+type Form = Partial<Record<RelationField | typeof CUSTOM, unknown[]>>
 
 /** What a resource is read with beside its row: its lists and its custom property values. */
 export interface Loaded {
@@ -96,59 +98,75 @@ export interface Loaded {
   custom: CustomValues
 }
 
-/** Each list of the resource `resources` as a column, in position order, with only resources `visible` admits. */
-function listColumns(db: Kysely<DB>, visible: VisibleRows | undefined) {
-  const postgres = engineOf(db) === 'postgres'
-  return RELATION_FIELDS.map((field) => {
-    const table = sql.table(RELATION_TABLES[field])
-    const seen =
-      visible === undefined || !RESOURCE_LISTS.includes(field)
-        ? sql``
-        : sql` and exists (select 1 from resources target where target.id = l.target_id and ${visible('target')})`
-    const list: RawBuilder<string | string[]> = postgres
-      ? sql`array(select l.target_id from ${table} l where l.resource_id = resources.id${seen} order by l.position)`
-      : // Most lists are empty: a probe of the index costs less than setting up the ordered aggregate.
-        sql`case when exists (select 1 from ${table} where resource_id = resources.id) then (select json_group_array(l.target_id order by l.position) from ${table} l where l.resource_id = resources.id${seen}) else '[]' end`
-    return list.as(field)
-  })
-}
-
-/**
- * The custom property values of the resource `resources`, as one column: the encoded elements (custom-values.ts)
- * as a JSON array, with only the resources `visible` admits in resource values.
- */
-function customColumn(db: Kysely<DB>, visible: VisibleRows | undefined) {
-  const postgres = engineOf(db) === 'postgres'
-  const seen =
-    visible === undefined
-      ? sql``
-      : sql` and (v.target_id is null or exists (select 1 from resources target where target.id = v.target_id and ${visible('target')}))`
-  const from = sql`from custom_property_values v join custom_properties p on p.id = v.property_id where v.resource_id = resources.id${seen}`
-  const element = sql.raw(ENCODED_ELEMENT[postgres ? 'postgres' : 'sqlite'])
-  const column: RawBuilder<string | string[]> = postgres
-    ? sql`array(select ${element} ${from} order by v.position)`
-    : sql`case when exists (select 1 from custom_property_values where resource_id = resources.id) then (select json_group_array(${element} order by v.position) ${from}) else '[]' end`
-  return column.as('custom_values')
+/** The form of the resource `resources`, as one column. */
+function formColumn() {
+  return sql<
+    string | Form | null
+  >`(select resource_lists.lists from resource_lists where resource_lists.resource_id = resources.id)`.as('lists')
 }
 
 function selectResourcesWithLists(db: Kysely<DB>, visible: VisibleRows | undefined) {
-  return selectResources(db, visible).select(listColumns(db, visible)).select(customColumn(db, visible))
+  return selectResources(db, visible).select(formColumn())
 }
 
-/** The lists and custom values of a row read with `listColumns` and `customColumn`. */
-function loadedOf(row: RowWithLists): Loaded {
+/** A resource's lists and encoded custom values as its form holds them, every target whoever reads. */
+interface Stored {
+  relations: Relations
+  elements: ReturnType<typeof parseEncoded>[]
+}
+
+function storedOf(lists: string | Form | null): Stored {
   const relations = emptyRelations()
+  if (lists === null) return { relations, elements: [] }
+  const form = typeof lists === 'string' ? (JSON.parse(lists) as Form) : lists
   for (const field of RELATION_FIELDS) {
-    const list = row[field]
-    relations[field] = typeof list === 'string' ? (JSON.parse(list) as string[]) : list
+    const list = form[field]
+    if (list !== undefined) relations[field] = list as string[]
   }
-  const custom = row.custom_values
-  // SQLite: a JSON array of JSON arrays; PostgreSQL: an array of JSON texts.
-  const elements = typeof custom === 'string' ? (JSON.parse(custom) as unknown[]) : custom
-  return {
-    relations,
-    custom: decodeValues(elements.map((e) => (typeof e === 'string' ? parseEncoded(e) : (e as never)))),
+  return { relations, elements: (form[CUSTOM] ?? []) as ReturnType<typeof parseEncoded>[] }
+}
+
+/** The resources among the targets (lists of resources, resource values) of `stored`. */
+function targetsOf(stored: Stored, into: Set<string>): void {
+  for (const field of RESOURCE_LISTS) for (const id of stored.relations[field]) into.add(id)
+  for (const element of stored.elements) if (element[1] === 'resource' && element[5] !== null) into.add(element[5])
+}
+
+/**
+ * The lists and custom values of each stored form as `visible` may see them (undefined: all of them): lists of
+ * resources (RESOURCE_LISTS) and resource values keep only the resources it admits, which one statement reads,
+ * and only when there are any.
+ */
+async function loadAll(db: Kysely<DB>, stored: Stored[], visible: VisibleRows | undefined): Promise<Loaded[]> {
+  let shown: ((id: string) => boolean) | undefined
+  if (visible !== undefined) {
+    const targets = new Set<string>()
+    for (const one of stored) targetsOf(one, targets)
+    if (targets.size > 0) {
+      const seen = await db
+        .selectFrom('resources')
+        .select('resources.id')
+        .where((eb) => inIds(db, eb.ref('resources.id'), [...targets]))
+        .where(visible('resources'))
+        .execute()
+      const ids = new Set(seen.map((row) => row.id))
+      shown = (id) => ids.has(id)
+    }
   }
+  return stored.map(({ relations, elements }) => {
+    let custom = elements
+    if (shown !== undefined) {
+      const show = shown
+      for (const field of RESOURCE_LISTS) relations[field] = relations[field].filter(show)
+      custom = custom.filter((e) => e[1] !== 'resource' || (e[5] !== null && show(e[5])))
+    }
+    return { relations, custom: decodeValues(custom) }
+  })
+}
+
+/** The lists and custom values of one row read with `formColumn`, as `visible` may see them. */
+async function loadedOf(db: Kysely<DB>, row: RowWithLists, visible: VisibleRows | undefined): Promise<Loaded> {
+  return (await loadAll(db, [storedOf(row.lists)], visible))[0] as Loaded
 }
 
 const findOneWithLists = prepared<{ id: string; workspaceId: string; userId: string }, RowWithLists>((db, variant) => {
@@ -179,7 +197,7 @@ export async function findResource(
     `${visibilityOf(reader)}|${entityType ?? ''}`,
   )
   if (found === undefined) return undefined
-  return { row: found, ...loadedOf(found) }
+  return { row: found, ...(await loadedOf(db, found, visibleTo(visibilityOf(reader), reader.userId, 'row'))) }
 }
 
 const findForKey = prepared<{ hash: string; id: string }, KeyOwner & { id: string | null }>((db, entityType) =>
@@ -195,8 +213,7 @@ const findForKey = prepared<{ hash: string; id: string }, KeyOwner & { id: strin
     .selectAll('k')
     .selectAll('resources')
     .select(childrenCount(visibleToKeyOwner))
-    .select(listColumns(db, visibleToKeyOwner))
-    .select(customColumn(db, visibleToKeyOwner)),
+    .select(formColumn()),
 )
 
 /**
@@ -222,7 +239,8 @@ export async function findResourceForKey(
   const owner = { keyId, lastUsedAt, userId, workspaceId, role }
   if (row.id === null) return { owner }
   const full = row as unknown as RowWithLists
-  return { owner, found: { row: full, ...loadedOf(full) } }
+  const visible = visibleTo(visibilityOf(owner), owner.userId, 'row')
+  return { owner, found: { row: full, ...(await loadedOf(db, full, visible)) } }
 }
 
 export interface TypedListFilter extends Scope {
@@ -302,10 +320,39 @@ const RELATIONS_SQL = {
 }
 
 /**
- * Every id list and custom value of each resource, in one query; with `visible`, lists of resources
- * (RESOURCE_LISTS) and resource values keep only those it admits.
+ * Every id list and custom value of each resource, from their read-ready forms, in one query; with `visible`, lists
+ * of resources (RESOURCE_LISTS) and resource values keep only those it admits.
  */
 export async function findRelations(
+  db: Kysely<DB>,
+  resourceIds: string[],
+  visible?: VisibleRows,
+): Promise<Map<string, Loaded>> {
+  const byResource = new Map<string, Loaded>()
+  if (resourceIds.length === 0) return byResource
+  const rows = await db
+    .selectFrom('resource_lists')
+    .select(['resource_id', 'lists'])
+    .where((eb) => inIds(db, eb.ref('resource_lists.resource_id'), resourceIds))
+    .execute()
+  const forms = new Map(rows.map((row) => [row.resource_id, row.lists as string | Form]))
+  const ids = [...new Set(resourceIds)]
+  const loaded = await loadAll(
+    db,
+    ids.map((id) => storedOf(forms.get(id) ?? null)),
+    visible,
+  )
+  ids.forEach((id, i) => {
+    byResource.set(id, loaded[i] as Loaded)
+  })
+  return byResource
+}
+
+/**
+ * `findRelations` from the relation tables themselves rather than the read-ready forms, in one query (a UNION ALL):
+ * what the forms must equal, which the tests check after every kind of write.
+ */
+export async function findRelationsFromTables(
   db: Kysely<DB>,
   resourceIds: string[],
   visible?: VisibleRows,

@@ -92,19 +92,25 @@ export async function insertResourceRow(
     .insertInto('resources')
     .values(row as ResourceValues & { id: string })
     .execute()
-  await replaceRelations(db, id, relations)
+  // A new resource has no list entries to replace: only the lists that hold ids are written.
+  await replaceRelations(db, id, relations, true)
   return id
 }
 
-/** Replaces each given list of a resource with the given ids, in order. */
-export async function replaceRelations(db: Kysely<DB>, resourceId: string, relations: Partial<Relations>) {
+/** Replaces each given list of a resource with the given ids, in order (`isNew`: it has none yet). */
+export async function replaceRelations(
+  db: Kysely<DB>,
+  resourceId: string,
+  relations: Partial<Relations>,
+  isNew = false,
+) {
   for (const field of RELATION_FIELDS) {
     const ids = relations[field]
     if (ids === undefined) {
       continue
     }
     const table = RELATION_TABLES[field]
-    await db.deleteFrom(table).where('resource_id', '=', resourceId).execute()
+    if (!isNew) await db.deleteFrom(table).where('resource_id', '=', resourceId).execute()
     if (ids.length > 0) {
       await db
         .insertInto(table)
