@@ -35,7 +35,7 @@ export function selectKeyOwner(db: Kysely<DB>) {
 export const findKeyOwner = prepared<{ hash: string }, KeyOwner>(selectKeyOwner)
 
 /** A key's owner as last read, labelled with the key version read before that read. */
-interface KeptOwner {
+export interface KeptOwner {
   owner: KeyOwner
   keys: number
 }
@@ -52,6 +52,21 @@ function keptOwnersOf(db: Kysely<DB>): LRUCache<string, KeptOwner> {
     keptOwners.set(db, kept)
   }
   return kept
+}
+
+/**
+ * The kept owner of the key whose hash is `hash`, if any: usable only while the key version, read after the request
+ * arrived, is still its label (`keys`). A read by id checks that in the statement that reads the resource.
+ */
+export function keptOwner(db: Kysely<DB>, hash: string): KeptOwner | undefined {
+  return keptOwnersOf(db).get(hash)
+}
+
+/** Keeps the owner of a key as read after the key version `keys` was (forgets the key when it has no owner). */
+export function keepOwner(db: Kysely<DB>, hash: string, owner: KeyOwner | undefined, keys: number): void {
+  const kept = keptOwnersOf(db)
+  if (owner === undefined) kept.delete(hash)
+  else if (Number.isFinite(keys)) kept.set(hash, { owner, keys })
 }
 
 /**
@@ -84,12 +99,9 @@ export async function checkKey(
     return { principal: await noteKeyUse(db, known.owner), versions }
   }
   const [owner] = await findKeyOwner(db, { hash })
-  if (owner === undefined) {
-    kept.delete(hash)
-    return { principal: undefined, versions }
-  }
   // Labelled with the version read before the lookup: what the lookup read is at least that new.
-  if (Number.isFinite(versions.keys)) kept.set(hash, { owner, keys: versions.keys })
+  keepOwner(db, hash, owner, versions.keys)
+  if (owner === undefined) return { principal: undefined, versions }
   return { principal: await noteKeyUse(db, owner), versions }
 }
 

@@ -19,6 +19,11 @@ import * as keyChanges from '../../src/db/migrations/20261205-0006-key-changes.t
 import * as searchWordsInline from '../../src/db/migrations/20261205-0007-search-words-inline.ts'
 import * as questions from '../../src/db/migrations/20261205-0008-questions.ts'
 import * as customProperties from '../../src/db/migrations/20261205-0009-custom-properties.ts'
+import * as lineage from '../../src/db/migrations/20261205-0010-lineage.ts'
+import * as sessions from '../../src/db/migrations/20261205-0011-sessions.ts'
+import * as pathIndex from '../../src/db/migrations/20261205-0012-path-index.ts'
+import * as pathIndexPostgres from '../../src/db/migrations/20261205-0013-path-index-postgres.ts'
+import * as readForms from '../../src/db/migrations/20261205-0014-read-forms.ts'
 import type { Engine, Store } from '../../src/db/types.ts'
 import { nowIso } from '../../src/db/values.ts'
 import { generateApiKey, insertApiKey } from '../../src/directory/keys/repository.ts'
@@ -149,7 +154,19 @@ for (const { engine, skip } of ENGINES) {
       await visibility.up(db)
       indexes.after = await indexesOfResources(old.store)
       // The migrations after it, which the app needs too.
-      for (const later of [changeCounter, search, keyChanges, searchWordsInline, questions, customProperties]) {
+      for (const later of [
+        changeCounter,
+        search,
+        keyChanges,
+        searchWordsInline,
+        questions,
+        customProperties,
+        lineage,
+        sessions,
+        pathIndex,
+        pathIndexPostgres,
+        readForms,
+      ]) {
         await later.up(db)
       }
       app = await buildApp({ store: old.store })
