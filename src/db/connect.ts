@@ -71,6 +71,13 @@ function openSqlite(path: string): Store {
     sqlite.function('lower', { deterministic: true }, (text: unknown) =>
       typeof text === 'string' ? text.toLowerCase() : text,
     )
+    // Whether the caller writes the read-ready forms of what it inserts (migration 0014): set with an argument by a
+    // bulk load of new resources (src/catalog/repository/writes.ts), read without one by the list triggers.
+    let formsByCaller = 0
+    sqlite.function('docent_forms_by_caller', { varargs: true, deterministic: false }, (...set: unknown[]) => {
+      if (set.length > 0) formsByCaller = set[0] === 1 ? 1 : 0
+      return formsByCaller
+    })
     // The search index's triggers split words with this (src/db/migrations/20261204-0005-search.ts).
     sqlite.table('docent_words', {
       columns: ['word'],

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { sql } from 'kysely'
 import type { Principal } from '../../src/access/principal.ts'
 import { permissionsFor } from '../../src/access/principal.ts'
 import { visibleResources } from '../../src/access/visibility.ts'
 import { findRelations, findRelationsFromTables, findRowsInOrder } from '../../src/catalog/repository/reads.ts'
+import type { RelationRow } from '../../src/catalog/repository/relations.ts'
 import { toResource } from '../../src/catalog/repository/rows.ts'
+import { insertResourceRows, newResourceValues } from '../../src/catalog/repository/writes.ts'
 import { fillForms } from '../../src/db/migrations/20261205-0014-read-forms.ts'
+import { nowIso } from '../../src/db/values.ts'
 import {
   ENGINES,
   type Harness,
@@ -361,6 +365,48 @@ for (const { engine, skip } of ENGINES) {
             })
             assert.equal(response.statusCode, 200, response.body)
             property.options = response.json().options
+          },
+        ],
+        [
+          'a bulk load (as extraction and imports write)',
+          4,
+          async () => {
+            const schema = await h.store.db
+              .selectFrom('resources')
+              .selectAll()
+              .where('id', '=', schemaId)
+              .executeTakeFirstOrThrow()
+            const rows = Array.from({ length: 1 + r.int(3) }, () => ({
+              ...newResourceValues({
+                workspaceId: h.workspaceId,
+                entityType: 'table',
+                title: name('loaded'),
+                parent: schema,
+                integrationId: schema.integration_id,
+                now: nowIso(),
+              }),
+              id: randomUUID(),
+            }))
+            const relations: RelationRow[] = []
+            for (const row of rows) {
+              for (const [field, ids] of [
+                ['teams', [h.defaultTeamId, ...r.some(teams.slice(1), 1)]],
+                ['owners', r.some(users)],
+                ['tags', r.some(tags)],
+                ['sources', r.some(tables)],
+              ] as const) {
+                ids.forEach((target_id, position) => {
+                  relations.push({ field, resource_id: row.id, target_id, position })
+                })
+              }
+            }
+            // And an entry on a table that existed before (its form is then read back whole).
+            const newcomer = await makeUser(h)
+            users.push(newcomer)
+            const earlier = r.pick(tables)
+            relations.push({ field: 'internal_users', resource_id: earlier, target_id: newcomer, position: 1000 })
+            await h.store.write((trx) => insertResourceRows(trx, rows, relations))
+            tables.push(...rows.map((row) => row.id))
           },
         ],
         [
