@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { hashApiKey } from '../../src/access/keys.ts'
 import type { Store } from '../../src/db/types.ts'
-import { ENGINES, type Harness, makeKey, makeUser, startHarness } from '../helpers.ts'
+import { ENGINES, type Harness, makeKey, makeResource, makeTeam, makeUser, startHarness } from '../helpers.ts'
 
 // The owners of recently used keys are kept in memory (src/access/keys.ts): every change to what a key stands for,
 // made by any instance or process, must count on the very next request.
@@ -76,6 +76,30 @@ for (const { engine, skip } of ENGINES) {
       const revoke = await h.request({ method: 'DELETE', url: `/api/v1/auth/api_keys/${revokedRow.id}` })
       assert.ok(revoke.statusCode < 300, revoke.body)
       assert.equal((await list(key)).statusCode, 401)
+    })
+
+    test('a GET by id trusts a kept owner only while the key version is its label', async () => {
+      // A GET by id reads the key version in the resource's statement (src/catalog/repository/reads.ts).
+      const user = await makeUser(h, { role: 'admin' })
+      const key = await makeKey(h, user)
+      const elsewhere = await makeTeam(h)
+      const hidden = await makeResource(h, { entityType: 'collection' }, { teams: [elsewhere] })
+      const get = (id: string) =>
+        h.request({ method: 'GET', url: `/api/v1/resource/all/${id}`, headers: { authorization: key } })
+      const missing = '00000000-0000-4000-8000-000000000000'
+      assert.equal((await get(hidden)).statusCode, 200)
+      assert.equal((await get(hidden)).statusCode, 200, 'with the kept owner')
+      assert.equal((await get(missing)).statusCode, 404)
+      // Demoted by another instance: the very next read no longer shows what only an admin sees.
+      await peer.db.updateTable('users').set({ role: 'viewer' }).where('id', '=', user).execute()
+      assert.equal((await get(hidden)).statusCode, 404)
+      await peer.db.updateTable('users').set({ role: 'admin' }).where('id', '=', user).execute()
+      assert.equal((await get(hidden)).statusCode, 200)
+      assert.equal((await get(hidden)).statusCode, 200)
+      // Revoked by another instance: refused at once, whether or not the resource exists.
+      await revokeOnPeer(key)
+      assert.equal((await get(hidden)).statusCode, 401)
+      assert.equal((await get(missing)).statusCode, 401)
     })
 
     test('without its counter row, no kept owner is trusted: a revocation still counts at once', async () => {

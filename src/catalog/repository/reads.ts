@@ -230,27 +230,22 @@ const findKeyVersion = prepared<Record<string, never>, { changes: number | strin
 
 /**
  * One resource a kept key owner may see, with its lists, and in the same statement the key version: the owner is
- * still what its key stands for when that version is its label. A row always comes back (the key version's), with
- * null columns of `resources` when there is no such resource.
+ * still what its key stands for when that version is its label. No row when there is no such resource (a join
+ * that would always answer a row made SQLite look the resource up by workspace instead of by id).
  */
 const findForKeptOwner = prepared<
   { id: string; workspaceId: string; userId: string },
-  RowWithLists & { key_version: number | string | null; id: string | null }
+  RowWithLists & { key_version: number | string | null }
 >((db, variant) => {
   const [visibility, entityType] = variant.split('|') as [Visibility, string]
   const visible = visibleTo(visibility, slot('userId'), 'row')
-  return db
-    .selectFrom('key_changes')
-    .leftJoin('resources', (join) => {
-      let on = join.on('resources.id', '=', slot('id')).on('resources.workspace_id', '=', slot('workspaceId'))
-      if (visible !== undefined) on = on.on(visible('resources'))
-      return entityType === '' ? on : on.on('resources.entity_type', '=', entityType)
-    })
-    .where('key_changes.id', '=', 1)
-    .select('key_changes.changes as key_version')
-    .selectAll('resources')
-    .select(childrenCount(visible))
-    .select(formColumn())
+  let query = selectResourcesWithLists(db, visible)
+    .select(keyVersion)
+    .where('resources.id', '=', slot('id'))
+    .where('resources.workspace_id', '=', slot('workspaceId'))
+  if (visible !== undefined) query = query.where(visible('resources'))
+  if (entityType !== '') query = query.where('resources.entity_type', '=', entityType)
+  return query
 })
 
 /**
@@ -260,6 +255,7 @@ const findForKeptOwner = prepared<
  * The owner of a key used lately is kept (src/access/keys.ts) with the key version it was read under; the resource
  * is then read in one statement with the key version, and the kept owner counts only when that version is still
  * its label: a key revoked (or its user's role changed) before the statement ran is never taken for what it was.
+ * A resource not found that way is looked for again after the key, so that a 404 never hides a 401.
  * Otherwise the key is looked up: in the resource's statement on PostgreSQL, in one of its own on SQLite (in
  * process, two statements cost less than the join).
  */
@@ -279,8 +275,8 @@ export async function findResourceForKey(
       { id, workspaceId: owner.workspaceId, userId: owner.userId },
       `${visibility}|${entityType ?? ''}`,
     )
+    // Not found (or a changed key version): the lookup below tells a missing resource from a changed key.
     if (row !== undefined && row.key_version !== null && Number(row.key_version) === kept.keys) {
-      if (row.id === null) return { owner }
       return { owner, found: { row, ...(await loadedOf(db, row, visibleTo(visibility, owner.userId, 'row'))) } }
     }
   }
