@@ -4,6 +4,7 @@ import { insertDefinition, listDefinitions } from '../src/catalog/repository/cus
 import { RELATION_TABLES, type RelationRow } from '../src/catalog/repository/relations.ts'
 import { insertResourceRows, newResourceValues, type ResourceValues } from '../src/catalog/repository/writes.ts'
 import { placeUnder } from '../src/catalog/titles.ts'
+import { newResourceId } from '../src/db/ids.ts'
 import type { Store } from '../src/db/types.ts'
 import { ensureFirstStart } from '../src/directory/bootstrap.ts'
 import { insertIntegration } from '../src/directory/integrations/repository.ts'
@@ -209,7 +210,7 @@ export async function buildCatalog(
     integration: string,
     nativeType: string | null,
   ): Promise<Parent> => {
-    const id = randomUUID()
+    const id = newResourceId()
     const place = placeUnder(parent, entityType, title)
     const usage = random(1000)
     rows.push({

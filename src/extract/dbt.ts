@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { RelationRow } from '../catalog/repository/relations.ts'
 import { insertResourceRows, newResourceValues, type ResourceValues } from '../catalog/repository/writes.ts'
 import { placeUnder } from '../catalog/titles.ts'
 import { inIds } from '../db/dialect.ts'
+import { newResourceId } from '../db/ids.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { type FieldError, validationFailed } from '../errors.ts'
@@ -283,7 +283,7 @@ export async function importDbt(
     ) => {
       const earlier = created.get(builderKey) ?? byKey.get(builderKey)
       if (earlier !== undefined) return earlier
-      const id = randomUUID()
+      const id = newResourceId()
       const values = {
         ...newResourceValues({
           workspaceId: target.workspaceId,

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto'
 import { placementProblem } from '../catalog/hierarchy.ts'
 import type { RelationRow } from '../catalog/repository/relations.ts'
 import { insertResourceRows, newResourceValues, type ResourceValues } from '../catalog/repository/writes.ts'
 import { placeUnder } from '../catalog/titles.ts'
 import { inIds } from '../db/dialect.ts'
+import { newResourceId } from '../db/ids.ts'
 import type { Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { ApiError } from '../errors.ts'
@@ -385,7 +385,7 @@ async function importRecords(
         })
         continue
       }
-      const id = randomUUID()
+      const id = newResourceId()
       const values = {
         ...newResourceValues({
           workspaceId: target.workspaceId,

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { RelationRow } from '../catalog/repository/relations.ts'
 import { insertResourceRows, newResourceValues, type ResourceValues } from '../catalog/repository/writes.ts'
 import { placeUnder } from '../catalog/titles.ts'
 import { noteChange } from '../db/change-counter.ts'
 import { inIds } from '../db/dialect.ts'
+import { newResourceId } from '../db/ids.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { type FoundEdges, pairOf, replaceFoundEdges } from '../lineage/repository.ts'
@@ -245,7 +245,7 @@ export async function syncSnapshot(
             continue
           }
           const parent = wanted.parentKey === undefined ? undefined : held.get(wanted.parentKey)
-          const id = randomUUID()
+          const id = newResourceId()
           const values = {
             ...newResourceValues({
               workspaceId: target.workspaceId,

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto'
 import { CompiledQuery, type Insertable, type Kysely, sql } from 'kysely'
 import { type Effective, effectiveOfNew } from '../../access/effective.ts'
 import { engineOf } from '../../db/dialect.ts'
+import { newResourceId } from '../../db/ids.ts'
 import type { DB, ResourceTable } from '../../db/types.ts'
 import { placeUnder } from '../titles.ts'
 import { ENCODED_ELEMENT } from './custom-values.ts'
@@ -87,7 +87,7 @@ export async function insertResourceRow(
   relations: Partial<Relations>,
   parent?: Effective & { id: string },
 ): Promise<string> {
-  const id = randomUUID()
+  const id = newResourceId()
   const parents = parent === undefined ? undefined : new Map([[parent.id, parent]])
   const [row] = await withEffective(db, [{ ...values, id }], () => relations.teams ?? [], parents)
   await db
