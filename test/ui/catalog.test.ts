@@ -363,7 +363,10 @@ describe('the web catalog in Chromium', {
     assert.match(key, /\S{20,}/)
     const works = await fetch(`${base}/api/v1/resource/catalog`, { headers: { authorization: `Bearer ${key}` } })
     assert.equal(works.status, 200, 'the key shown works')
+    // The dialog's close button has a name while it is open; the page is scanned once the dialog has gone.
+    assert.equal(await page.getByRole('button', { name: 'Close', exact: true }).count(), 1)
     await page.keyboard.press('Escape')
+    await page.getByRole('dialog').waitFor({ state: 'hidden' })
     await page.getByRole('cell', { name: 'made in the catalog' }).waitFor()
     await scan(page, 'the settings page')
     await page.screenshot({ path: join(SHOTS, 'settings.png') })

@@ -121,7 +121,12 @@ function Keys() {
         </Group>
       </form>
       {error !== undefined && <Failure error={error} />}
-      <Modal opened={made !== undefined} onClose={() => setMade(undefined)} title="The new API key">
+      <Modal
+        opened={made !== undefined}
+        onClose={() => setMade(undefined)}
+        title="The new API key"
+        closeButtonProps={{ 'aria-label': 'Close' }}
+      >
         <Stack>
           <Text size="sm">Copy it now: it is shown this once, and docent keeps only its hash.</Text>
           <Code block data-testid="new-key">
