@@ -142,6 +142,47 @@ for (const { engine, skip } of ENGINES) {
       }
     }
 
+    test('a bulk load that fails reports its own error and leaves the list triggers on', async () => {
+      const schema = await h.store.db
+        .selectFrom('resources')
+        .selectAll()
+        .where('id', '=', schemaId)
+        .executeTakeFirstOrThrow()
+      const row = {
+        ...newResourceValues({
+          workspaceId: h.workspaceId,
+          entityType: 'table',
+          title: 'refers to a team that is not there',
+          parent: schema,
+          integrationId: schema.integration_id,
+          now: nowIso(),
+        }),
+        id: randomUUID(),
+      }
+      const missingTeam = randomUUID()
+      await assert.rejects(
+        h.store.write((trx) =>
+          insertResourceRows(
+            trx,
+            [row],
+            [{ field: 'teams', resource_id: row.id, target_id: missingTeam, position: 0 }],
+          ),
+        ),
+        (error: Error & { code?: string }) => error.code === 'CONFLICT' && /deleted meanwhile/.test(error.message),
+      )
+      // The triggers work again: a PATCH's new owners reach the form.
+      const table = await makeVia(h, '/table/tables', { title: 'after the failed load', parent: schemaId })
+      const owner = await makeUser(h)
+      const patched = await h.request({
+        method: 'PATCH',
+        url: `/api/v1/resource/all/${table.id}`,
+        body: { owners: [owner] },
+      })
+      assert.equal(patched.statusCode, 200, patched.body)
+      assert.deepEqual((await findRelations(h.store.db, [table.id])).get(table.id)?.relations.owners, [owner])
+      await check('a failed bulk load', false)
+    })
+
     test('random writes and cascades keep every form equal to the relation tables', async () => {
       const seed = Number(process.env.DOCENT_READ_FORM_SEED ?? Date.now() % 1_000_000)
       const r = random(seed)

@@ -1,10 +1,9 @@
-import { CompiledQuery, type Insertable, type Kysely, sql } from 'kysely'
+import { type Insertable, type Kysely, sql } from 'kysely'
 import { type Effective, effectiveOfNew } from '../../access/effective.ts'
 import { engineOf } from '../../db/dialect.ts'
 import { newResourceId } from '../../db/ids.ts'
 import type { DB, ResourceTable } from '../../db/types.ts'
 import { placeUnder } from '../titles.ts'
-import { ENCODED_ELEMENT } from './custom-values.ts'
 import { RELATION_FIELDS, RELATION_TABLES, type RelationField, type RelationRow, type Relations } from './relations.ts'
 
 /** Writes of resources: new rows with their stored places and visibility, lists, updates, deletes. */
@@ -186,22 +185,25 @@ export async function insertResourceRows(
   rows: (ResourceValues & { id: string })[],
   relations: RelationRow[],
 ): Promise<void> {
-  // The list triggers are off while the lists go in; the forms are written once each, after them (migration 0014).
+  // The new resources' lists go in with the list triggers off, and each new resource's form is then written once,
+  // from its lists as given (migration 0014). List entries of resources that existed before go in with the
+  // triggers on: their forms are rewritten as any write's are, under the triggers' locks.
+  const added = new Set(rows.map((row) => row.id))
+  const ofNew = relations.filter((relation) => added.has(relation.resource_id))
+  const ofEarlier = relations.filter((relation) => !added.has(relation.resource_id))
   await formsByCaller(db, true)
   try {
-    await insertRowsAndLists(db, rows, relations)
-  } finally {
-    await formsByCaller(db, false)
+    await insertRowsAndLists(db, rows, ofNew)
+  } catch (error) {
+    // PostgreSQL's setting ends with the transaction (or the savepoint) the failure rolls back; a statement sent
+    // now would fail in the aborted transaction and hide the error. SQLite's switch is the process's own.
+    if (engineOf(db) === 'sqlite') await formsByCaller(db, false)
+    throw error
   }
-  // A new resource's form is its lists as given; one that existed before is read back whole.
-  const added = new Set(rows.map((row) => row.id))
+  await formsByCaller(db, false)
+  await insertRowsAndLists(db, [], ofEarlier)
   const forms = new Map<string, Partial<Record<RelationField, string[]>>>()
-  const earlier = new Set<string>()
-  for (const relation of [...relations].sort((a, b) => a.position - b.position)) {
-    if (!added.has(relation.resource_id)) {
-      earlier.add(relation.resource_id)
-      continue
-    }
+  for (const relation of [...ofNew].sort((a, b) => a.position - b.position)) {
     let form = forms.get(relation.resource_id)
     if (form === undefined) {
       form = {}
@@ -218,7 +220,6 @@ export async function insertResourceRows(
       .values(written.slice(i, i + BULK_ROWS))
       .execute()
   }
-  await writeForms(db, [...earlier])
 }
 
 /** Turns the list triggers' rewrite of read-ready forms off (`on`) or on again, on the transaction's connection. */
@@ -226,51 +227,6 @@ async function formsByCaller(db: Kysely<DB>, on: boolean): Promise<void> {
   if (engineOf(db) === 'postgres')
     await sql`select set_config('docent.forms_by_caller', ${on ? 'on' : 'off'}, true)`.execute(db)
   else await sql`select docent_forms_by_caller(${on ? 1 : 0})`.execute(db)
-}
-
-/**
- * The read-ready form of each resource as its lists and custom values are now (what migration 0014's triggers keep),
- * for the resources whose ids are the statement's one parameter; only resources that have any list entry or value.
- * The text is built once per engine from the table names (no input reaches it).
- */
-const FORM_PARTS = [
-  ...RELATION_FIELDS.map((field) => ({ key: field, table: RELATION_TABLES[field] as string })),
-  { key: 'custom_properties', table: 'custom_property_values' },
-]
-const WRITE_FORMS = {
-  sqlite: `insert into resource_lists (resource_id, lists)
-    select id, lists from (
-      select r.id, (select json_group_object(e.key, json(e.value)) from json_each(json_object(${FORM_PARTS.map(
-        ({ key, table }) =>
-          key === 'custom_properties'
-            ? `'${key}', json((select json_group_array(json(${ENCODED_ELEMENT.sqlite}) order by v.position) from custom_property_values v join custom_properties p on p.id = v.property_id where v.resource_id = r.id))`
-            : `'${key}', json((select json_group_array(l.target_id order by l.position) from ${table} l where l.resource_id = r.id))`,
-      ).join(', ')})) e where json_array_length(e.value) > 0) as lists
-      from resources r where r.id in (select value from json_each(?))
-    ) where lists <> '{}'
-    on conflict (resource_id) do update set lists = excluded.lists`,
-  postgres: `insert into resource_lists (resource_id, lists)
-    select id, lists from (
-      select r.id, (select jsonb_object_agg(e.key, e.value) from jsonb_each(jsonb_build_object(${FORM_PARTS.map(
-        ({ key, table }) =>
-          key === 'custom_properties'
-            ? `'${key}', coalesce((select jsonb_agg(${ENCODED_ELEMENT.postgres}::jsonb order by v.position) from custom_property_values v join custom_properties p on p.id = v.property_id where v.resource_id = r.id), '[]'::jsonb)`
-            : `'${key}', coalesce((select jsonb_agg(l.target_id order by l.position) from ${table} l where l.resource_id = r.id), '[]'::jsonb)`,
-      ).join(', ')})) e where jsonb_array_length(e.value) > 0) as lists
-      from resources r where r.id = any($1::text[])
-    ) f where lists is not null
-    on conflict (resource_id) do update set lists = excluded.lists`,
-}
-
-/** Writes the read-ready forms of these resources from their lists and values (a bulk load's, once each). */
-export async function writeForms(db: Kysely<DB>, ids: string[]): Promise<void> {
-  const engine = engineOf(db)
-  for (let i = 0; i < ids.length; i += BULK_ROWS * 4) {
-    const slice = ids.slice(i, i + BULK_ROWS * 4)
-    await db.executeQuery(
-      CompiledQuery.raw(WRITE_FORMS[engine], [engine === 'postgres' ? slice : JSON.stringify(slice)]),
-    )
-  }
 }
 
 async function insertRowsAndLists(
