@@ -94,17 +94,18 @@ function openSqlite(path: string): Store {
   // Prepared reads (db/prepared.ts) may skip Kysely's connection mutex, but only when no transaction is open on
   // the connection: the read then runs synchronously, start to end, and sees only committed data. While a
   // transaction (a group commit batch, say) is open, they queue for the connection like every other query.
-  registerDirectReader(db, (text, parameters) => {
-    if (sqlite.inTransaction) return undefined
+  const readDirectly = (text: string, parameters: readonly unknown[]) => {
     const statement = database.prepare(text)
     // A statement another query is still iterating (Kysely's stream) cannot run again until that query ends.
     return statement.reader && !statement.busy ? (statement.all(parameters) as unknown[]) : undefined
-  })
+  }
+  registerDirectReader(db, (text, parameters) => (sqlite.inTransaction ? undefined : readDirectly(text, parameters)))
   return {
     db,
     engine: 'sqlite',
     file: file === ':memory:' ? undefined : file,
-    write: storeWriter(db, 'sqlite'),
+    // A write's own prepared reads run straight on the connection too, inside its transaction (group-commit.ts).
+    write: storeWriter(db, 'sqlite', readDirectly),
     close: () => db.destroy(),
   }
 }

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import { type DirectReader, registerDirectReader } from './prepared.ts'
 import type { DB } from './types.ts'
 
 interface Job {
@@ -23,11 +24,17 @@ const MAX_BATCH = 256
  */
 export class GroupCommit {
   readonly #db: Kysely<DB>
+  readonly #read: DirectReader | undefined
   #queue: Job[] = []
   #scheduled = false
 
-  constructor(db: Kysely<DB>) {
+  /**
+   * `read` runs a prepared read straight on the connection (db/prepared.ts): the batch's work functions get it for
+   * their reads, which then see the batch's own writes and skip Kysely's queue, as reads outside a transaction do.
+   */
+  constructor(db: Kysely<DB>, read?: DirectReader) {
     this.#db = db
+    this.#read = read
   }
 
   run<T>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
@@ -54,6 +61,7 @@ export class GroupCommit {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
     try {
       await this.#db.connection().execute(async (conn) => {
+        if (this.#read !== undefined) registerDirectReader(conn, this.#read)
         await sql`begin immediate`.execute(conn)
         try {
           for (const job of batch) {

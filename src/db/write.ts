@@ -3,6 +3,7 @@ import { ApiError } from '../errors.ts'
 import { noteChange } from './change-counter.ts'
 import { isForeignKeyViolation, isRetryableConflict, isUniqueViolation } from './driver-errors.ts'
 import { GroupCommit } from './group-commit.ts'
+import type { DirectReader } from './prepared.ts'
 import type { DB, Engine, Write, WriteOptions, WriteWork } from './types.ts'
 
 /** How many times a PostgreSQL transaction broken off by a deadlock is run before the request answers 409. */
@@ -17,8 +18,8 @@ const DEFAULT_CLASH = 'Something this request creates already exists; it was mad
  * constraint that a concurrent request broke (a duplicate, a row deleted meanwhile) becomes a 409, not a 500.
  * No write's promise settles before its commit.
  */
-export function storeWriter(db: Kysely<DB>, engine: Engine): Write {
-  const group = engine === 'sqlite' ? new GroupCommit(db) : undefined
+export function storeWriter(db: Kysely<DB>, engine: Engine, readInTransaction?: DirectReader): Write {
+  const group = engine === 'sqlite' ? new GroupCommit(db, readInTransaction) : undefined
   return async <T>(work: WriteWork<T>, options: WriteOptions = {}): Promise<T> => {
     const noted: WriteWork<T> =
       options.noteChange === false
