@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { openStore } from '../src/db/connect.ts'
-import { findCatalog } from './build-catalog.ts'
+import { findCatalog, postedTableTitle, removePostedTables } from './build-catalog.ts'
 import { peakRssMb, startCeiling, startDocent, stop } from './processes.ts'
 
 const { values: args, positionals } = parseArgs({
@@ -28,6 +28,8 @@ const seconds = Number(args.seconds)
 const connections = Number(args.connections)
 const store = await openStore(args.url)
 const info = await findCatalog(store, Number(args.resources))
+// Tables an earlier run's POST scenario created go first, and this run's at the end (bench/build-catalog.ts).
+await removePostedTables(store)
 await store.close()
 if (info === undefined) throw new Error(`${args.url} holds no benchmark catalog of ${args.resources} resources`)
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T
@@ -83,7 +85,7 @@ try {
         'POST',
         'POST',
         () => '/api/v1/table/tables',
-        () => JSON.stringify({ title: `bench_${Math.random().toString(36).slice(2)}`, parent: pick(info.schemas).id }),
+        () => JSON.stringify({ title: postedTableTitle(), parent: pick(info.schemas).id }),
       )
     else throw new Error(`--only takes get, patch and post, not ${scenario}`)
   }
@@ -103,4 +105,6 @@ try {
   }
 } finally {
   await stop(server)
+  const cleanup = await openStore(args.url)
+  await removePostedTables(cleanup).finally(() => cleanup.close())
 }

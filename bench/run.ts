@@ -9,7 +9,15 @@ import { findResourceForKey } from '../src/catalog/repository/reads.ts'
 import { openStore } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Engine, Store } from '../src/db/types.ts'
-import { buildCatalog, type CatalogInfo, exampleFilter, findCatalog, neverCachedLists } from './build-catalog.ts'
+import {
+  buildCatalog,
+  type CatalogInfo,
+  exampleFilter,
+  findCatalog,
+  neverCachedLists,
+  postedTableTitle,
+  removePostedTables,
+} from './build-catalog.ts'
 import { type BurstReport, burstAfterWrite, type WriterReport, withUnrelatedWriter } from './cache-scenarios.ts'
 import { peakRssMb, ROOT, type Server, startCeiling, startDocent, stop } from './processes.ts'
 
@@ -97,6 +105,8 @@ async function prepareCatalog(engine: Engine, url: string): Promise<CatalogInfo>
       log(
         `${engine}: reusing the catalog of ${existing.resources} resources built in ${existing.buildSeconds.toFixed(1)} s`,
       )
+      const removed = await removePostedTables(store)
+      if (removed > 0) log(`${engine}: removed ${removed} tables that earlier runs' POST scenario created`)
       return existing
     }
     const count = await store.db
@@ -492,8 +502,7 @@ for (const engine of engines) {
         name: 'POST a table',
         method: 'POST',
         path: '/api/v1/table/tables',
-        body: () =>
-          JSON.stringify({ title: `bench_${Math.random().toString(36).slice(2)}`, parent: pick(info.schemas).id }),
+        body: () => JSON.stringify({ title: postedTableTitle(), parent: pick(info.schemas).id }),
       },
       {
         // CONTRACT §5's `in` with 1,000 values: one bound parameter for the whole list, a new list each request.
@@ -516,6 +525,15 @@ for (const engine of engines) {
         )
       } else {
         ours.push(await drive(engine, server.base, info.adminKey, scenario))
+        if (scenario.method === 'POST') {
+          // What the scenario created goes, so that the lists after it (and the next run) see the built catalog.
+          const store = await openStore(url)
+          try {
+            log(`  removed the ${await removePostedTables(store)} tables the scenario created`)
+          } finally {
+            await store.close()
+          }
+        }
       }
       await settle(server.base, engine === 'postgres' ? url : undefined)
     }
