@@ -11,7 +11,7 @@ import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Engine, Store } from '../src/db/types.ts'
 import { nowIso } from '../src/db/values.ts'
 import { type CatalogInfo, findCatalog } from './build-catalog.ts'
-import { startDocent, stop } from './processes.ts'
+import { catalogUrl, startDocent, stop } from './processes.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -25,16 +25,8 @@ const resources = Number(args.resources)
 const duration = Number(args.duration)
 const models = Number(args.models)
 const engines = (args.engine ?? ['sqlite', 'postgres']) as Engine[]
-const POSTGRES_URL = process.env.DOCENT_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
 const log = (message: string) => process.stderr.write(`${message}\n`)
 const META_KEY = 'bench_lineage'
-
-function urlOf(engine: Engine): string {
-  if (engine === 'sqlite') return `sqlite:${new URL(`data/catalog-${resources}.db`, import.meta.url).pathname}`
-  const url = new URL(POSTGRES_URL)
-  url.pathname = `/docent_bench_${resources}`
-  return url.toString()
-}
 
 /**
  * Two edges from every table (to the next table and the seventh next, so walks meet cycles) and two from every
@@ -161,7 +153,7 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * ite
 const lines: string[] = ['| engine | scenario | req/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|']
 
 for (const engine of engines) {
-  const url = urlOf(engine)
+  const url = catalogUrl(engine, resources)
   const store = await openStore(url)
   let info: CatalogInfo | undefined
   let edges: number

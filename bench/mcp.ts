@@ -2,12 +2,11 @@
 // through Secoda's endpoint over HTTP, one call at a time, with and without `truncate_length`. The wide table is
 // made through the API for the run and deleted afterwards. Run `npm run bench` once first (it builds the catalog).
 //   npm run bench:mcp -- [--engine sqlite|postgres] [--resources 1000000] [--rounds 30]
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { openStore } from '../src/db/connect.ts'
 import type { Engine } from '../src/db/types.ts'
 import { findCatalog } from './build-catalog.ts'
-import { startDocent, stop } from './processes.ts'
+import { catalogUrl, percentile, startDocent, stop } from './processes.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -19,26 +18,12 @@ const { values: args } = parseArgs({
 const resources = Number(args.resources)
 const rounds = Number(args.rounds)
 const engines = (args.engine ?? ['sqlite', 'postgres']) as Engine[]
-const POSTGRES_URL = process.env.DOCENT_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
-const ROOT = new URL('../', import.meta.url).pathname
 const COLUMNS = 1000
 const LIMIT = 4000
 
-function urlOf(engine: Engine): string {
-  if (engine === 'sqlite') return `sqlite:${join(ROOT, 'bench', 'data', `catalog-${resources}.db`)}`
-  const url = new URL(POSTGRES_URL)
-  url.pathname = `/docent_bench_${resources}`
-  return url.toString()
-}
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
-}
-
 const lines = ['| engine | scenario | p50 ms | p99 ms | max ms | characters | calls |', '|---|---|---|---|---|---|---|']
 for (const engine of engines) {
-  const url = urlOf(engine)
+  const url = catalogUrl(engine, resources)
   const store = await openStore(url)
   const info = await findCatalog(store, resources)
   await store.close()

@@ -2,8 +2,26 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
+import type { Engine } from '../src/db/types.ts'
 
 export const ROOT = resolve(import.meta.dirname, '..')
+
+/** The PostgreSQL server the benchmarks use; each catalog is a database of its own there. */
+export const POSTGRES_URL = process.env.DOCENT_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** The store of the benchmark catalog of `resources` resources: a file under bench/data, or its own database. */
+export function catalogUrl(engine: Engine, resources: number): string {
+  if (engine === 'sqlite') return `sqlite:${join(ROOT, 'bench', 'data', `catalog-${resources}.db`)}`
+  const url = new URL(POSTGRES_URL)
+  url.pathname = `/docent_bench_${resources}`
+  return url.toString()
+}
+
+/** The value below which `p` percent of `values` lie. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((done, fail) => {

@@ -19,7 +19,7 @@ import {
   removePostedTables,
 } from './build-catalog.ts'
 import { type BurstReport, burstAfterWrite, type WriterReport, withUnrelatedWriter } from './cache-scenarios.ts'
-import { peakRssMb, ROOT, type Server, startCeiling, startDocent, stop } from './processes.ts'
+import { catalogUrl, POSTGRES_URL, peakRssMb, ROOT, type Server, startCeiling, startDocent, stop } from './processes.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -42,7 +42,6 @@ const burstRounds = Number(args['burst-rounds'])
 const unrelatedWrites = Number(args['unrelated-writes'])
 const engines = (args.engine ?? ['sqlite', 'postgres']) as Engine[]
 const outDir = resolve(args.out ?? join(ROOT, 'bench', 'results', new Date().toISOString().replace(/[:.]/g, '-')))
-const POSTGRES_URL = process.env.DOCENT_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
 
 for (const [name, value] of [
   ['resources', resources],
@@ -62,20 +61,17 @@ for (const engine of engines) {
 const log = (message: string) => process.stderr.write(`${message}\n`)
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T
 
-/** The store's URL: a file under bench/data, or a database of its own on the PostgreSQL server. */
+/** The catalog's store (`catalogUrl`), its PostgreSQL database created when missing. */
 async function storeUrl(engine: Engine): Promise<string> {
-  if (engine === 'sqlite') {
-    return `sqlite:${join(ROOT, 'bench', 'data', `catalog-${resources}.db`)}`
-  }
-  const database = `docent_bench_${resources}`
+  const url = catalogUrl(engine, resources)
+  if (engine === 'sqlite') return url
+  const database = new URL(url).pathname.slice(1)
   const client = new pg.Client({ connectionString: POSTGRES_URL })
   await client.connect()
   const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database])
   if (rowCount === 0) await client.query(`create database ${database}`)
   await client.end()
-  const url = new URL(POSTGRES_URL)
-  url.pathname = `/${database}`
-  return url.toString()
+  return url
 }
 
 /** The store's size on disk, in MB. */

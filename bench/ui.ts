@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core'
 import { openStore } from '../src/db/connect.ts'
 import type { Engine } from '../src/db/types.ts'
 import { findCatalog, tableTitle } from './build-catalog.ts'
-import { startDocent, stop } from './processes.ts'
+import { catalogUrl, percentile, ROOT, startDocent, stop } from './processes.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -22,21 +22,7 @@ const { values: args } = parseArgs({
 const resources = Number(args.resources)
 const rounds = Number(args.rounds)
 const engines = (args.engine ?? ['sqlite', 'postgres']) as Engine[]
-const POSTGRES_URL = process.env.DOCENT_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
-const ROOT = new URL('../', import.meta.url).pathname
 const log = (message: string) => process.stderr.write(`${message}\n`)
-
-function urlOf(engine: Engine): string {
-  if (engine === 'sqlite') return `sqlite:${join(ROOT, 'bench', 'data', `catalog-${resources}.db`)}`
-  const url = new URL(POSTGRES_URL)
-  url.pathname = `/docent_bench_${resources}`
-  return url.toString()
-}
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
-}
 
 // What the first page loads: the page's own script and style (the lineage graph and the Markdown renderer load
 // later, on the pages that need them).
@@ -52,7 +38,7 @@ const lines = [
 ]
 
 for (const engine of engines) {
-  const url = urlOf(engine)
+  const url = catalogUrl(engine, resources)
   const store = await openStore(url)
   const info = await findCatalog(store, resources)
   await store.close()

@@ -485,3 +485,31 @@ export function multipartBody(files: { field: string; filename: string; text: st
     headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
   }
 }
+
+/**
+ * A small deterministic random generator (mulberry32) for randomized tests, so that a failure can be replayed
+ * from its seed: whole numbers below n, one of a list, a chance, and up to `max` distinct items of a list.
+ */
+export function seededRandom(seed: number) {
+  let state = seed >>> 0
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const int = (n: number) => Math.floor(next() * n)
+  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T
+  const chance = (p: number) => next() < p
+  const subset = <T>(items: readonly T[], max: number): T[] => {
+    const out: T[] = []
+    if (items.length === 0) return out
+    for (let i = int(max + 1); i > 0; i--) {
+      const item = pick(items)
+      if (!out.includes(item)) out.push(item)
+    }
+    return out
+  }
+  return { int, pick, chance, subset }
+}

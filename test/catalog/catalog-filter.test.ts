@@ -10,33 +10,9 @@ import {
   makeTag,
   makeTeam,
   makeUser,
+  seededRandom,
   startHarness,
 } from '../helpers.ts'
-
-// A small deterministic generator, so a failure can be replayed from its seed.
-function rng(seed: number) {
-  let state = seed >>> 0
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number) => Math.floor(next() * n)
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T
-  const chance = (p: number) => next() < p
-  const subset = <T>(items: readonly T[], max: number): T[] => {
-    const out: T[] = []
-    if (items.length === 0) return out
-    for (let i = int(max + 1); i > 0; i--) {
-      const item = pick(items)
-      if (!out.includes(item)) out.push(item)
-    }
-    return out
-  }
-  return { int, pick, chance, subset }
-}
 
 type Model = Record<string, unknown> & { id: string }
 
@@ -164,7 +140,7 @@ for (const { engine, skip } of ENGINES) {
     const model: Model[] = []
     const pools: Record<string, string[]> = {}
     const seed = Number(process.env.DOCENT_TEST_SEED ?? 20261126)
-    const r = rng(seed)
+    const r = seededRandom(seed)
 
     before(async () => {
       h = await startHarness(engine)

@@ -21,6 +21,7 @@ import {
   makeTeam,
   makeUser,
   makeVia,
+  seededRandom,
   startHarness,
 } from '../helpers.ts'
 
@@ -33,30 +34,6 @@ import {
 
 const STEPS = Number(process.env.DOCENT_READ_FORM_STEPS ?? 150)
 const PROPERTIES = '/api/v1/resource/all_v2/custom_properties'
-
-/** A random generator with a seed, so that a failing sequence can be run again (the seed is in the message). */
-function random(seed: number) {
-  let state = seed >>> 0
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number) => Math.floor(next() * n)
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T
-  const some = <T>(items: readonly T[], most = 3): T[] => {
-    const count = int(Math.min(most, items.length) + 1)
-    const chosen: T[] = []
-    for (let i = 0; i < count; i++) {
-      const item = pick(items)
-      if (!chosen.includes(item)) chosen.push(item)
-    }
-    return chosen
-  }
-  return { next, int, pick, some }
-}
 
 for (const { engine, skip } of ENGINES) {
   describe(`read-ready forms on ${engine}`, { skip }, () => {
@@ -185,7 +162,7 @@ for (const { engine, skip } of ENGINES) {
 
     test('random writes and cascades keep every form equal to the relation tables', async () => {
       const seed = Number(process.env.DOCENT_READ_FORM_SEED ?? Date.now() % 1_000_000)
-      const r = random(seed)
+      const r = seededRandom(seed)
       const users: string[] = []
       const tags: string[] = []
       const groups: string[] = []
@@ -229,34 +206,37 @@ for (const { engine, skip } of ENGINES) {
           case 'number':
             return r.int(1000) / 8
           case 'boolean':
-            return r.next() < 0.5
+            return r.chance(0.5)
           case 'select':
-            return r.some(property.options.map((o) => o.id))
+            return r.subset(
+              property.options.map((o) => o.id),
+              3,
+            )
           case 'user':
-            return r.some(users)
+            return r.subset(users, 3)
           default:
-            return r.some([...tables, ...collections])
+            return r.subset([...tables, ...collections], 3)
         }
       }
       /** A body that sets some lists and values, at random. */
       const listsBody = () => {
         const body: Record<string, unknown> = {}
         const lists: [string, () => unknown][] = [
-          ['owners', () => r.some(users)],
-          ['owners_groups', () => r.some(groups)],
-          ['tags', () => r.some(tags)],
-          ['teams', () => r.some(teams, 2)],
-          ['collections', () => r.some(collections)],
-          ['sources', () => r.some(tables)],
-          ['subscribers', () => r.some(users)],
-          ['internal_users', () => r.some(users)],
-          ['external_users', () => r.some(['ana', 'bo', 'cy'])],
-          ['published', () => r.next() < 0.8],
+          ['owners', () => r.subset(users, 3)],
+          ['owners_groups', () => r.subset(groups, 3)],
+          ['tags', () => r.subset(tags, 3)],
+          ['teams', () => r.subset(teams, 2)],
+          ['collections', () => r.subset(collections, 3)],
+          ['sources', () => r.subset(tables, 3)],
+          ['subscribers', () => r.subset(users, 3)],
+          ['internal_users', () => r.subset(users, 3)],
+          ['external_users', () => r.subset(['ana', 'bo', 'cy'], 3)],
+          ['published', () => r.chance(0.8)],
         ]
-        for (const [field, value] of lists) if (r.next() < 0.3) body[field] = value()
-        if (properties.length > 0 && r.next() < 0.5) {
+        for (const [field, value] of lists) if (r.chance(0.3)) body[field] = value()
+        if (properties.length > 0 && r.chance(0.5)) {
           const values: Record<string, unknown> = {}
-          for (const property of r.some(properties)) values[property.name] = valueFor(property)
+          for (const property of r.subset(properties, 3)) values[property.name] = valueFor(property)
           body.custom_properties = values
         }
         return body
@@ -271,6 +251,17 @@ for (const { engine, skip } of ENGINES) {
         tables.push(response.json().id)
       }
       const remove = (list: string[], id: string) => list.splice(list.indexOf(id), 1)
+      /** A step that deletes one of `list` (past its first `kept`) through `path`, and makes another in its place. */
+      const deleteAndReplace =
+        (list: string[], path: string, make: () => Promise<unknown>, kept = 0) =>
+        async () => {
+          const id = r.pick(list.slice(kept))
+          if (id === undefined) return
+          const response = await h.request({ method: 'DELETE', url: `${path}/${id}` })
+          assert.equal(response.statusCode, 204, response.body)
+          remove(list, id)
+          await make()
+        }
 
       for (let i = 0; i < 4; i++) {
         await newUser()
@@ -298,65 +289,17 @@ for (const { engine, skip } of ENGINES) {
           'a bulk update',
           6,
           async () => {
-            const items = r.some(tables, 4).map((id) => ({ id, data: listsBody() }))
+            const items = r.subset(tables, 4).map((id) => ({ id, data: listsBody() }))
             const response = await h.request({ method: 'POST', url: '/api/v1/resource/all/bulk_update', body: items })
             assert.ok([200, 400].includes(response.statusCode), response.body)
           },
         ],
-        [
-          'a deleted user',
-          5,
-          async () => {
-            const id = r.pick(users)
-            const response = await h.request({ method: 'DELETE', url: `/api/v1/user/${id}` })
-            assert.equal(response.statusCode, 204, response.body)
-            remove(users, id)
-            await newUser()
-          },
-        ],
-        [
-          'a deleted tag',
-          4,
-          async () => {
-            const id = r.pick(tags)
-            assert.equal((await h.request({ method: 'DELETE', url: `/api/v1/tag/${id}` })).statusCode, 204)
-            remove(tags, id)
-            await newTag()
-          },
-        ],
-        [
-          'a deleted group',
-          3,
-          async () => {
-            const id = r.pick(groups)
-            assert.equal((await h.request({ method: 'DELETE', url: `/api/v1/auth/group/${id}` })).statusCode, 204)
-            remove(groups, id)
-            await newGroup()
-          },
-        ],
-        [
-          'a deleted team',
-          3,
-          async () => {
-            const id = r.pick(teams.slice(1))
-            if (id === undefined) return
-            const response = await h.request({ method: 'DELETE', url: `/api/v1/auth/teams/${id}` })
-            assert.equal(response.statusCode, 204, response.body)
-            remove(teams, id)
-            await newTeam()
-          },
-        ],
-        [
-          'a deleted collection',
-          3,
-          async () => {
-            const id = r.pick(collections)
-            const response = await h.request({ method: 'DELETE', url: `/api/v1/resource/all/${id}` })
-            assert.equal(response.statusCode, 204, response.body)
-            remove(collections, id)
-            await newCollection()
-          },
-        ],
+        ['a deleted user', 5, deleteAndReplace(users, '/api/v1/user', newUser)],
+        ['a deleted tag', 4, deleteAndReplace(tags, '/api/v1/tag', newTag)],
+        ['a deleted group', 3, deleteAndReplace(groups, '/api/v1/auth/group', newGroup)],
+        // Not the default team (the first): a workspace keeps it.
+        ['a deleted team', 3, deleteAndReplace(teams, '/api/v1/auth/teams', newTeam, 1)],
+        ['a deleted collection', 3, deleteAndReplace(collections, '/api/v1/resource/all', newCollection)],
         [
           'a deleted table',
           4,
@@ -431,10 +374,10 @@ for (const { engine, skip } of ENGINES) {
             const relations: RelationRow[] = []
             for (const row of rows) {
               for (const [field, ids] of [
-                ['teams', [h.defaultTeamId, ...r.some(teams.slice(1), 1)]],
-                ['owners', r.some(users)],
-                ['tags', r.some(tags)],
-                ['sources', r.some(tables)],
+                ['teams', [h.defaultTeamId, ...r.subset(teams.slice(1), 1)]],
+                ['owners', r.subset(users, 3)],
+                ['tags', r.subset(tags, 3)],
+                ['sources', r.subset(tables, 3)],
               ] as const) {
                 ids.forEach((target_id, position) => {
                   relations.push({ field, resource_id: row.id, target_id, position })
@@ -457,7 +400,7 @@ for (const { engine, skip } of ENGINES) {
             const id = r.pick(tables)
             await h.store.write(async (trx) => {
               await trx.deleteFrom('resource_tags').where('resource_id', '=', id).execute()
-              const chosen = r.some(tags)
+              const chosen = r.subset(tags, 3)
               if (chosen.length > 0)
                 await trx
                   .insertInto('resource_tags')

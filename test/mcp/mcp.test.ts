@@ -203,12 +203,18 @@ for (const { engine, skip } of ENGINES) {
         assert.match(textOf(await secoda('retrieve_entity', { entity_id: table.id })), /\| hidden_margin \|/)
       })
 
-    test('MCP over Streamable HTTP with the SDK client: initialize, list tools, call each, paging, an error', async () => {
-      const transport = new StreamableHTTPClientTransport(new URL(`${base}/api/v1/mcp`), {
-        requestInit: { headers: { authorization: `Bearer ${h.adminKey}` } },
+    /** An SDK client in a new MCP session over Streamable HTTP at `path`, sending `authorization`. */
+    const connectOverHttp = async (path: string, authorization: string) => {
+      const transport = new StreamableHTTPClientTransport(new URL(`${base}${path}`), {
+        requestInit: { headers: { authorization } },
       })
       const client = new Client({ name: 'docent-test', version: '1.0.0' })
       await client.connect(transport)
+      return { transport, client }
+    }
+
+    test('MCP over Streamable HTTP with the SDK client: initialize, list tools, call each, paging, an error', async () => {
+      const { transport, client } = await connectOverHttp('/api/v1/mcp', `Bearer ${h.adminKey}`)
       try {
         assert.equal(client.getServerVersion()?.name, 'docent')
         assert.match(client.getInstructions() ?? '', /data catalog/)
@@ -279,11 +285,7 @@ for (const { engine, skip } of ENGINES) {
     test('a revoked key stops working in its open MCP session at the next call', async () => {
       const userId = await makeUser(h, { role: 'editor' })
       const key = await makeKey(h, userId)
-      const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
-        requestInit: { headers: { authorization: key } },
-      })
-      const client = new Client({ name: 'docent-test', version: '1.0.0' })
-      await client.connect(transport)
+      const { client } = await connectOverHttp('/mcp', key)
       try {
         assert.equal(((await client.callTool({ name: 'glossary', arguments: {} })) as Answer).isError, false)
         const keys = (await h.request({ method: 'GET', url: '/api/v1/auth/api_keys?page_size=1000' })).json()
@@ -304,11 +306,7 @@ for (const { engine, skip } of ENGINES) {
     test('a role changed during an MCP session counts at the next call, the columns of a table included', async () => {
       const userId = await makeUser(h, { role: 'admin' })
       const key = await makeKey(h, userId)
-      const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
-        requestInit: { headers: { authorization: key } },
-      })
-      const client = new Client({ name: 'docent-test', version: '1.0.0' })
-      await client.connect(transport)
+      const { client } = await connectOverHttp('/mcp', key)
       try {
         const read = async () =>
           textOf((await client.callTool({ name: 'retrieve_entity', arguments: { entity_id: table.id } })) as Answer)

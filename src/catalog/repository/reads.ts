@@ -388,8 +388,7 @@ export async function findRelations(
   resourceIds: string[],
   visible?: VisibleRows,
 ): Promise<Map<string, Loaded>> {
-  const byResource = new Map<string, Loaded>()
-  if (resourceIds.length === 0) return byResource
+  if (resourceIds.length === 0) return new Map()
   const rows = await db
     .selectFrom('resource_lists')
     .select(['resource_id', 'lists'])
@@ -402,10 +401,7 @@ export async function findRelations(
     ids.map((id) => storedOf(forms.get(id) ?? null)),
     visible,
   )
-  ids.forEach((id, i) => {
-    byResource.set(id, loaded[i] as Loaded)
-  })
-  return byResource
+  return new Map(ids.map((id, i) => [id, loaded[i] as Loaded]))
 }
 
 /**
@@ -417,10 +413,7 @@ export async function findRelationsFromTables(
   resourceIds: string[],
   visible?: VisibleRows,
 ): Promise<Map<string, Loaded>> {
-  const byResource = new Map<string, Loaded>()
-  if (resourceIds.length === 0) {
-    return byResource
-  }
+  if (resourceIds.length === 0) return new Map()
   const engine = engineOf(db)
   const parameters =
     engine === 'postgres' ? [resourceIds] : [...RELATION_FIELDS, CUSTOM].map(() => JSON.stringify(resourceIds))
@@ -430,44 +423,15 @@ export async function findRelationsFromTables(
     position: number
     field: RelationField | typeof CUSTOM
   }>(CompiledQuery.raw(RELATIONS_SQL[engine], parameters))
-  const sorted = [...rows].sort((a, b) => a.position - b.position)
-  const lists = new Map<string, Relations>(resourceIds.map((id) => [id, emptyRelations()]))
-  const elements = new Map<string, ReturnType<typeof parseEncoded>[]>()
-  const targets = new Set<string>()
-  for (const row of sorted) {
-    if (row.field === CUSTOM) {
-      const element = parseEncoded(row.target_id)
-      if (element[1] === 'resource' && element[5] !== null) targets.add(element[5])
-      const list = elements.get(row.resource_id) ?? []
-      list.push(element)
-      elements.set(row.resource_id, list)
-      continue
-    }
-    lists.get(row.resource_id)?.[row.field].push(row.target_id)
-    if (RESOURCE_LISTS.includes(row.field)) targets.add(row.target_id)
+  const stored = new Map<string, Stored>(resourceIds.map((id) => [id, { relations: emptyRelations(), elements: [] }]))
+  for (const row of [...rows].sort((a, b) => a.position - b.position)) {
+    const one = stored.get(row.resource_id)
+    if (one === undefined) continue
+    if (row.field === CUSTOM) one.elements.push(parseEncoded(row.target_id))
+    else one.relations[row.field].push(row.target_id)
   }
-  let shown: ((id: string) => boolean) | undefined
-  if (visible !== undefined && targets.size > 0) {
-    const seen = await db
-      .selectFrom('resources')
-      .select('resources.id')
-      .where((eb) => inIds(db, eb.ref('resources.id'), [...targets]))
-      .where(visible('resources'))
-      .execute()
-    const ids = new Set(seen.map((row) => row.id))
-    shown = (id) => ids.has(id)
-  }
-  for (const id of resourceIds) {
-    const relations = lists.get(id) as Relations
-    let custom = elements.get(id) ?? []
-    if (shown !== undefined) {
-      const show = shown
-      for (const field of RESOURCE_LISTS) relations[field] = relations[field].filter(show)
-      custom = custom.filter((e) => e[1] !== 'resource' || (e[5] !== null && show(e[5])))
-    }
-    byResource.set(id, { relations, custom: decodeValues(custom) })
-  }
-  return byResource
+  const loaded = await loadAll(db, [...stored.values()], visible)
+  return new Map([...stored.keys()].map((id, i) => [id, loaded[i] as Loaded]))
 }
 
 /** One list of a resource as stored, in order. */

@@ -38,6 +38,9 @@ const LISTS = {
 
 const CUSTOM = 'custom_properties'
 
+/** Each key of the form and the table it is kept from. */
+const SOURCES: [string, string][] = [...Object.entries(LISTS), [CUSTOM, 'custom_property_values']]
+
 /** The form's value of one list of resource `resource` (an SQL expression): a JSON array, empty when none. */
 function listValue(postgres: boolean, table: string, resource: string): string {
   return postgres
@@ -69,17 +72,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('lists', postgres ? 'jsonb' : 'text', (c) => c.notNull())
     .modifyEnd(postgres ? sql`` : sql` without rowid`)
     .execute()
-  const sources: [string, string][] = [...Object.entries(LISTS), [CUSTOM, 'custom_property_values']]
-  if (postgres) await upPostgres(db, sources)
-  else await upSqlite(db, sources)
+  if (postgres) await upPostgres(db, SOURCES)
+  else await upSqlite(db, SOURCES)
   await fillForms(db)
 }
 
 /** Writes the forms of what the store holds (`resource_lists` empty): the migration's own, exported for its test. */
 export async function fillForms(db: Kysely<any>): Promise<void> {
   const postgres = db.getExecutor().adapter instanceof PostgresAdapter
-  const sources: [string, string][] = [...Object.entries(LISTS), [CUSTOM, 'custom_property_values']]
-  const holders = sources.map(([, table]) => `select resource_id from ${table}`).join(' union ')
+  const holders = SOURCES.map(([, table]) => `select resource_id from ${table}`).join(' union ')
   const values = allValues(postgres, 'r.id')
   // Only the lists that hold something: most resources have one or two (a team, who last changed them).
   const form = postgres
