@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto'
-import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely'
-import type { VisibleRows } from '../access/visibility.ts'
-import { engineOf, inIds } from '../db/dialect.ts'
+import {
+  type Compilable,
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type RawBuilder,
+  type Selectable,
+  type SqlBool,
+  sql,
+} from 'kysely'
+import { type Visibility, type VisibleRows, visibleTo } from '../access/visibility.ts'
+import { type RowWithLists, selectResourcesWithLists } from '../catalog/repository/reads.ts'
+import { byCodePoint, engineOf, inIds } from '../db/dialect.ts'
+import { prepared, slot } from '../db/prepared.ts'
 import type { DB, LineageEdgeTable } from '../db/types.ts'
 import { nowIso, toCount, toIso } from '../db/values.ts'
 
@@ -195,79 +206,80 @@ export async function deleteEdge(db: Kysely<DB>, workspaceId: string, id: string
   return Number(result.numDeletedRows) > 0
 }
 
-/**
- * The resources `depth` hops or fewer from `start` following edges one way (`downstream`: from upstream to
- * downstream ends), walking only through resources `visible` admits, each with the fewest hops it takes; at most
- * `limit` of them, nearest first. One indexed statement per hop over the frontier (the resources first reached at
- * the hop before), so a cycle ends where it meets what was reached already. A recursive statement did the same
- * walk, but PostgreSQL planned it as hash joins over the whole edge table (2,000,000 edges: 7 s a graph).
- */
-export async function walk(
-  db: Kysely<DB>,
-  start: string,
-  way: 'upstream' | 'downstream',
-  depth: number,
-  visible: VisibleRows | undefined,
-  limit: number,
-): Promise<{ id: string; hops: number }[]> {
-  const [near, far] =
-    way === 'downstream' ? (['upstream_id', 'downstream_id'] as const) : (['downstream_id', 'upstream_id'] as const)
-  const reached = new Map<string, number>([[start, 0]])
-  let frontier = [start]
-  for (let hops = 1; hops <= depth && frontier.length > 0 && reached.size <= limit; hops++) {
-    let query = db
-      .selectFrom('lineage_edges as e')
-      .select(`e.${far} as id`)
-      .where((eb) => inIds(db, eb.ref(`e.${near}`), frontier))
-    if (visible !== undefined) {
-      query = query.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('resources as next_node')
-            .select(sql.lit(1).as('one'))
-            .whereRef('next_node.id', '=', `e.${far}`)
-            .where(visible('next_node')),
-        ),
-      )
-    }
-    const rows = await query.execute()
-    const next: string[] = []
-    for (const { id } of rows) {
-      if (reached.has(id)) continue
-      reached.set(id, hops)
-      next.push(id)
-    }
-    frontier = next
-  }
-  reached.delete(start)
-  return [...reached.entries()]
-    .map(([id, hops]) => ({ id, hops }))
-    .sort((a, b) => a.hops - b.hops || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .slice(0, limit)
+export type Way = 'upstream' | 'downstream'
+
+/** At most this many nodes in a graph, the start included. */
+export const GRAPH_LIMIT = 1000
+
+/** A node of a graph: its resource's row and form, and its fewest hops from the start (0: the start). */
+export type GraphRow = RowWithLists & {
+  graph_hops: number | string
+  /** How many resources the walk reached, the start left out (the same on every row). */
+  graph_reach: number | string
+  /** Every edge between two of the nodes, `[upstream, downstream, 1 when drawn by hand]` (the same on every row). */
+  graph_edges: string | [string, string, number][] | null
 }
 
-/** Every edge between two of `ids`, one per pair: `is_manual` when a manual edge joins them. */
-export async function edgesAmong(
-  db: Kysely<DB>,
-  ids: string[],
-): Promise<{ from: string; to: string; is_manual: boolean }[]> {
-  if (ids.length === 0) return []
+/**
+ * A lineage graph (CONTRACT §11) in one statement: the start, when it is a resource of the workspace the caller
+ * sees, and the `limit - 1` resources nearest it (then by id) within `depth` hops following edges each of `ways`
+ * (`downstream`: from upstream to downstream ends), walking only through resources the caller sees; each node's
+ * row with its form and its fewest hops, how many resources were in reach, and the edges among the nodes. No row
+ * when the start is not one the caller sees. Variant: `<visibility>|<ways>|<depth>`.
+ *
+ * The walk is a chain of subqueries, one a hop, each the resources one edge from those of the hop before. A hop
+ * does not leave out what earlier hops reached: SQLite copies a subquery into each place that names it, so a hop
+ * naming all those before it grew the statement exponentially with the depth ("too many references" at depth 10).
+ * A resource met again counts at its fewest hops, and in a cycle a hop holds at most everything in reach. Each hop
+ * keeps the `limit` lowest ids it reaches, which leaves the nearest `limit` of each way as they would be without the
+ * cap: a hop reaching more than `limit` holds at most as many resources met before as were reached before it, so
+ * among its `limit` lowest are the lowest of its new ones that can still be among the nearest. A hub of many thousand
+ * edges costs one capped frontier. (A recursive statement did the same walk, but PostgreSQL planned it as hash joins
+ * over the whole edge table, 7 s a graph at 2,000,000 edges; a statement a hop cost PostgreSQL a round trip each.)
+ */
+export const findGraph = prepared<{ start: string; workspaceId: string; userId: string }, GraphRow>((db, variant) => {
+  const [visibility, wayList, depthText] = variant.split('|') as [Visibility, string, string]
+  const ways = wayList.split(',') as Way[]
+  const depth = Number(depthText)
+  const limit = GRAPH_LIMIT
+  const visible = visibleTo(visibility, slot('userId'))
+  const start = slot('start')
   const postgres = engineOf(db) === 'postgres'
-  const rows = await db
-    .selectFrom('lineage_edges')
-    .select([
-      'upstream_id',
-      'downstream_id',
-      postgres ? sql<boolean>`bool_or(is_manual)`.as('manual') : sql<number>`max(is_manual)`.as('manual'),
-    ])
-    .where((eb) => inIds(db, eb.ref('upstream_id'), ids))
-    .where((eb) => inIds(db, eb.ref('downstream_id'), ids))
-    .groupBy(['upstream_id', 'downstream_id'])
-    .orderBy('upstream_id')
-    .orderBy('downstream_id')
-    .execute()
-  return rows.map((row) => ({ from: row.upstream_id, to: row.downstream_id, is_manual: Boolean(row.manual) }))
-}
+  const startSeen = visible === undefined ? sql`` : sql` and ${visible('start_node')}`
+  const ctes: RawBuilder<unknown>[] = [
+    sql`graph_start as materialized (select start_node.id from resources as start_node where start_node.id = ${start} and start_node.workspace_id = ${slot('workspaceId')}${startSeen})`,
+  ]
+  const hopParts: RawBuilder<unknown>[] = []
+  for (const way of ways) {
+    const [near, far] = way === 'downstream' ? ['upstream_id', 'downstream_id'] : ['downstream_id', 'upstream_id']
+    const farRef = sql.ref(`e.${far}`)
+    const seen =
+      visible === undefined
+        ? sql``
+        : sql` and exists (select 1 from resources as next_node where next_node.id = ${farRef} and ${visible('next_node')})`
+    for (let hops = 1; hops <= depth; hops++) {
+      const name = `${way}_${hops}`
+      const from =
+        hops === 1
+          ? sql`e.${sql.raw(near)} in (select id from graph_start)`
+          : sql`e.${sql.raw(near)} in (select id from ${sql.table(`${way}_${hops - 1}`)})`
+      ctes.push(
+        sql`${sql.table(name)} as materialized (select ${farRef} as id from lineage_edges as e where ${from} and ${farRef} <> ${start}${seen} group by ${farRef} order by ${byCodePoint(db, `e.${far}`)} limit ${sql.lit(limit)})`,
+      )
+      hopParts.push(sql`select id, ${sql.lit(hops)} as hops from ${sql.table(name)}`)
+    }
+  }
+  ctes.push(
+    sql`graph_reach as materialized (select id, min(hops) as hops from (${sql.join(hopParts, sql` union all `)}) as reached group by id)`,
+    sql`graph_nodes as materialized (select id, 0 as hops from graph_start union all select id, hops from (select id, hops from graph_reach order by hops, ${byCodePoint(db, 'id')} limit ${sql.lit(limit - 1)}) as nearest)`,
+    sql`graph_edges as materialized (select upstream_id, downstream_id, max(case when is_manual then 1 else 0 end) as manual from lineage_edges where upstream_id in (select id from graph_nodes) and downstream_id in (select id from graph_nodes) group by upstream_id, downstream_id)`,
+  )
+  const edges = postgres
+    ? sql`(select json_agg(json_build_array(upstream_id, downstream_id, manual)) from graph_edges)`
+    : sql`(select json_group_array(json_array(upstream_id, downstream_id, manual)) from graph_edges)`
+  const query = sql`with ${sql.join(ctes)} select graph_row.*, graph_nodes.hops as graph_hops, (select count(*) from graph_reach) as graph_reach, ${edges} as graph_edges from graph_nodes join ${selectResourcesWithLists(db, visible)} as graph_row on graph_row.id = graph_nodes.id`
+  return { compile: () => query.compile(db) } as Compilable<GraphRow>
+})
 
 /** A catalog table (or view) a statement may name. */
 export interface NamedTable {

@@ -1,9 +1,10 @@
 import type { Principal } from '../access/principal.ts'
+import { permissionsFor } from '../access/principal.ts'
 import { requireWrite } from '../access/rules.ts'
-import { scopeOf, visibleResources } from '../access/visibility.ts'
-import { findResourceRow, findRowsInOrder } from '../catalog/repository/reads.ts'
+import { scopeOf, visibilityOf, visibleResources } from '../access/visibility.ts'
+import { findResourceRow, type Loaded, loadRows } from '../catalog/repository/reads.ts'
+import { toResource } from '../catalog/repository/rows.ts'
 import type { Resource } from '../catalog/resource-schema.ts'
-import { hydrate } from '../catalog/service.ts'
 import type { Store } from '../db/types.ts'
 import { nowIso } from '../db/values.ts'
 import { ApiError, fieldError, notFound } from '../errors.ts'
@@ -12,12 +13,14 @@ import {
   deleteEdge,
   type Edge,
   type EdgeFilter,
-  edgesAmong,
   findEdge,
   insertEdge,
   listEdges,
   toEdge,
-  walk,
+  findGraph,
+  GRAPH_LIMIT,
+  type GraphRow,
+  type Way,
 } from './repository.ts'
 
 /** Lineage drawn by hand and the graph of what feeds what (CONTRACT §11). */
@@ -109,7 +112,7 @@ export async function removeEdge(store: Store, principal: Principal, id: string)
 }
 
 export const MAX_DEPTH = 10
-export const MAX_NODES = 1000
+export const MAX_NODES = GRAPH_LIMIT
 
 export interface Graph {
   nodes: Resource[]
@@ -120,32 +123,37 @@ export interface Graph {
 
 /**
  * CONTRACT §11's graph: the resource, what feeds it (`upstream`), what it feeds (`downstream`) or both, up to
- * `depth` hops, only through and to resources the caller may see, nearest first; every edge between two of them
- * once.
+ * `depth` hops, only through and to resources the caller may see, nearest first (then by id); every edge between
+ * two of them once. One statement (`findGraph`) reads it all.
  */
 export async function lineageGraph(
   store: Store,
   principal: Principal,
   id: string,
-  direction: 'upstream' | 'downstream' | 'both',
+  direction: Way | 'both',
   depth: number,
 ): Promise<Graph> {
-  const start = await findResourceRow(store.db, scopeOf(principal, 'row'), id)
-  if (start === undefined) throw notFound()
-  const visible = visibleResources(principal)
-  const ways = direction === 'both' ? (['upstream', 'downstream'] as const) : [direction]
-  const hops = new Map<string, number>()
-  for (const way of ways) {
-    for (const node of await walk(store.db, id, way, depth, visible, MAX_NODES)) {
-      hops.set(node.id, Math.min(hops.get(node.id) ?? node.hops, node.hops))
-    }
-  }
-  const found = [...hops.entries()].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1)).map(([node]) => node)
-  const ids = [id, ...found.slice(0, MAX_NODES - 1)]
-  const rows = await findRowsInOrder(store.db, ids, visible)
+  const ways = direction === 'both' ? 'upstream,downstream' : direction
+  const rows = await findGraph(
+    store.db,
+    { start: id, workspaceId: principal.workspaceId, userId: principal.userId },
+    `${visibilityOf(principal)}|${ways}|${depth}`,
+  )
+  const first = rows[0]
+  if (first === undefined || !rows.some((row) => row.id === id && Number(row.graph_hops) === 0)) throw notFound()
+  const hops = (row: GraphRow) => Number(row.graph_hops)
+  rows.sort((a, b) => hops(a) - hops(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const loaded = await loadRows(store.db, rows, visibleResources(principal, 'row'))
+  const permissions = permissionsFor(principal)
+  const edges = typeof first.graph_edges === 'string' ? JSON.parse(first.graph_edges) : (first.graph_edges ?? [])
   return {
-    nodes: await hydrate(store.db, principal, rows),
-    edges: await edgesAmong(store.db, ids),
-    truncated: found.length > MAX_NODES - 1,
+    nodes: rows.map((row, i) => {
+      const { relations, custom } = loaded[i] as Loaded
+      return toResource(row, relations, permissions, custom)
+    }),
+    edges: (edges as [string, string, number][])
+      .map(([from, to, manual]) => ({ from, to, is_manual: Number(manual) > 0 }))
+      .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.to < b.to ? -1 : a.to > b.to ? 1 : 0)),
+    truncated: Number(first.graph_reach) > MAX_NODES - 1,
   }
 }

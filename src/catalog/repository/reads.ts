@@ -87,7 +87,7 @@ export async function findResourceRow(
  * A resource's row with its read-ready form (`resource_lists`, migration 0014): JSON text on SQLite, parsed by the
  * driver on PostgreSQL; null when the resource has no list entry and no custom value.
  */
-type RowWithLists = ResourceRow & { lists: string | Form | null }
+export type RowWithLists = ResourceRow & { lists: string | Form | null }
 
 /** The read-ready form: each list by its field, the custom values as encoded elements; an absent key is empty. */
 type Form = Partial<Record<RelationField | typeof CUSTOM, unknown[]>>
@@ -105,7 +105,7 @@ function formColumn() {
   >`(select resource_lists.lists from resource_lists where resource_lists.resource_id = resources.id)`.as('lists')
 }
 
-function selectResourcesWithLists(db: Kysely<DB>, visible: VisibleRows | undefined) {
+export function selectResourcesWithLists(db: Kysely<DB>, visible: VisibleRows | undefined) {
   return selectResources(db, visible).select(formColumn())
 }
 
@@ -162,6 +162,15 @@ async function loadAll(db: Kysely<DB>, stored: Stored[], visible: VisibleRows | 
     }
     return { relations, custom: decodeValues(custom) }
   })
+}
+
+/** The lists and custom values of rows read with their forms, as `visible` may see them, in the rows' order. */
+export function loadRows(db: Kysely<DB>, rows: RowWithLists[], visible: VisibleRows | undefined): Promise<Loaded[]> {
+  return loadAll(
+    db,
+    rows.map((row) => storedOf(row.lists)),
+    visible,
+  )
 }
 
 /** The lists and custom values of one row read with `formColumn`, as `visible` may see them. */
