@@ -21,14 +21,17 @@ const admin = await store.db
   .where('role', '=', 'admin')
   .executeTakeFirstOrThrow()
 const principal: Principal = { keyId: 'bench', userId: admin.id, workspaceId: admin.workspace_id, role: 'admin' }
-const tables = Array.from({ length: graphs }, () => info.tables[Math.floor(Math.random() * info.tables.length)] as string)
+const tables = Array.from(
+  { length: graphs },
+  () => info.tables[Math.floor(Math.random() * info.tables.length)] as string,
+)
 for (const round of ['cold', 'warm']) {
   let started = performance.now()
   for (const id of tables) {
     await findGraph(
       store.db,
       { start: id, workspaceId: principal.workspaceId, userId: principal.userId },
-      'all|upstream,downstream|3',
+      'all|upstream,downstream|3|1000',
     )
   }
   const statement = performance.now() - started

@@ -208,9 +208,6 @@ export async function deleteEdge(db: Kysely<DB>, workspaceId: string, id: string
 
 export type Way = 'upstream' | 'downstream'
 
-/** At most this many nodes in a graph, the start included. */
-export const GRAPH_LIMIT = 1000
-
 /** A node of a graph: its resource's row and form, and its fewest hops from the start (0: the start). */
 export type GraphRow = RowWithLists & {
   graph_hops: number | string
@@ -238,10 +235,10 @@ export type GraphRow = RowWithLists & {
  * over the whole edge table, 7 s a graph at 2,000,000 edges; a statement a hop cost PostgreSQL a round trip each.)
  */
 export const findGraph = prepared<{ start: string; workspaceId: string; userId: string }, GraphRow>((db, variant) => {
-  const [visibility, wayList, depthText] = variant.split('|') as [Visibility, string, string]
+  const [visibility, wayList, depthText, limitText] = variant.split('|') as [Visibility, string, string, string]
   const ways = wayList.split(',') as Way[]
   const depth = Number(depthText)
-  const limit = GRAPH_LIMIT
+  const limit = Number(limitText)
   const visible = visibleTo(visibility, slot('userId'))
   const start = slot('start')
   const postgres = engineOf(db) === 'postgres'

@@ -14,12 +14,11 @@ import {
   type Edge,
   type EdgeFilter,
   findEdge,
+  findGraph,
+  type GraphRow,
   insertEdge,
   listEdges,
   toEdge,
-  findGraph,
-  GRAPH_LIMIT,
-  type GraphRow,
   type Way,
 } from './repository.ts'
 
@@ -112,7 +111,8 @@ export async function removeEdge(store: Store, principal: Principal, id: string)
 }
 
 export const MAX_DEPTH = 10
-export const MAX_NODES = GRAPH_LIMIT
+/** At most this many nodes in a graph, the start included. */
+export const MAX_NODES = 1000
 
 export interface Graph {
   nodes: Resource[]
@@ -137,7 +137,7 @@ export async function lineageGraph(
   const rows = await findGraph(
     store.db,
     { start: id, workspaceId: principal.workspaceId, userId: principal.userId },
-    `${visibilityOf(principal)}|${ways}|${depth}`,
+    `${visibilityOf(principal)}|${ways}|${depth}|${MAX_NODES}`,
   )
   const first = rows[0]
   if (first === undefined || !rows.some((row) => row.id === id && Number(row.graph_hops) === 0)) throw notFound()

@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, describe, test } from 'node:test'
+import type { Role } from '../../src/access/principal.ts'
+import { visibilityOf } from '../../src/access/visibility.ts'
+import { nowIso } from '../../src/db/values.ts'
+import { findGraph, type GraphRow } from '../../src/lineage/repository.ts'
+import {
+  ENGINES,
+  type Harness,
+  makeDatabase,
+  makeIntegration,
+  makeKey,
+  makeTeam,
+  makeUser,
+  makeVia,
+  seededRandom,
+  startHarness,
+} from '../helpers.ts'
+
+// CONTRACT §11's graph against a breadth-first walk written here: random graphs with cycles, both kinds of edge,
+// resources some callers may not see, every direction and depth, and (on the statement itself) node limits small
+// enough that hops are capped.
+
+type Way = 'upstream' | 'downstream'
+
+interface Expected {
+  nodes: string[]
+  edges: { from: string; to: string; is_manual: boolean }[]
+  truncated: boolean
+}
+
+/** The graph as CONTRACT §11 describes it, by a plain breadth-first walk over `edges` through `visible` only. */
+function expectedGraph(
+  edges: { up: string; down: string; manual: boolean }[],
+  visible: Set<string>,
+  start: string,
+  ways: Way[],
+  depth: number,
+  limit: number,
+): Expected {
+  const hops = new Map<string, number>()
+  for (const way of ways) {
+    const seen = new Map<string, number>([[start, 0]])
+    let frontier = [start]
+    for (let hop = 1; hop <= depth; hop++) {
+      const next: string[] = []
+      for (const node of frontier) {
+        for (const edge of edges) {
+          const [near, far] = way === 'downstream' ? [edge.up, edge.down] : [edge.down, edge.up]
+          if (near !== node || !visible.has(far) || seen.has(far)) continue
+          seen.set(far, hop)
+          next.push(far)
+        }
+      }
+      frontier = next
+    }
+    seen.delete(start)
+    for (const [id, n] of seen) hops.set(id, Math.min(hops.get(id) ?? n, n))
+  }
+  const found = [...hops].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id)
+  const nodes = [start, ...found.slice(0, limit - 1)]
+  const shown = new Set(nodes)
+  const pairs = new Map<string, { from: string; to: string; is_manual: boolean }>()
+  for (const edge of edges) {
+    if (!shown.has(edge.up) || !shown.has(edge.down)) continue
+    const key = `${edge.up} ${edge.down}`
+    const known = pairs.get(key)
+    pairs.set(key, { from: edge.up, to: edge.down, is_manual: (known?.is_manual ?? false) || edge.manual })
+  }
+  const byEnds = (a: { from: string; to: string }, b: { from: string; to: string }) =>
+    a.from < b.from ? -1 : a.from > b.from ? 1 : a.to < b.to ? -1 : a.to > b.to ? 1 : 0
+  return { nodes, edges: [...pairs.values()].sort(byEnds), truncated: found.length > limit - 1 }
+}
+
+for (const { engine, skip } of ENGINES) {
+  describe(`lineage graph on ${engine}, against a breadth-first walk`, { skip }, () => {
+    let h: Harness
+    const tables: string[] = []
+    let edges: { up: string; down: string; manual: boolean }[] = []
+    const callers: {
+      name: Role
+      authorization: string | undefined
+      userId: string
+      visible: Set<string>
+    }[] = []
+    const { int, pick, chance } = seededRandom(20261205)
+
+    before(async () => {
+      h = await startHarness(engine)
+      const database = await makeDatabase(h)
+      const schema = (await makeVia(h, '/database/schemas', { parent: database.id })).id
+      const elsewhere = await makeTeam(h)
+      for (let i = 0; i < 24; i++) {
+        const kind = int(20)
+        const body = kind < 3 ? { teams: [elsewhere] } : kind < 5 ? { published: false } : {}
+        tables.push((await makeVia(h, '/table/tables', { parent: schema, ...body })).id)
+      }
+      // Random edges drawn by hand, and edges "found" by an integration, some on the same pairs as drawn ones.
+      const integration = await makeIntegration(h)
+      const pairs = new Set<string>()
+      const rows: Record<string, unknown>[] = []
+      for (let i = 0; i < 60; i++) {
+        const up = pick(tables)
+        const down = pick(tables)
+        const manual = chance(0.6)
+        const key = `${up} ${down} ${manual}`
+        if (up === down || pairs.has(key)) continue
+        pairs.add(key)
+        edges.push({ up, down, manual })
+        rows.push({
+          id: randomUUID(),
+          workspace_id: h.workspaceId,
+          upstream_id: up,
+          downstream_id: down,
+          from_id: up,
+          to_id: down,
+          direction: 'DOWNSTREAM',
+          is_manual: manual,
+          integration_id: manual ? null : integration,
+          created_at: nowIso(),
+          updated_at: nowIso(),
+        })
+      }
+      await h.store.write((trx) =>
+        trx
+          .insertInto('lineage_edges')
+          .values(rows as never)
+          .execute(),
+      )
+      edges = edges.filter((edge) => edge.up !== edge.down)
+      const viewerId = await makeUser(h, { role: 'viewer' })
+      const editorId = await makeUser(h, { role: 'editor' })
+      for (const [name, userId, authorization] of [
+        ['admin', h.adminUserId, undefined],
+        ['viewer', viewerId, await makeKey(h, viewerId)],
+        ['editor', editorId, await makeKey(h, editorId)],
+      ] as const) {
+        const visible = new Set<string>()
+        for (const id of tables) {
+          const response = await h.request({
+            method: 'GET',
+            url: `/api/v1/resource/all/${id}`,
+            ...(authorization === undefined ? {} : { headers: { authorization } }),
+          })
+          if (response.statusCode === 200) visible.add(id)
+        }
+        callers.push({ name, authorization, userId, visible })
+      }
+      assert.ok((callers[1]?.visible.size ?? 0) < tables.length, 'the viewer cannot see every table')
+    })
+    after(() => h?.close())
+
+    test('the graph over HTTP is the breadth-first walk: nodes in order, edges once, truncated', async () => {
+      for (let round = 0; round < 60; round++) {
+        const caller = pick(callers)
+        const start = pick(tables)
+        const direction = pick(['upstream', 'downstream', 'both'] as const)
+        const depth = 1 + int(10)
+        const response = await h.request({
+          method: 'GET',
+          url: `/api/v1/lineage/graph/${start}?direction=${direction}&depth=${depth}`,
+          ...(caller.authorization === undefined ? {} : { headers: { authorization: caller.authorization } }),
+        })
+        const context = `${caller.name} from ${start} ${direction} ${depth}`
+        if (!caller.visible.has(start)) {
+          assert.equal(response.statusCode, 404, context)
+          continue
+        }
+        assert.equal(response.statusCode, 200, `${context}: ${response.body}`)
+        const graph = response.json() as Omit<Expected, 'nodes'> & { nodes: { id: string }[] }
+        const ways: Way[] = direction === 'both' ? ['upstream', 'downstream'] : [direction]
+        const expected = expectedGraph(edges, caller.visible, start, ways, depth, 1000)
+        assert.deepEqual(
+          graph.nodes.map((node) => node.id),
+          expected.nodes,
+          context,
+        )
+        assert.deepEqual(graph.edges, expected.edges, context)
+        assert.equal(graph.truncated, false, context)
+      }
+    })
+
+    test('with a node limit of a few, hops are capped and the nearest nodes are still the right ones', async () => {
+      let truncated = 0
+      for (let round = 0; round < 150; round++) {
+        const caller = pick(callers)
+        const start = pick([...caller.visible])
+        const ways = pick([['upstream'], ['downstream'], ['upstream', 'downstream']] as Way[][])
+        const depth = 1 + int(10)
+        const limit = 2 + int(6)
+        const visibility = visibilityOf({ role: caller.name })
+        const rows = await findGraph(
+          h.store.db,
+          { start, workspaceId: h.workspaceId, userId: caller.userId },
+          `${visibility}|${ways.join(',')}|${depth}|${limit}`,
+        )
+        const order = (row: GraphRow) => Number(row.graph_hops)
+        rows.sort((a, b) => order(a) - order(b) || (a.id < b.id ? -1 : 1))
+        const expected = expectedGraph(edges, caller.visible, start, ways, depth, limit)
+        const context = `${caller.name} from ${start} ${ways} ${depth}, limit ${limit}`
+        assert.deepEqual(
+          rows.map((row) => row.id),
+          expected.nodes,
+          context,
+        )
+        const reach = Number(rows[0]?.graph_reach)
+        assert.equal(reach > limit - 1, expected.truncated, context)
+        if (expected.truncated) truncated += 1
+      }
+      assert.ok(truncated > 20, `only ${truncated} graphs were cut by their limit`)
+    })
+  })
+}
