@@ -182,19 +182,22 @@ export async function listEdges(
     }
     return query
   }
-  const counted = await base()
-    .select((eb) => eb.fn.countAll().as('n'))
-    .executeTakeFirst()
-  const count = toCount(counted?.n as number | string | undefined)
-  if (count === 0 || page.offset >= count) return { count, rows: [] }
+  // The page and, on each of its rows, how many edges the filter matches: one statement. Only a page past the last
+  // (no rows) asks for the count again.
   const rows = (await base()
     .selectAll('lineage_edges')
+    .select(sql<number | string>`count(*) over ()`.as('matched'))
     .orderBy('lineage_edges.created_at')
     .orderBy('lineage_edges.id')
     .limit(page.limit)
     .offset(page.offset)
-    .execute()) as EdgeRow[]
-  return { count, rows }
+    .execute()) as (EdgeRow & { matched: number | string })[]
+  if (rows.length > 0) return { count: toCount(rows[0]?.matched), rows }
+  if (page.offset === 0) return { count: 0, rows: [] }
+  const counted = await base()
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirst()
+  return { count: toCount(counted?.n as number | string | undefined), rows: [] }
 }
 
 export async function deleteEdge(db: Kysely<DB>, workspaceId: string, id: string): Promise<boolean> {

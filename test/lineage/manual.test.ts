@@ -118,6 +118,35 @@ for (const { engine, skip } of ENGINES) {
       assertErrorBody(await h.request({ method: 'DELETE', url: `${MANUAL}/${edge.id}` }), 404, 'NOT_FOUND')
     })
 
+    test('a list of edges in pages: count on every page, each edge once, a page past the last is 404', async () => {
+      const hub = await table()
+      const drawn: string[] = []
+      for (let i = 0; i < 5; i++) drawn.push((await draw(hub, await table())).id)
+      const pages: string[] = []
+      for (const page of [1, 2, 3]) {
+        const response = await h.request({
+          method: 'GET',
+          url: `${MANUAL}?from_entity=${hub}&page_size=2&page=${page}`,
+        })
+        assert.equal(response.statusCode, 200, response.body)
+        const body = response.json() as { count: number; total_pages: number; results: Edge[] }
+        assert.equal(body.count, 5)
+        assert.equal(body.total_pages, 3)
+        pages.push(...body.results.map((e) => e.id))
+      }
+      // Creation order (ties in the same millisecond by id): every edge once across the pages.
+      assert.equal(pages.length, 5)
+      assert.deepEqual(new Set(pages), new Set(drawn))
+      assertErrorBody(
+        await h.request({ method: 'GET', url: `${MANUAL}?from_entity=${hub}&page_size=2&page=4` }),
+        404,
+        'INVALID_PAGE',
+      )
+      const none = await h.request({ method: 'GET', url: `${MANUAL}?from_entity=${await table()}` })
+      assert.equal(none.statusCode, 200)
+      assert.deepEqual([none.json().count, none.json().total_pages, none.json().results], [0, 1, []])
+    })
+
     test('one stored edge a pair: the same edge from the other end is 409; a self-edge and a missing end are 400', async () => {
       const [a, b] = [await table(), await table()]
       await draw(a, b, 'DOWNSTREAM')
