@@ -182,22 +182,25 @@ export async function listEdges(
     }
     return query
   }
-  // The page and, on each of its rows, how many edges the filter matches: one statement. Only a page past the last
-  // (no rows) asks for the count again.
-  const rows = (await base()
-    .selectAll('lineage_edges')
-    .select(sql<number | string>`count(*) over ()`.as('matched'))
-    .orderBy('lineage_edges.created_at')
-    .orderBy('lineage_edges.id')
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute()) as (EdgeRow & { matched: number | string })[]
-  if (rows.length > 0) return { count: toCount(rows[0]?.matched), rows }
-  if (page.offset === 0) return { count: 0, rows: [] }
-  const counted = await base()
-    .select((eb) => eb.fn.countAll().as('n'))
-    .executeTakeFirst()
-  return { count: toCount(counted?.n as number | string | undefined), rows: [] }
+  const counted = () => base().select((eb) => eb.fn.countAll().as('n'))
+  const pageRows = () =>
+    base()
+      .selectAll('lineage_edges')
+      .orderBy('lineage_edges.created_at')
+      .orderBy('lineage_edges.id')
+      .limit(page.limit)
+      .offset(page.offset)
+  if (filter.from !== undefined || filter.to !== undefined) {
+    // The edges of a few resources: the page and how many match in one statement (the count a subquery run once;
+    // a window count would hold every matching row until the sort). Only a page past the last counts again. Over
+    // all edges the count alone is faster (PostgreSQL counts 2,000,000 edges in parallel, not in a subquery).
+    const rows = (await pageRows().select(counted().as('matched')).execute()) as (EdgeRow & { matched: number | string })[]
+    if (rows.length > 0) return { count: toCount(rows[0]?.matched), rows }
+    if (page.offset === 0) return { count: 0, rows: [] }
+  }
+  const total = toCount((await counted().executeTakeFirst())?.n as number | string | undefined)
+  if (total === 0 || page.offset >= total) return { count: total, rows: [] }
+  return { count: total, rows: (await pageRows().execute()) as EdgeRow[] }
 }
 
 export async function deleteEdge(db: Kysely<DB>, workspaceId: string, id: string): Promise<boolean> {
@@ -214,9 +217,9 @@ export type Way = 'upstream' | 'downstream'
 /** A node of a graph: its resource's row and form, and its fewest hops from the start (0: the start). */
 export type GraphRow = RowWithLists & {
   graph_hops: number | string
-  /** How many resources the walk reached, the start left out (the same on every row). */
-  graph_reach: number | string
-  /** Every edge between two of the nodes, `[upstream, downstream, 1 when drawn by hand]` (the same on every row). */
+  /** On the start's row: how many resources the walk reached, the start left out (at most `limit` a way). */
+  graph_reach: number | string | null
+  /** On the start's row: every edge between two of the nodes, `[upstream, downstream, 1 when drawn by hand]`. */
   graph_edges: string | [string, string, number][] | null
 }
 
@@ -233,8 +236,9 @@ export type GraphRow = RowWithLists & {
  * A resource met again counts at its fewest hops, and in a cycle a hop holds at most everything in reach. Each hop
  * keeps the `limit` lowest ids it reaches, which leaves the nearest `limit` of each way as they would be without the
  * cap: a hop reaching more than `limit` holds at most as many resources met before as were reached before it, so
- * among its `limit` lowest are the lowest of its new ones that can still be among the nearest. A hub of many thousand
- * edges costs one capped frontier. (A recursive statement did the same walk, but PostgreSQL planned it as hash joins
+ * among its `limit` lowest are the lowest of its new ones that can still be among the nearest. A hop after one that
+ * held `limit` resources reads nothing (they are all nearer than what it would reach), so a hub of many thousand
+ * edges costs one capped hop: the hops are materialized, each computed once however often it is named. (A recursive statement did the same walk, but PostgreSQL planned it as hash joins
  * over the whole edge table, 7 s a graph at 2,000,000 edges; a statement a hop cost PostgreSQL a round trip each.)
  */
 export const findGraph = prepared<{ start: string; workspaceId: string; userId: string }, GraphRow>((db, variant) => {
@@ -259,12 +263,13 @@ export const findGraph = prepared<{ start: string; workspaceId: string; userId: 
         : sql` and exists (select 1 from resources as next_node where next_node.id = ${farRef} and ${visible('next_node')})`
     for (let hops = 1; hops <= depth; hops++) {
       const name = `${way}_${hops}`
+      // A hop after one that held `limit` resources reads nothing: those are nearer than whatever it would reach.
       const from =
         hops === 1
           ? sql`e.${sql.raw(near)} in (select id from graph_start)`
-          : sql`e.${sql.raw(near)} in (select id from ${sql.table(`${way}_${hops - 1}`)})`
+          : sql`e.${sql.raw(near)} in (select id from ${sql.table(`${way}_${hops - 1}`)} where held < ${sql.lit(limit)})`
       ctes.push(
-        sql`${sql.table(name)} as materialized (select ${farRef} as id from lineage_edges as e where ${from} and ${farRef} <> ${start}${seen} group by ${farRef} order by ${byCodePoint(db, `e.${far}`)} limit ${sql.lit(limit)})`,
+        sql`${sql.table(name)} as materialized (select id, count(*) over () as held from (select ${farRef} as id from lineage_edges as e where ${from} and ${farRef} <> ${start}${seen} group by ${farRef} order by ${byCodePoint(db, `e.${far}`)} limit ${sql.lit(limit)}) as hop)`,
       )
       hopParts.push(sql`select id, ${sql.lit(hops)} as hops from ${sql.table(name)}`)
     }
@@ -277,7 +282,8 @@ export const findGraph = prepared<{ start: string; workspaceId: string; userId: 
   const edges = postgres
     ? sql`(select json_agg(json_build_array(upstream_id, downstream_id, manual)) from graph_edges)`
     : sql`(select json_group_array(json_array(upstream_id, downstream_id, manual)) from graph_edges)`
-  const query = sql`with ${sql.join(ctes)} select graph_row.*, graph_nodes.hops as graph_hops, (select count(*) from graph_reach) as graph_reach, ${edges} as graph_edges from graph_nodes join ${selectResourcesWithLists(db, visible)} as graph_row on graph_row.id = graph_nodes.id`
+  // How many were reached and the edges go on the start's row only.
+  const query = sql`with ${sql.join(ctes)} select graph_row.*, graph_nodes.hops as graph_hops, case when graph_nodes.hops = 0 then (select count(*) from graph_reach) end as graph_reach, case when graph_nodes.hops = 0 then ${edges} end as graph_edges from graph_nodes join ${selectResourcesWithLists(db, visible)} as graph_row on graph_row.id = graph_nodes.id`
   return { compile: () => query.compile(db) } as Compilable<GraphRow>
 })
 

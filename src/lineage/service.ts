@@ -139,9 +139,10 @@ export async function lineageGraph(
     { start: id, workspaceId: principal.workspaceId, userId: principal.userId },
     `${visibilityOf(principal)}|${ways}|${depth}|${MAX_NODES}`,
   )
-  const first = rows[0]
-  if (first === undefined || !rows.some((row) => row.id === id && Number(row.graph_hops) === 0)) throw notFound()
   const hops = (row: GraphRow) => Number(row.graph_hops)
+  const first = rows.find((row) => hops(row) === 0)
+  // No start row: the start is not a resource of the workspace the caller sees.
+  if (first === undefined) throw notFound()
   rows.sort((a, b) => hops(a) - hops(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const loaded = await loadRows(store.db, rows, visibleResources(principal, 'row'))
   const permissions = permissionsFor(principal)

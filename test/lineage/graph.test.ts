@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import type { Role } from '../../src/access/principal.ts'
 import { visibilityOf } from '../../src/access/visibility.ts'
+import { insertResourceRows, newResourceValues } from '../../src/catalog/repository/writes.ts'
 import { nowIso } from '../../src/db/values.ts'
 import { findGraph, type GraphRow } from '../../src/lineage/repository.ts'
 import {
@@ -14,6 +15,7 @@ import {
   makeTeam,
   makeUser,
   makeVia,
+  makeWorkspace,
   seededRandom,
   startHarness,
 } from '../helpers.ts'
@@ -77,6 +79,7 @@ for (const { engine, skip } of ENGINES) {
   describe(`lineage graph on ${engine}, against a breadth-first walk`, { skip }, () => {
     let h: Harness
     const tables: string[] = []
+    let schemaId: string
     let edges: { up: string; down: string; manual: boolean }[] = []
     const callers: {
       name: Role
@@ -89,12 +92,12 @@ for (const { engine, skip } of ENGINES) {
     before(async () => {
       h = await startHarness(engine)
       const database = await makeDatabase(h)
-      const schema = (await makeVia(h, '/database/schemas', { parent: database.id })).id
+      schemaId = (await makeVia(h, '/database/schemas', { parent: database.id })).id
       const elsewhere = await makeTeam(h)
       for (let i = 0; i < 24; i++) {
         const kind = int(20)
         const body = kind < 3 ? { teams: [elsewhere] } : kind < 5 ? { published: false } : {}
-        tables.push((await makeVia(h, '/table/tables', { parent: schema, ...body })).id)
+        tables.push((await makeVia(h, '/table/tables', { parent: schemaId, ...body })).id)
       }
       // Random edges drawn by hand, and edges "found" by an integration, some on the same pairs as drawn ones.
       const integration = await makeIntegration(h)
@@ -178,14 +181,115 @@ for (const { engine, skip } of ENGINES) {
         )
         assert.deepEqual(graph.edges, expected.edges, context)
         assert.equal(graph.truncated, false, context)
+        if (round % 6 === 0) {
+          // Each node is the resource as a read by id shows it to the same caller (its lists as that caller sees them).
+          for (const node of graph.nodes) {
+            const got = await h.request({
+              method: 'GET',
+              url: `/api/v1/resource/all/${node.id}`,
+              ...(caller.authorization === undefined ? {} : { headers: { authorization: caller.authorization } }),
+            })
+            assert.deepEqual(node, got.json(), `${context}: node ${node.id}`)
+          }
+        }
       }
+    })
+
+    test('a start the caller may not see, or of another workspace, is 404', async () => {
+      const other = await makeWorkspace(h)
+      const as = { authorization: other.authorization }
+      const integration = await h.request({
+        method: 'POST',
+        url: '/api/v1/integration/integrations',
+        body: { name: 'elsewhere', type: 'postgres' },
+        headers: as,
+      })
+      const database = await h.request({
+        method: 'POST',
+        url: '/api/v1/database/databases',
+        body: { title: 'elsewhere', integration: integration.json().id },
+        headers: as,
+      })
+      assert.equal(database.statusCode, 201, database.body)
+      const hidden = tables.find((id) => !callers[1]?.visible.has(id))
+      assert.ok(hidden !== undefined)
+      for (const [start, authorization] of [
+        [database.json().id as string, undefined],
+        [hidden, callers[1]?.authorization],
+      ] as const) {
+        const response = await h.request({
+          method: 'GET',
+          url: `/api/v1/lineage/graph/${start}`,
+          ...(authorization === undefined ? {} : { headers: { authorization } }),
+        })
+        assert.equal(response.statusCode, 404, response.body)
+      }
+    })
+
+    test('a hub with more neighbours than a graph holds: the 999 lowest ids, truncated, over HTTP', async () => {
+      const parent = await h.store.db
+        .selectFrom('resources')
+        .selectAll()
+        .where('id', '=', schemaId)
+        .executeTakeFirstOrThrow()
+      const rows = Array.from({ length: 1005 }, (_, i) => ({
+        ...newResourceValues({
+          workspaceId: h.workspaceId,
+          entityType: 'table',
+          title: `spoke ${i}`,
+          parent,
+          integrationId: parent.integration_id,
+          now: nowIso(),
+        }),
+        id: randomUUID(),
+      }))
+      const [hub, ...spokes] = rows.map((row) => row.id) as [string, ...string[]]
+      const edge = (up: string, down: string) => ({
+        id: randomUUID(),
+        workspace_id: h.workspaceId,
+        upstream_id: up,
+        downstream_id: down,
+        from_id: up,
+        to_id: down,
+        direction: 'DOWNSTREAM',
+        is_manual: true,
+        integration_id: null,
+        created_at: nowIso(),
+        updated_at: nowIso(),
+      })
+      await h.store.write(async (trx) => {
+        await insertResourceRows(trx, rows, [])
+        for (let i = 0; i < spokes.length; i += 200) {
+          await trx
+            .insertInto('lineage_edges')
+            .values(spokes.slice(i, i + 200).map((spoke) => edge(hub, spoke)) as never)
+            .execute()
+        }
+        // One more hop beyond a spoke: never shown, the first hop already holds more than a graph does.
+        await trx
+          .insertInto('lineage_edges')
+          .values(edge(spokes[0] as string, tables[0] as string) as never)
+          .execute()
+      })
+      const response = await h.request({
+        method: 'GET',
+        url: `/api/v1/lineage/graph/${hub}?direction=downstream&depth=5`,
+      })
+      assert.equal(response.statusCode, 200, response.body)
+      const graph = response.json() as { nodes: { id: string }[]; edges: unknown[]; truncated: boolean }
+      assert.equal(graph.truncated, true)
+      assert.deepEqual(
+        graph.nodes.map((node) => node.id),
+        [hub, ...[...spokes].sort().slice(0, 999)],
+      )
+      assert.equal(graph.edges.length, 999)
     })
 
     test('with a node limit of a few, hops are capped and the nearest nodes are still the right ones', async () => {
       let truncated = 0
       for (let round = 0; round < 150; round++) {
         const caller = pick(callers)
-        const start = pick([...caller.visible])
+        const start = pick(tables)
         const ways = pick([['upstream'], ['downstream'], ['upstream', 'downstream']] as Way[][])
         const depth = 1 + int(10)
         const limit = 2 + int(6)
@@ -195,6 +299,10 @@ for (const { engine, skip } of ENGINES) {
           { start, workspaceId: h.workspaceId, userId: caller.userId },
           `${visibility}|${ways.join(',')}|${depth}|${limit}`,
         )
+        if (!caller.visible.has(start)) {
+          assert.deepEqual(rows, [], `${caller.name} from ${start}: a start it may not see`)
+          continue
+        }
         const order = (row: GraphRow) => Number(row.graph_hops)
         rows.sort((a, b) => order(a) - order(b) || (a.id < b.id ? -1 : 1))
         const expected = expectedGraph(edges, caller.visible, start, ways, depth, limit)
