@@ -3,7 +3,7 @@ import { lockVisibility, refreshSubtrees } from '../access/effective.ts'
 import { type Principal, permissionsFor } from '../access/principal.ts'
 import { checkAccess } from '../access/references.ts'
 import { requireWrite } from '../access/rules.ts'
-import { type Scope, scopeOf, visibilityOf, visibleResources } from '../access/visibility.ts'
+import { scopeOf, visibilityOf, visibleResources } from '../access/visibility.ts'
 import { engineOf } from '../db/dialect.ts'
 import type { DB, Store } from '../db/types.ts'
 import { nowIso, parseTimestamp } from '../db/values.ts'
@@ -24,11 +24,13 @@ import {
   type ColumnSummary,
   findColumnSummaries,
   findList,
+  findParentPlace,
   findRelations,
   findResource,
   findResourceRow,
   type Loaded,
   listResourceRows,
+  type ParentPlaceRow,
   type TypedListFilter,
 } from './repository/reads.ts'
 import { emptyRelations, type RelationField, type Relations } from './repository/relations.ts'
@@ -102,6 +104,7 @@ async function checkAll(
   integration: string | null | undefined,
   body: ResourceCreate | ResourceUpdate,
   keptTeams: string[],
+  integrationExists = false,
 ) {
   const sent: Partial<Record<RelationField, string[]>> = {}
   for (const field of WRITABLE_LISTS) {
@@ -110,7 +113,7 @@ async function checkAll(
     }
   }
   const references = { ...sent, integration }
-  const errors = await checkReferences(db, principal.workspaceId, references)
+  const errors = await checkReferences(db, principal.workspaceId, integrationExists ? sent : references)
   if (errors.length === 0) {
     errors.push(...(await checkAccess(db, principal, references, keptTeams)))
   }
@@ -136,14 +139,14 @@ function write<T>(store: Store, work: (trx: Kysely<DB>) => Promise<T>): Promise<
 /** The parent and integration a new resource gets, after the hierarchy rules of CONTRACT §6. */
 async function placeNewResource(
   db: Kysely<DB>,
-  scope: Scope,
+  principal: Principal,
   entityType: string,
   body: ResourceCreate,
-): Promise<{ parent: ResourceRow | undefined; integration: string | null }> {
+): Promise<{ parent: ParentPlaceRow | undefined; integration: string | null; inherited: boolean }> {
   const parentId = body.parent?.toLowerCase() ?? undefined
   if (parentId !== undefined && engineOf(db) === 'postgres')
-    await lockAncestorsForShare(db, scope.workspaceId, parentId)
-  const parent = parentId === undefined ? undefined : await findResourceRow(db, scope, parentId, undefined, 'share')
+    await lockAncestorsForShare(db, principal.workspaceId, parentId)
+  const parent = parentId === undefined ? undefined : await findParentPlace(db, principal, parentId)
   if (parentId !== undefined && parent === undefined) {
     throw fieldError('parent', `refers to ${parentId}, which is not a resource of this workspace`)
   }
@@ -156,7 +159,7 @@ async function placeNewResource(
     if (given !== undefined && given !== parent.integration_id) {
       throw fieldError('integration', `must be absent or the parent's integration (${parent.integration_id})`)
     }
-    return { parent, integration: parent.integration_id }
+    return { parent, integration: parent.integration_id, inherited: true }
   }
   const placement = HIERARCHY[entityType]
   if (given === undefined && parent === undefined && placement?.integrated && !placement.optionalAtTop) {
@@ -165,7 +168,7 @@ async function placeNewResource(
       `is required: ${entityType === 'database' ? 'a database' : `a top-level ${entityType}`} belongs to an integration`,
     )
   }
-  return { parent, integration: given ?? parent?.integration_id ?? null }
+  return { parent, integration: given ?? parent?.integration_id ?? null, inherited: given === undefined }
 }
 
 export async function createResource(
@@ -183,8 +186,9 @@ export async function createResource(
     if (entityType === 'question_reply' && body.accepted === true && body.parent && store.engine === 'postgres') {
       await lockResourceRow(trx, principal.workspaceId, body.parent.toLowerCase())
     }
-    const { parent, integration } = await placeNewResource(trx, scopeOf(principal, 'row'), entityType, body)
-    await checkAll(trx, principal, integration, body, [])
+    const { parent, integration, inherited } = await placeNewResource(trx, principal, entityType, body)
+    // An integration taken from the parent exists (a foreign key of the parent's row, share-locked on PostgreSQL).
+    await checkAll(trx, principal, integration, body, [], inherited)
     const assignee = await checkAssignee(trx, principal.workspaceId, body)
     const question = entityType === 'question'
     if (lists.teams === undefined || lists.teams.length === 0) {

@@ -194,7 +194,9 @@ export async function listEdges(
     // The edges of a few resources: the page and how many match in one statement (the count a subquery run once;
     // a window count would hold every matching row until the sort). Only a page past the last counts again. Over
     // all edges the count alone is faster (PostgreSQL counts 2,000,000 edges in parallel, not in a subquery).
-    const rows = (await pageRows().select(counted().as('matched')).execute()) as (EdgeRow & { matched: number | string })[]
+    const rows = (await pageRows().select(counted().as('matched')).execute()) as (EdgeRow & {
+      matched: number | string
+    })[]
     if (rows.length > 0) return { count: toCount(rows[0]?.matched), rows }
     if (page.offset === 0) return { count: 0, rows: [] }
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { type Kysely, type Selectable, sql } from 'kysely'
+import { LRUCache } from 'lru-cache'
 import type { Principal } from '../../access/principal.ts'
 import { teamVisibleTo } from '../../access/teams.ts'
 import { byCodePoint } from '../../db/dialect.ts'
@@ -220,12 +221,21 @@ export async function insertTeam(db: Kysely<DB>, input: NewTeam): Promise<string
   return id
 }
 
+/**
+ * Each workspace's default team, once read: it is made with the workspace, never changes and cannot be deleted
+ * (routes.ts `refuseDelete`), so every process may keep it; a resource created without teams no longer reads it.
+ */
+const defaultTeams = new LRUCache<string, string>({ max: 10_000 })
+
 export async function findDefaultTeamId(db: Kysely<DB>, workspaceId: string): Promise<string> {
+  const kept = defaultTeams.get(workspaceId)
+  if (kept !== undefined) return kept
   const row = await db
     .selectFrom('teams')
     .select('id')
     .where('workspace_id', '=', workspaceId)
     .where('is_default', '=', true)
     .executeTakeFirstOrThrow()
+  defaultTeams.set(workspaceId, row.id)
   return row.id
 }
