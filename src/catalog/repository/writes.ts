@@ -2,6 +2,7 @@ import { type Insertable, type Kysely, sql } from 'kysely'
 import { type Effective, effectiveOfNew } from '../../access/effective.ts'
 import { engineOf } from '../../db/dialect.ts'
 import { newResourceId } from '../../db/ids.ts'
+import { prepared, slot } from '../../db/prepared.ts'
 import type { DB, ResourceTable } from '../../db/types.ts'
 import { placeUnder } from '../titles.ts'
 import { RELATION_FIELDS, RELATION_TABLES, type RelationField, type RelationRow, type Relations } from './relations.ts'
@@ -121,27 +122,53 @@ export async function replaceRelations(
   }
 }
 
-/** Adds one id at the end of a resource's list, in one statement. */
-export async function appendToList(db: Kysely<DB>, field: RelationField, resourceId: string, targetId: string) {
-  const table = RELATION_TABLES[field]
-  await db
+const appendStatement = prepared<{ resourceId: string; targetId: string }, never>((db, field) => {
+  const table = RELATION_TABLES[field as RelationField]
+  return db
     .insertInto(table)
     .columns(['resource_id', 'target_id', 'position'])
     .expression((eb) =>
       eb
         .selectFrom(table)
         .select([
-          eb.val(resourceId).as('resource_id'),
-          eb.val(targetId).as('target_id'),
+          sql<string>`${slot('resourceId')}`.as('resource_id'),
+          sql<string>`${slot('targetId')}`.as('target_id'),
           sql<number>`coalesce(max(position) + 1, 0)`.as('position'),
         ])
-        .where('resource_id', '=', resourceId),
+        .where('resource_id', '=', slot('resourceId')),
     )
-    .execute()
+})
+
+/** Adds one id at the end of a resource's list, in one prepared statement. */
+export async function appendToList(db: Kysely<DB>, field: RelationField, resourceId: string, targetId: string) {
+  await appendStatement(db, { resourceId, targetId }, field)
 }
 
+/** An update of the columns named in the variant (sorted, by commas), each from the slot of its name. */
+const updateStatement = prepared<Record<string, unknown>, never>((db, columns) =>
+  db
+    .updateTable('resources')
+    .set(Object.fromEntries(columns.split(',').map((column) => [column, slot(column)])))
+    .where('id', '=', slot('id')),
+)
+
+/**
+ * The sets of columns updated with a prepared statement: the first this many seen. A PATCH may change any subset of
+ * some thirty fields, so their sets are not bounded by the code; the others are built each time.
+ */
+const PREPARED_UPDATES = 256
+const preparedUpdates = new Set<string>()
+
+/** Sets `values` on one resource, in a statement prepared once for each set of columns (of the first 256). */
 export async function updateResourceRow(db: Kysely<DB>, id: string, values: Partial<ResourceValues>): Promise<void> {
-  await db.updateTable('resources').set(values).where('id', '=', id).execute()
+  const columns = Object.keys(values)
+    .filter((column) => (values as Record<string, unknown>)[column] !== undefined)
+    .sort()
+    .join(',')
+  if (columns === '') return
+  if (!preparedUpdates.has(columns) && preparedUpdates.size < PREPARED_UPDATES) preparedUpdates.add(columns)
+  if (preparedUpdates.has(columns)) await updateStatement(db, { ...values, id }, columns)
+  else await db.updateTable('resources').set(values).where('id', '=', id).execute()
 }
 
 /** Deletes a resource; the foreign keys delete its subtree and its relation rows with it. */
