@@ -75,6 +75,23 @@ function expectedGraph(
   return { nodes, edges: [...pairs.values()].sort(byEnds), truncated: found.length > limit - 1 }
 }
 
+/** A row of `lineage_edges` as data flows: drawn by hand without an integration, else found by that integration. */
+function edgeRow(workspaceId: string, up: string, down: string, integration: string | null) {
+  return {
+    id: randomUUID(),
+    workspace_id: workspaceId,
+    upstream_id: up,
+    downstream_id: down,
+    from_id: up,
+    to_id: down,
+    direction: 'DOWNSTREAM',
+    is_manual: integration === null,
+    integration_id: integration,
+    created_at: nowIso(),
+    updated_at: nowIso(),
+  }
+}
+
 for (const { engine, skip } of ENGINES) {
   describe(`lineage graph on ${engine}, against a breadth-first walk`, { skip }, () => {
     let h: Harness
@@ -102,7 +119,7 @@ for (const { engine, skip } of ENGINES) {
       // Random edges drawn by hand, and edges "found" by an integration, some on the same pairs as drawn ones.
       const integration = await makeIntegration(h)
       const pairs = new Set<string>()
-      const rows: Record<string, unknown>[] = []
+      const rows: ReturnType<typeof edgeRow>[] = []
       for (let i = 0; i < 60; i++) {
         const up = pick(tables)
         const down = pick(tables)
@@ -111,19 +128,7 @@ for (const { engine, skip } of ENGINES) {
         if (up === down || pairs.has(key)) continue
         pairs.add(key)
         edges.push({ up, down, manual })
-        rows.push({
-          id: randomUUID(),
-          workspace_id: h.workspaceId,
-          upstream_id: up,
-          downstream_id: down,
-          from_id: up,
-          to_id: down,
-          direction: 'DOWNSTREAM',
-          is_manual: manual,
-          integration_id: manual ? null : integration,
-          created_at: nowIso(),
-          updated_at: nowIso(),
-        })
+        rows.push(edgeRow(h.workspaceId, up, down, manual ? null : integration))
       }
       await h.store.write((trx) =>
         trx
@@ -244,19 +249,7 @@ for (const { engine, skip } of ENGINES) {
         id: randomUUID(),
       }))
       const [hub, ...spokes] = rows.map((row) => row.id) as [string, ...string[]]
-      const edge = (up: string, down: string) => ({
-        id: randomUUID(),
-        workspace_id: h.workspaceId,
-        upstream_id: up,
-        downstream_id: down,
-        from_id: up,
-        to_id: down,
-        direction: 'DOWNSTREAM',
-        is_manual: true,
-        integration_id: null,
-        created_at: nowIso(),
-        updated_at: nowIso(),
-      })
+      const edge = (up: string, down: string) => edgeRow(h.workspaceId, up, down, null)
       await h.store.write(async (trx) => {
         await insertResourceRows(trx, rows, [])
         for (let i = 0; i < spokes.length; i += 200) {
