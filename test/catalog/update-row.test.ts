@@ -21,7 +21,7 @@ for (const { engine, skip } of ENGINES) {
 
     test('300 sets of columns (prepared for the first 256, built after): each write reads back as written', async () => {
       const { int, chance } = seededRandom(18)
-      const valueOf = (column: string, round: number): unknown => {
+      const valueFor = (column: string, round: number): unknown => {
         if (column === 'pii' || column === 'verified') return chance(0.5)
         if (column === 'row_count' || column === 'byte_size') return int(1_000_000)
         return `${column} ${round}`
@@ -29,7 +29,7 @@ for (const { engine, skip } of ENGINES) {
       for (let round = 1; round <= 300; round++) {
         // Each round's own set of columns: the bits of the round number (1..300 over nine columns are all distinct).
         const columns = COLUMNS.filter((_, bit) => (round >> bit) & 1)
-        const values = Object.fromEntries(columns.map((column) => [column, valueOf(column, round)]))
+        const values = Object.fromEntries(columns.map((column) => [column, valueFor(column, round)]))
         await h.store.write((trx) => updateResourceRow(trx, id, values))
         const row = (await h.store.db
           .selectFrom('resources')
