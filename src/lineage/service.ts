@@ -1,5 +1,4 @@
-import type { Principal } from '../access/principal.ts'
-import { permissionsFor } from '../access/principal.ts'
+import { type Principal, permissionsFor } from '../access/principal.ts'
 import { requireWrite } from '../access/rules.ts'
 import { scopeOf, visibilityOf, visibleResources } from '../access/visibility.ts'
 import { findResourceRow, type Loaded, loadRows } from '../catalog/repository/reads.ts'
