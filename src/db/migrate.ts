@@ -13,6 +13,7 @@ import * as sessions from './migrations/20261205-0011-sessions.ts'
 import * as pathIndex from './migrations/20261205-0012-path-index.ts'
 import * as pathIndexPostgres from './migrations/20261205-0013-path-index-postgres.ts'
 import * as readForms from './migrations/20261205-0014-read-forms.ts'
+import * as lineageOrder from './migrations/20261205-0015-lineage-order.ts'
 
 export type Migrations = Record<string, Migration>
 
@@ -31,6 +32,7 @@ const migrations: Migrations = {
   '20261205-0012-path-index': pathIndex,
   '20261205-0013-path-index-postgres': pathIndexPostgres,
   '20261205-0014-read-forms': readForms,
+  '20261205-0015-lineage-order': lineageOrder,
 }
 
 /** Brings the store's schema up to date; returns the names of the migrations it applied. */

@@ -24,6 +24,7 @@ import * as sessions from '../../src/db/migrations/20261205-0011-sessions.ts'
 import * as pathIndex from '../../src/db/migrations/20261205-0012-path-index.ts'
 import * as pathIndexPostgres from '../../src/db/migrations/20261205-0013-path-index-postgres.ts'
 import * as readForms from '../../src/db/migrations/20261205-0014-read-forms.ts'
+import * as lineageOrder from '../../src/db/migrations/20261205-0015-lineage-order.ts'
 import type { Engine, Store } from '../../src/db/types.ts'
 import { nowIso } from '../../src/db/values.ts'
 import { generateApiKey, insertApiKey } from '../../src/directory/keys/repository.ts'
@@ -166,6 +167,7 @@ for (const { engine, skip } of ENGINES) {
         pathIndex,
         pathIndexPostgres,
         readForms,
+        lineageOrder,
       ]) {
         await later.up(db)
       }
