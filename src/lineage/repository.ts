@@ -230,7 +230,7 @@ export type GraphRow = RowWithLists & {
  * sees, and the `limit - 1` resources nearest it (then by id) within `depth` hops following edges each of `ways`
  * (`downstream`: from upstream to downstream ends), walking only through resources the caller sees; each node's
  * row with its form and its fewest hops, how many resources were in reach, and the edges among the nodes. No row
- * when the start is not one the caller sees. Variant: `<visibility>|<ways>|<depth>`.
+ * when the start is not one the caller sees. Variant: `<visibility>|<ways, by commas>|<depth>|<limit>`.
  *
  * The walk is a chain of subqueries, one a hop, each the resources one edge from those of the hop before. A hop
  * does not leave out what earlier hops reached: SQLite copies a subquery into each place that names it, so a hop
@@ -240,8 +240,9 @@ export type GraphRow = RowWithLists & {
  * cap: a hop reaching more than `limit` holds at most as many resources met before as were reached before it, so
  * among its `limit` lowest are the lowest of its new ones that can still be among the nearest. A hop after one that
  * held `limit` resources reads nothing (they are all nearer than what it would reach), so a hub of many thousand
- * edges costs one capped hop: the hops are materialized, each computed once however often it is named. (A recursive statement did the same walk, but PostgreSQL planned it as hash joins
- * over the whole edge table, 7 s a graph at 2,000,000 edges; a statement a hop cost PostgreSQL a round trip each.)
+ * edges costs one capped hop; the hops are materialized, each computed once however often it is named. (A
+ * recursive statement did the same walk, but PostgreSQL planned it as hash joins over the whole edge table, 7 s a
+ * graph at 2,000,000 edges; a statement a hop cost PostgreSQL a round trip each.)
  */
 export const findGraph = prepared<{ start: string; workspaceId: string; userId: string }, GraphRow>((db, variant) => {
   const [visibility, wayList, depthText, limitText] = variant.split('|') as [Visibility, string, string, string]

@@ -166,7 +166,7 @@ export async function updateResourceRow(db: Kysely<DB>, id: string, values: Part
     .sort()
     .join(',')
   if (columns === '') return
-  if (!preparedUpdates.has(columns) && preparedUpdates.size < PREPARED_UPDATES) preparedUpdates.add(columns)
+  if (preparedUpdates.size < PREPARED_UPDATES) preparedUpdates.add(columns)
   if (preparedUpdates.has(columns)) await updateStatement(db, { ...values, id }, columns)
   else await db.updateTable('resources').set(values).where('id', '=', id).execute()
 }
