@@ -115,6 +115,27 @@ describe('the web catalog in Chromium', {
     return { context, page }
   }
 
+  /** Counts the page's requests in flight from now on; `idle()` resolves once none has been for 500 ms. */
+  const requestsOf = (page: Page) => {
+    let inFlight = 0
+    let changed = Date.now()
+    const finished = () => {
+      inFlight--
+      changed = Date.now()
+    }
+    page.on('request', () => {
+      inFlight++
+      changed = Date.now()
+    })
+    page.on('requestfinished', finished)
+    page.on('requestfailed', finished)
+    return {
+      async idle() {
+        while (inFlight > 0 || Date.now() - changed < 500) await new Promise((done) => setTimeout(done, 50))
+      },
+    }
+  }
+
   /** axe-core over the page as it stands: no serious or critical violation. */
   const scan = async (page: Page, name: string) => {
     await page.addScriptTag({ content: readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8') })
@@ -255,11 +276,20 @@ describe('the web catalog in Chromium', {
     await context.close()
   })
 
-  test('a session that ends while a person writes keeps the page and the draft; signing in again saves it', async () => {
+  test('a session that ends while a person writes keeps the page and the draft; signing in again saves it', async (t) => {
     const { context, page } = await signedIn(h.adminKey)
+    // What this test changes is put back even when it fails, so that a failure here is not also one in later tests.
+    t.after(async () => {
+      await h.request({ method: 'PATCH', url: `/api/v1/resource/all/${table.id}`, body: { verified: false } })
+      await context.close()
+    })
+    const requests = requestsOf(page)
     await page.goto(`${base}/ui/r/${table.id}`)
     await page.getByRole('button', { name: 'Edit description' }).click()
     await page.getByLabel('Description', { exact: true }).fill('Written over the end of a session.')
+    // The page done loading first: a read of it still under way when the session ends would open the sign-in
+    // dialog before the Save below, and the dialog (rightly) takes that click.
+    await requests.idle()
     // Someone flips a switch meanwhile (another field: not a conflict with the description).
     await h.request({ method: 'PATCH', url: `/api/v1/resource/all/${table.id}`, body: { verified: true } })
     await h.store.db.updateTable('sessions').set({ expires_at: '2020-01-01T00:00:00.000Z' }).execute()
@@ -278,8 +308,6 @@ describe('the web catalog in Chromium', {
     const stored = (await h.request({ method: 'GET', url: `/api/v1/resource/all/${table.id}` })).json()
     assert.equal(stored.description, 'Written over the end of a session.')
     assert.equal(stored.verified, true, 'the other change is kept too')
-    await h.request({ method: 'PATCH', url: `/api/v1/resource/all/${table.id}`, body: { verified: false } })
-    await context.close()
   })
 
   test('a table of 30,000 columns opens with its first page and the count', async () => {

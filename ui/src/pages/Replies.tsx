@@ -46,11 +46,13 @@ export function Replies({ question }: { question: Resource }) {
       client.invalidateQueries({ queryKey: ['replies', question.id] }),
       client.invalidateQueries({ queryKey: ['resource', question.id] }),
     ])
-  const act = async (write: () => Promise<unknown>) => {
+  /** `written` runs as soon as the write succeeded, before the replies are read again. */
+  const act = async (write: () => Promise<unknown>, written?: () => void) => {
     setBusy(true)
     setError(undefined)
     try {
       await write()
+      written?.()
       await changed()
       return true
     } catch (failure) {
@@ -66,13 +68,15 @@ export function Replies({ question }: { question: Resource }) {
     event.preventDefault()
     const body = text.trim()
     if (body === '') return
-    const posted = await act(() =>
-      api('/question/replies', {
-        method: 'POST',
-        body: { title: titleOf(body), description: body, parent: question.id, integration: question.integration },
-      }),
+    // The form is cleared once the reply is stored, before the list shows it: never a posted reply still in the form.
+    await act(
+      () =>
+        api('/question/replies', {
+          method: 'POST',
+          body: { title: titleOf(body), description: body, parent: question.id, integration: question.integration },
+        }),
+      () => setText(''),
     )
-    if (posted) setText('')
   }
   return (
     <Stack gap="xs">
