@@ -131,7 +131,9 @@ export async function findEdge(
 
 export interface EdgeFilter {
   workspaceId: string
-  visible: VisibleRows | undefined
+  /** Who reads: edges whose ends they may both see (CONTRACT §11). */
+  visibility: Visibility
+  userId: string
   /** Edges with one of these at either end (`from_entity` and its forms). */
   from?: string[] | undefined
   /** Edges with one of these at either end (`to_entity` and its forms). */
@@ -141,68 +143,115 @@ export interface EdgeFilter {
   integrationType?: string | undefined
 }
 
+/** How a filter names the ends of the edges it wants: not at all, by one id, or by a list. */
+type Ends = '' | 'one' | 'many'
+
+const endsOf = (ids: string[] | undefined): Ends => (ids === undefined ? '' : ids.length === 1 ? 'one' : 'many')
+
+/** What `edgeQuery` reads: a page of edges, the page with how many match, or how many match alone. */
+type EdgeShape = 'page' | 'page-counted' | 'count'
+
+/**
+ * The edges of a filter, prepared for each shape of filter (variant: `<visibility>|<from ends>|<to ends>|<is_manual:
+ * empty, true or false>|<typed or empty>|<shape>`): the ends and the integration type are the filter's only values,
+ * bound at run time. One id at an end is a plain comparison; a list is bound as one value (SQLite: a JSON array).
+ */
+const edgeQuery = prepared<Record<string, unknown>, EdgeRow & { matched?: number | string; n?: number | string }>(
+  (db, variant) => {
+    const [visibility, fromEnds, toEnds, manual, typed, shape] = variant.split('|') as [
+      Visibility,
+      Ends,
+      Ends,
+      string,
+      string,
+      EdgeShape,
+    ]
+    const postgres = engineOf(db) === 'postgres'
+    const endIn = (column: string, ends: Ends, name: string) =>
+      ends === 'one'
+        ? sql<SqlBool>`${sql.ref(column)} = ${slot(name)}`
+        : postgres
+          ? sql<SqlBool>`${sql.ref(column)} = any(${slot(name)}::text[])`
+          : sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${slot(name)}))`
+    const base = () => {
+      let query = db
+        .selectFrom('lineage_edges')
+        .where('lineage_edges.workspace_id', '=', slot('workspaceId'))
+        .where(bothEndsVisible(visibleTo(visibility, slot('userId'))))
+      for (const [ends, name] of [
+        [fromEnds, 'from'],
+        [toEnds, 'to'],
+      ] as const) {
+        if (ends === '') continue
+        query = query.where((eb) =>
+          eb.or([endIn('lineage_edges.upstream_id', ends, name), endIn('lineage_edges.downstream_id', ends, name)]),
+        )
+      }
+      if (manual !== '') query = query.where('lineage_edges.is_manual', '=', manual === 'true')
+      if (typed !== '') {
+        query = query.where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('resources as typed_end')
+              .innerJoin('integrations', 'integrations.id', 'typed_end.integration_id')
+              .select(sql.lit(1).as('one'))
+              .where('integrations.type', '=', slot('integrationType'))
+              .where((w) =>
+                w.or([
+                  w('typed_end.id', '=', w.ref('lineage_edges.upstream_id')),
+                  w('typed_end.id', '=', w.ref('lineage_edges.downstream_id')),
+                ]),
+              ),
+          ),
+        )
+      }
+      return query
+    }
+    const counted = () => base().select((eb) => eb.fn.countAll().as('n'))
+    if (shape === 'count') return counted()
+    const page = base()
+      .selectAll('lineage_edges')
+      .orderBy('lineage_edges.created_at')
+      .orderBy('lineage_edges.id')
+      .limit(sql<number>`${slot('limit')}`)
+      .offset(sql<number>`${slot('offset')}`)
+    return shape === 'page-counted' ? page.select(counted().as('matched')) : page
+  },
+)
+
 /** A page of edges in creation order, and how many the filter matches. */
 export async function listEdges(
   db: Kysely<DB>,
   filter: EdgeFilter,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; rows: EdgeRow[] }> {
-  const base = () => {
-    let query = db
-      .selectFrom('lineage_edges')
-      .where('lineage_edges.workspace_id', '=', filter.workspaceId)
-      .where(bothEndsVisible(filter.visible))
-    for (const ends of [filter.from, filter.to]) {
-      if (ends === undefined) continue
-      query = query.where((eb) =>
-        eb.or([
-          inIds(db, eb.ref('lineage_edges.upstream_id'), ends),
-          inIds(db, eb.ref('lineage_edges.downstream_id'), ends),
-        ]),
-      )
-    }
-    if (filter.isManual !== undefined) query = query.where('lineage_edges.is_manual', '=', filter.isManual)
-    const type = filter.integrationType
-    if (type !== undefined) {
-      query = query.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('resources as typed_end')
-            .innerJoin('integrations', 'integrations.id', 'typed_end.integration_id')
-            .select(sql.lit(1).as('one'))
-            .where('integrations.type', '=', type)
-            .where((w) =>
-              w.or([
-                w('typed_end.id', '=', w.ref('lineage_edges.upstream_id')),
-                w('typed_end.id', '=', w.ref('lineage_edges.downstream_id')),
-              ]),
-            ),
-        ),
-      )
-    }
-    return query
+  const postgres = engineOf(db) === 'postgres'
+  const endsValue = (ids: string[] | undefined) =>
+    ids === undefined ? undefined : ids.length === 1 ? ids[0] : postgres ? ids : JSON.stringify(ids)
+  const values = {
+    workspaceId: filter.workspaceId,
+    userId: filter.userId,
+    from: endsValue(filter.from),
+    to: endsValue(filter.to),
+    integrationType: filter.integrationType,
+    limit: page.limit,
+    offset: page.offset,
   }
-  const counted = () => base().select((eb) => eb.fn.countAll().as('n'))
-  const pageRows = () =>
-    base()
-      .selectAll('lineage_edges')
-      .orderBy('lineage_edges.created_at')
-      .orderBy('lineage_edges.id')
-      .limit(page.limit)
-      .offset(page.offset)
+  const manual = filter.isManual === undefined ? '' : String(filter.isManual)
+  const variant = (shape: EdgeShape) =>
+    `${filter.visibility}|${endsOf(filter.from)}|${endsOf(filter.to)}|${manual}|${filter.integrationType === undefined ? '' : 'typed'}|${shape}`
+  const countOf = async () => toCount((await edgeQuery(db, values, variant('count')))[0]?.n)
   if (filter.from !== undefined || filter.to !== undefined) {
     // The edges of a few resources: the page and how many match in one statement (the count a subquery run once;
     // a window count would hold every matching row until the sort). Only a page past the last counts again. Over
     // all edges the count alone is faster (PostgreSQL counts 2,000,000 edges in parallel, not in a subquery).
-    const rows = (await pageRows().select(counted().as('matched')).execute()) as (EdgeRow & {
-      matched: number | string
-    })[]
+    const rows = await edgeQuery(db, values, variant('page-counted'))
     if (rows.length > 0) return { count: toCount(rows[0]?.matched), rows }
     if (page.offset === 0) return { count: 0, rows: [] }
   }
-  const total = toCount((await counted().executeTakeFirst())?.n as number | string | undefined)
+  const total = await countOf()
   if (total === 0 || page.offset >= total) return { count: total, rows: [] }
-  return { count: total, rows: (await pageRows().execute()) as EdgeRow[] }
+  return { count: total, rows: await edgeQuery(db, values, variant('page')) }
 }
 
 export async function deleteEdge(db: Kysely<DB>, workspaceId: string, id: string): Promise<boolean> {

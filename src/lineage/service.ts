@@ -74,12 +74,12 @@ export async function createEdge(store: Store, principal: Principal, body: EdgeC
 export async function listEdgesFor(
   store: Store,
   principal: Principal,
-  filter: Omit<EdgeFilter, 'workspaceId' | 'visible'>,
+  filter: Omit<EdgeFilter, 'workspaceId' | 'visibility' | 'userId'>,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; results: Edge[] }> {
   const { count, rows } = await listEdges(
     store.db,
-    { ...filter, workspaceId: principal.workspaceId, visible: visibleResources(principal) },
+    { ...filter, workspaceId: principal.workspaceId, visibility: visibilityOf(principal), userId: principal.userId },
     page,
   )
   // Drawn from the end the caller asked for, when it asked for one end only.
