@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { delimiter, resolve } from 'node:path'
 import { normalHost } from './extract/source-access.ts'
 
@@ -8,6 +9,8 @@ export interface Config {
   readonly databaseUrl: string
   /** PostgreSQL schema to use instead of the connection's default (`search_path`). */
   readonly databaseSchema: string | undefined
+  /** PostgreSQL: connections each instance keeps open at most. */
+  readonly databasePoolSize: number
   /** Folder for the first-start admin key file (and the default SQLite file). */
   readonly dataDir: string
   readonly adminApiKey: string | undefined
@@ -45,6 +48,22 @@ function parseCount(name: string, value: string | undefined): number {
     throw new ConfigError(`${name} must be a whole number (0 turns it off), not '${value}'`)
   }
   return count
+}
+
+/**
+ * PostgreSQL connections an instance opens at most: by default twice the processors docent may use, from 2 to 10.
+ * One Node.js process cannot keep more busy, and on a machine PostgreSQL shares, more connections only contend for
+ * its processors (DEVELOPERS.md, "PostgreSQL connections").
+ */
+function parsePoolSize(value: string | undefined): number {
+  if (value === undefined || value === '') {
+    return Math.min(10, Math.max(2, 2 * availableParallelism()))
+  }
+  const size = Number(value)
+  if (!/^[0-9]+$/.test(value) || size < 1 || size > 100) {
+    throw new ConfigError(`DOCENT_DATABASE_POOL_SIZE must be a whole number from 1 to 100, not '${value}'`)
+  }
+  return size
 }
 
 function parseBoolean(name: string, value: string | undefined): boolean {
@@ -98,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     host: env.HOST || '127.0.0.1',
     databaseUrl: env.DOCENT_DATABASE_URL || `sqlite:${resolve(dataDir, 'docent.db')}`,
     databaseSchema: env.DOCENT_DATABASE_SCHEMA || undefined,
+    databasePoolSize: parsePoolSize(env.DOCENT_DATABASE_POOL_SIZE),
     dataDir,
     adminApiKey,
     trustProxy: parseBoolean('DOCENT_TRUST_PROXY', env.DOCENT_TRUST_PROXY),

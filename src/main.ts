@@ -28,6 +28,7 @@ class CliError extends Error {}
 async function openMigratedStore(config: Config): Promise<Store> {
   const store = await openStore(config.databaseUrl, {
     schema: config.databaseSchema,
+    poolSize: config.databasePoolSize,
     onDatabaseCreated: (name) => process.stderr.write(`docent: created the PostgreSQL database ${name}\n`),
   })
   try {

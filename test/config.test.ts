@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { describe, test } from 'node:test'
 import { ConfigError, loadConfig } from '../src/config.ts'
@@ -23,6 +24,23 @@ describe('loadConfig: what syncs may read', () => {
     ])
     for (const bad of ['db.example.com/path', 'user@db', 'two words']) {
       assert.throws(() => loadConfig({ DOCENT_SYNC_ALLOWED_HOSTS: bad }), ConfigError, bad)
+    }
+  })
+})
+
+describe('loadConfig: the PostgreSQL pool', () => {
+  test('DOCENT_DATABASE_POOL_SIZE is a whole number from 1 to 100; unset is twice the processors, from 2 to 10', () => {
+    const byDefault = Math.min(10, Math.max(2, 2 * availableParallelism()))
+    assert.equal(loadConfig({}).databasePoolSize, byDefault)
+    assert.equal(loadConfig({ DOCENT_DATABASE_POOL_SIZE: '' }).databasePoolSize, byDefault)
+    assert.equal(loadConfig({ DOCENT_DATABASE_POOL_SIZE: '1' }).databasePoolSize, 1)
+    assert.equal(loadConfig({ DOCENT_DATABASE_POOL_SIZE: '25' }).databasePoolSize, 25)
+    for (const bad of ['0', '101', '-3', '4.5', 'ten', ' 4']) {
+      assert.throws(
+        () => loadConfig({ DOCENT_DATABASE_POOL_SIZE: bad }),
+        (error: Error) => error instanceof ConfigError && error.message.includes(`not '${bad}'`),
+        bad,
+      )
     }
   })
 })
