@@ -29,13 +29,13 @@ describe('loadConfig: what syncs may read', () => {
 })
 
 describe('loadConfig: the PostgreSQL pool', () => {
-  test('DOCENT_DATABASE_POOL_SIZE is a whole number from 1 to 100; unset is twice the processors, from 2 to 10', () => {
+  test('DOCENT_DATABASE_POOL_SIZE is a whole number from 2 to 100; unset is twice the processors, from 2 to 10', () => {
     const byDefault = Math.min(10, Math.max(2, 2 * availableParallelism()))
     assert.equal(loadConfig({}).databasePoolSize, byDefault)
     assert.equal(loadConfig({ DOCENT_DATABASE_POOL_SIZE: '' }).databasePoolSize, byDefault)
-    assert.equal(loadConfig({ DOCENT_DATABASE_POOL_SIZE: '1' }).databasePoolSize, 1)
+    assert.equal(loadConfig({ DOCENT_DATABASE_POOL_SIZE: '2' }).databasePoolSize, 2)
     assert.equal(loadConfig({ DOCENT_DATABASE_POOL_SIZE: '25' }).databasePoolSize, 25)
-    for (const bad of ['0', '101', '-3', '4.5', 'ten', ' 4']) {
+    for (const bad of ['0', '1', '101', '-3', '4.5', 'ten', ' 4']) {
       assert.throws(
         () => loadConfig({ DOCENT_DATABASE_POOL_SIZE: bad }),
         (error: Error) => error instanceof ConfigError && error.message.includes(`not '${bad}'`),

@@ -24,6 +24,8 @@ export interface StoreOptions {
   /** PostgreSQL only: the schema to work in (created when missing). */
   schema?: string | undefined
   poolSize?: number
+  /** PostgreSQL only: how long a statement waits for a free connection of the pool (default 5,000 ms). */
+  connectTimeoutMs?: number
   /** PostgreSQL only: called after the database of the URL was missing and docent created it. */
   onDatabaseCreated?: (name: string) => void
 }
@@ -159,7 +161,7 @@ async function openPostgres(url: string, options: StoreOptions): Promise<Store> 
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     options: schema === undefined ? undefined : `-c search_path=${schema}`,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

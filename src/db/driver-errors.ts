@@ -18,3 +18,30 @@ export function isRetryableConflict(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   return code === '40P01' || code === '40001'
 }
+
+/** Error codes of a store that cannot take the statement now: refused, cut or shutting down, or out of slots. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+])
+
+/**
+ * The store could not be reached, or had no connection free in time: no free connection of the pool within its
+ * wait (pg-pool's own message), a connection refused or cut, or PostgreSQL shutting down or out of connections.
+ * The statement did not run; trying again later is the fix.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const code = (error as { code?: unknown }).code
+  return (
+    (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
+    error.message === 'timeout exceeded when trying to connect' ||
+    error.message === 'Connection terminated due to connection timeout'
+  )
+}

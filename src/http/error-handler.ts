@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isStoreUnavailable } from '../db/driver-errors.ts'
 import { ApiError, type ErrorCode, type FieldError, validationFailed } from '../errors.ts'
 
 interface AjvError {
@@ -92,6 +93,9 @@ function toApiError(error: FastifyError): ApiError | undefined {
   if (error instanceof SyntaxError && error.statusCode === 400) {
     return new ApiError('MALFORMED_JSON', 'The body is not valid JSON.')
   }
+  if (isStoreUnavailable(error)) {
+    return new ApiError('UNAVAILABLE', 'The store is busy or cannot be reached: try again in a moment.')
+  }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     return new ApiError('BAD_REQUEST', 'The request could not be understood.')
   }
@@ -117,6 +121,11 @@ export function answerError(error: FastifyError, request: FastifyRequest, reply:
   }
   if (known.statusCode === 401) {
     reply.header('WWW-Authenticate', 'Bearer')
+  }
+  if (isStoreUnavailable(error)) {
+    // What the store said is for the operator's log (never the answer); the client is told to come back.
+    request.log.warn({ err: error }, 'store unavailable')
+    reply.header('Retry-After', '1')
   }
   return reply.code(known.statusCode).send(errorBody(known))
 }
