@@ -19,25 +19,21 @@ export function isRetryableConflict(error: unknown): boolean {
   return code === '40P01' || code === '40001'
 }
 
-/** Error codes of a store that cannot take the statement now: refused, cut or shutting down, or out of slots. */
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-])
+/**
+ * Codes that arrive only before a statement is sent: the server refused the connection, is starting up or shutting
+ * down to new sessions (57P03), or has no connection slot left (53300). Errors that can cut a statement already under
+ * way (a reset, a timeout, a terminated session) are not here: its outcome is unknown, and they stay 500s.
+ */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', '57P03', '53300'])
 
 /**
  * The store could not be reached, or had no connection free in time: no free connection of the pool within its
- * wait (pg-pool's own message), a connection refused or cut, or PostgreSQL shutting down or out of connections.
- * The statement did not run; trying again later is the fix.
+ * wait (pg-pool's own message), a new connection not made within it, or one of UNAVAILABLE_CODES. No statement of
+ * the request ran; trying again later is the fix. An error the HTTP layer already classed (a `statusCode`: a client
+ * that hung up mid-body, say) is never this.
  */
 export function isStoreUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false
+  if (!(error instanceof Error) || (error as { statusCode?: unknown }).statusCode !== undefined) return false
   const code = (error as { code?: unknown }).code
   return (
     (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||

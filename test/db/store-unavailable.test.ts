@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
 import { buildApp } from '../../src/app.ts'
 import { openStore } from '../../src/db/connect.ts'
+import { isStoreUnavailable } from '../../src/db/driver-errors.ts'
 import { migrateToLatest } from '../../src/db/migrate.ts'
 import type { Store } from '../../src/db/types.ts'
 import { generateApiKey } from '../../src/directory/keys/repository.ts'
@@ -11,6 +12,23 @@ import { ENGINES, POSTGRES_URL } from '../helpers.ts'
 
 // A PostgreSQL pool with no connection free within its wait answers 503 UNAVAILABLE with Retry-After, not a 500;
 // once connections are free again, the same requests succeed.
+
+describe('what counts as the store being unavailable', () => {
+  const withCode = (message: string, code: string, statusCode?: number) =>
+    Object.assign(new Error(message), { code }, statusCode === undefined ? {} : { statusCode })
+  test('only failures before any statement ran', () => {
+    assert.ok(isStoreUnavailable(new Error('timeout exceeded when trying to connect')))
+    assert.ok(isStoreUnavailable(withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')))
+    assert.ok(isStoreUnavailable(withCode('sorry, too many clients already', '53300')))
+    // A statement cut under way: its outcome is unknown, so not "nothing ran".
+    assert.ok(!isStoreUnavailable(withCode('read ECONNRESET', 'ECONNRESET')))
+    assert.ok(!isStoreUnavailable(withCode('terminating connection due to administrator command', '57P01')))
+    // A client that hung up mid-body is the client's failure, already classed by the HTTP layer.
+    assert.ok(!isStoreUnavailable(withCode('aborted', 'ECONNRESET', 400)))
+    assert.ok(!isStoreUnavailable(withCode('connect ECONNREFUSED', 'ECONNREFUSED', 400)))
+    assert.ok(!isStoreUnavailable('timeout exceeded when trying to connect'))
+  })
+})
 
 const postgres = ENGINES.find((e) => e.engine === 'postgres')
 

@@ -220,6 +220,24 @@ for (const { engine, skip } of ENGINES) {
         new Set([edge.id, toDraft.id]),
         'an editor sees drafts of its teams, not another team',
       )
+      // The same through lists of ends, and both ends at once (each a statement of its own).
+      for (const query of [
+        `from_entity__in=${a},${hidden},${draft}`,
+        `from_entity=${a}&to_entity__in=${b},${hidden}`,
+        `from_entity__in=${a},${draft}&to_entity__in=${b},${hidden},${a}`,
+      ]) {
+        assert.deepEqual(
+          (await listed(query, viewer)).map((e) => e.id),
+          [edge.id],
+          query,
+        )
+      }
+      assert.deepEqual(await listed(`from_entity=${a}&to_entity=${hidden}`, viewer), [])
+      assert.deepEqual(
+        (await listed(`from_entity=${a}&to_entity=${hidden}`)).map((e) => e.id),
+        [toHidden.id],
+        'an admin sees it',
+      )
       assertErrorBody(
         await h.request({ method: 'GET', url: `${MANUAL}/${toHidden.id}`, headers: { authorization: editor } }),
         404,
