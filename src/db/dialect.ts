@@ -24,9 +24,24 @@ export function inList(
   values: readonly (string | number | boolean)[],
   type: ListType = 'text',
 ): RawBuilder<SqlBool> {
+  return inBoundList(engine, column, listParameter(engine, values), type)
+}
+
+/** A list as inList binds it: the array itself on PostgreSQL, its JSON text on SQLite. */
+export function listParameter(engine: Engine, values: readonly (string | number | boolean)[]): unknown {
+  return engine === 'postgres' ? values : JSON.stringify(values)
+}
+
+/** inList over a parameter already in listParameter's form (a prepared query's slot, say). */
+export function inBoundList(
+  engine: Engine,
+  column: Expression<unknown>,
+  parameter: unknown,
+  type: ListType = 'text',
+): RawBuilder<SqlBool> {
   return engine === 'postgres'
-    ? sql<SqlBool>`${column} = any(${values}::${sql.raw(type)}[])`
-    : sql<SqlBool>`${column} in (select value from json_each(${JSON.stringify(values)}))`
+    ? sql<SqlBool>`${column} = any(${parameter}::${sql.raw(type)}[])`
+    : sql<SqlBool>`${column} in (select value from json_each(${parameter}))`
 }
 
 /** `column in (ids)`, the ids bound as one parameter (see inList). */

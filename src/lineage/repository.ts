@@ -11,7 +11,7 @@ import {
 } from 'kysely'
 import { type Visibility, type VisibleRows, visibleTo } from '../access/visibility.ts'
 import { type RowWithLists, selectResourcesWithLists } from '../catalog/repository/reads.ts'
-import { byCodePoint, engineOf, inIds } from '../db/dialect.ts'
+import { byCodePoint, engineOf, inBoundList, inIds, listParameter } from '../db/dialect.ts'
 import { prepared, slot } from '../db/prepared.ts'
 import type { DB, LineageEdgeTable } from '../db/types.ts'
 import { nowIso, toCount, toIso } from '../db/values.ts'
@@ -166,13 +166,10 @@ const edgeQuery = prepared<Record<string, unknown>, EdgeRow & { matched?: number
       string,
       EdgeShape,
     ]
-    const postgres = engineOf(db) === 'postgres'
     const endIn = (column: string, ends: Ends, name: string) =>
       ends === 'one'
         ? sql<SqlBool>`${sql.ref(column)} = ${slot(name)}`
-        : postgres
-          ? sql<SqlBool>`${sql.ref(column)} = any(${slot(name)}::text[])`
-          : sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${slot(name)}))`
+        : inBoundList(engineOf(db), sql.ref(column), slot(name))
     const base = () => {
       let query = db
         .selectFrom('lineage_edges')
@@ -225,9 +222,8 @@ export async function listEdges(
   filter: EdgeFilter,
   page: { offset: number; limit: number },
 ): Promise<{ count: number; rows: EdgeRow[] }> {
-  const postgres = engineOf(db) === 'postgres'
   const endsValue = (ids: string[] | undefined) =>
-    ids === undefined ? undefined : ids.length === 1 ? ids[0] : postgres ? ids : JSON.stringify(ids)
+    ids === undefined ? undefined : ids.length === 1 ? ids[0] : listParameter(engineOf(db), ids)
   const values = {
     workspaceId: filter.workspaceId,
     userId: filter.userId,
@@ -240,7 +236,6 @@ export async function listEdges(
   const manual = filter.isManual === undefined ? '' : String(filter.isManual)
   const variant = (shape: EdgeShape) =>
     `${filter.visibility}|${endsOf(filter.from)}|${endsOf(filter.to)}|${manual}|${filter.integrationType === undefined ? '' : 'typed'}|${shape}`
-  const countOf = async () => toCount((await edgeQuery(db, values, variant('count')))[0]?.n)
   if (filter.from !== undefined || filter.to !== undefined) {
     // The edges of a few resources: the page and how many match in one statement (the count a subquery run once;
     // a window count would hold every matching row until the sort). Only a page past the last counts again. Over
@@ -249,7 +244,7 @@ export async function listEdges(
     if (rows.length > 0) return { count: toCount(rows[0]?.matched), rows }
     if (page.offset === 0) return { count: 0, rows: [] }
   }
-  const total = await countOf()
+  const total = toCount((await edgeQuery(db, values, variant('count')))[0]?.n)
   if (total === 0 || page.offset >= total) return { count: total, rows: [] }
   return { count: total, rows: await edgeQuery(db, values, variant('page')) }
 }

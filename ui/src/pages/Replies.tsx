@@ -46,18 +46,14 @@ export function Replies({ question }: { question: Resource }) {
       client.invalidateQueries({ queryKey: ['replies', question.id] }),
       client.invalidateQueries({ queryKey: ['resource', question.id] }),
     ])
-  /** `written` runs as soon as the write succeeded, before the replies are read again. */
-  const act = async (write: () => Promise<unknown>, written?: () => void) => {
+  const act = async (write: () => Promise<unknown>) => {
     setBusy(true)
     setError(undefined)
     try {
       await write()
-      written?.()
       await changed()
-      return true
     } catch (failure) {
       setError(failure instanceof ApiFailure ? failure.detail : 'That failed: try again.')
-      return false
     } finally {
       setBusy(false)
     }
@@ -69,14 +65,13 @@ export function Replies({ question }: { question: Resource }) {
     const body = text.trim()
     if (body === '') return
     // The form is cleared once the reply is stored, before the list shows it: never a posted reply still in the form.
-    await act(
-      () =>
-        api('/question/replies', {
-          method: 'POST',
-          body: { title: titleOf(body), description: body, parent: question.id, integration: question.integration },
-        }),
-      () => setText(''),
-    )
+    await act(async () => {
+      await api('/question/replies', {
+        method: 'POST',
+        body: { title: titleOf(body), description: body, parent: question.id, integration: question.integration },
+      })
+      setText('')
+    })
   }
   return (
     <Stack gap="xs">
